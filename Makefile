@@ -1,0 +1,48 @@
+# Failure Catalog — the two commands a new user needs: `make run` and `make test`.
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN      = $(VENV)/bin
+HOST    ?= 127.0.0.1
+PORT    ?= 5000
+export CATALOG_ENV ?= development
+
+.PHONY: install run demo test lint format migrate report clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed ## create .venv and install the app with its dev tools
+
+migrate: install ## apply the Alembic migrations to CATALOG_DATABASE_URL (default: instance/catalog.sqlite)
+	$(BIN)/catalog db upgrade
+
+run: migrate ## migrate, then serve on http://127.0.0.1:5000
+	@echo ""
+	@echo "  Failure Catalog is starting at http://$(HOST):$(PORT)/"
+	@echo "  First login: none needed yet — every page is open (accounts and roles arrive with issue #3)."
+	@echo "  Demo data: stop with Ctrl-C and run 'make demo' to add a realistic month of incidents."
+	@echo ""
+	$(BIN)/catalog run --host $(HOST) --port $(PORT)
+
+demo: migrate ## add a realistic month of demo incidents and post-mortems
+	$(BIN)/catalog demo
+
+report: migrate ## print the MTTD/MTTR table by vector
+	$(BIN)/catalog report
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install lint ## the whole suite (PostgreSQL too when CATALOG_TEST_DATABASE_URL is set)
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,82 @@
+"""Failure Catalog: incidents of LLM/ML services, their failure vectors, MTTD/MTTR."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def _templates_dir() -> str:
+    """Top-level `templates/` in a checkout; packaged copy inside an installed wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "templates", here / "templates"):
+        if candidate.is_dir():
+            return str(candidate)
+    return str(here / "templates")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Application factory; reads like a table of contents."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("CATALOG_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder=_templates_dir(),
+    )
+    configure(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
+    from catalog.config import MetricSettings, ensure_secret_key, load_config
+
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(load_config(app.instance_path))
+    app.config.update(overrides or {})
+    ensure_secret_key(app.config)
+    app.extensions["catalog.settings"] = MetricSettings.from_config(app.config)
+
+
+def register_extensions(app: Flask) -> None:
+    from catalog import auth, db, security
+    from catalog.web import csrf, filters
+
+    db.init_app(app)
+    csrf.init_app(app)
+    security.init_app(app)
+    auth.init_app(app)
+    filters.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from catalog.api import bp as api_bp
+    from catalog.health import bp as health_bp
+    from catalog.incidents.views import bp as incidents_bp
+    from catalog.postmortems.views import bp as postmortems_bp
+    from catalog.reports.views import bp as reports_bp
+    from catalog.vectors.views import bp as vectors_bp
+    from catalog.web.views import bp as main_bp
+
+    for bp in (main_bp, vectors_bp, incidents_bp, postmortems_bp, reports_bp, api_bp, health_bp):
+        app.register_blueprint(bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from catalog.web.errors import init_app
+
+    init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from catalog.cli import register
+
+    register(app)

@@ -1,0 +1,49 @@
+"""Small helpers every API route shares: the list envelope, settings, the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import current_app, request, url_for
+
+from catalog.api.parsing import query_int
+from catalog.config import MetricSettings
+from catalog.errors import FieldErrors, ValidationError
+from catalog.incidents.service import MAX_PER_PAGE
+
+
+def settings() -> MetricSettings:
+    return current_app.extensions["catalog.settings"]
+
+
+def paging() -> tuple[int, int]:
+    """`page` and `per_page` from the query string, refused with field names when wrong."""
+    errors = FieldErrors()
+    page = query_int(errors, "page", 1)
+    per_page = query_int(errors, "per_page", 50)
+    if not errors.has("page") and page < 1:
+        errors.add("page", "Page must be 1 or more.")
+    if not errors.has("per_page") and not 1 <= per_page <= MAX_PER_PAGE:
+        errors.add("per_page", f"Per page must be between 1 and {MAX_PER_PAGE}.")
+    if errors:
+        raise ValidationError(errors.fields, "Invalid pagination.")
+    return page, per_page
+
+
+def list_envelope(
+    items: Sequence[dict[str, Any]], *, page: int, per_page: int, total: int, endpoint: str
+) -> dict[str, Any]:
+    has_next = page * per_page < total
+    next_url = None
+    if has_next:
+        args = request.args.to_dict()
+        args.update(page=str(page + 1), per_page=str(per_page))
+        next_url = url_for(endpoint, _external=True, **args)
+    return {
+        "items": list(items),
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "next": next_url,
+    }

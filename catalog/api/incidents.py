@@ -1,0 +1,91 @@
+"""/api/v1/incidents"""
+
+from __future__ import annotations
+
+from flask import request
+
+from catalog.api import bp
+from catalog.api.common import list_envelope, paging, settings
+from catalog.api.parsing import json_body, parse_timestamps, query_timestamp, refuse_unknown
+from catalog.api.serializers import incident_to_dict
+from catalog.db import get_session, utcnow
+from catalog.errors import FieldErrors
+from catalog.incidents import service
+from catalog.incidents.models import TIMESTAMP_FIELDS
+
+
+def filters_from_query() -> service.IncidentFilters:
+    """List and metrics filters from the query string; bad values are 422 with the field."""
+    errors = FieldErrors()
+    since = query_timestamp(errors, "since")
+    until = query_timestamp(errors, "until")
+    errors.raise_if_any()
+    args = request.args
+    return service.IncidentFilters(
+        vector=args.get("vector") or None,
+        severity=args.get("severity") or None,
+        service=args.get("service") or None,
+        team=args.get("team") or None,
+        status=args.get("status") or None,
+        since=since,
+        until=until,
+        q=args.get("q") or None,
+    )
+
+
+@bp.get("/incidents")
+def list_incidents():  # type: ignore[no-untyped-def]
+    page_no, per_page = paging()
+    filters = filters_from_query()
+    result = service.list_incidents(
+        get_session(),
+        filters,
+        sort=request.args.get("sort", "-started"),
+        page=page_no,
+        per_page=per_page,
+    )
+    now = utcnow()
+    return list_envelope(
+        [incident_to_dict(i, settings(), now=now) for i in result.items],
+        page=page_no,
+        per_page=per_page,
+        total=result.total,
+        endpoint="api.list_incidents",
+    )
+
+
+@bp.post("/incidents")
+def create_incident():  # type: ignore[no-untyped-def]
+    data = json_body()
+    refuse_unknown(data, service.EDITABLE)
+    data = parse_timestamps(data, TIMESTAMP_FIELDS)
+    session = get_session()
+    incident = service.create_incident(session, data)
+    session.commit()
+    return incident_to_dict(incident, settings(), now=utcnow()), 201
+
+
+@bp.get("/incidents/<int:incident_id>")
+def get_incident(incident_id: int):  # type: ignore[no-untyped-def]
+    incident = service.get_incident(get_session(), incident_id)
+    return incident_to_dict(incident, settings(), now=utcnow())
+
+
+@bp.patch("/incidents/<int:incident_id>")
+def update_incident(incident_id: int):  # type: ignore[no-untyped-def]
+    data = json_body()
+    refuse_unknown(data, (*service.EDITABLE, "version"))
+    data = parse_timestamps(data, TIMESTAMP_FIELDS)
+    session = get_session()
+    incident = service.get_incident(session, incident_id)
+    service.update_incident(session, incident, data)
+    session.commit()
+    return incident_to_dict(incident, settings(), now=utcnow())
+
+
+@bp.delete("/incidents/<int:incident_id>")
+def delete_incident(incident_id: int):  # type: ignore[no-untyped-def]
+    session = get_session()
+    service.delete_incident(session, service.get_incident(session, incident_id))
+    session.commit()
+    return "", 204

@@ -1,0 +1,22 @@
+"""/api/v1/metrics"""
+
+from __future__ import annotations
+
+from flask import request
+
+from catalog.api import bp
+from catalog.api.common import settings
+from catalog.api.incidents import filters_from_query
+from catalog.db import get_session
+from catalog.reports.metrics import compute_metrics
+
+
+@bp.get("/metrics")
+def metrics():  # type: ignore[no-untyped-def]
+    report = compute_metrics(
+        get_session(),
+        settings(),
+        group_by=request.args.get("group_by", "overall"),
+        filters=filters_from_query(),
+    )
+    return {"definition": report.definition(), "groups": [g.to_dict() for g in report.groups]}

@@ -1,0 +1,105 @@
+"""Turning JSON into typed values for the domain functions.
+
+Only the shape of the input is checked here (types, ISO 8601 with offset,
+unknown fields); every domain rule is left to the service functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from flask import request
+from werkzeug.exceptions import BadRequest
+
+from catalog.errors import FieldErrors, ValidationError
+
+
+class MalformedRequest(Exception):
+    """Body missing, not JSON, or not a JSON object: a 400."""
+
+
+def json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise MalformedRequest("Send a JSON object with Content-Type: application/json.")
+    try:
+        data = request.get_json(force=False, silent=False)
+    except BadRequest as exc:
+        raise MalformedRequest("The request body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise MalformedRequest("The request body must be a JSON object.")
+    return data
+
+
+def refuse_unknown(data: dict[str, Any], allowed: Iterable[str]) -> None:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ValidationError(
+            {key[:100]: ["Unknown field."] for key in unknown[:50]},
+            "The request has unknown fields.",
+        )
+
+
+def parse_timestamp(errors: FieldErrors, field: str, value: object) -> datetime | None:
+    """ISO 8601 with an offset; a naive value is refused rather than guessed."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.add(field, "Must be an ISO 8601 timestamp string, e.g. 2026-03-01T12:00:00Z.")
+        return None
+    text = value.strip()
+    if len(text) > 64:
+        errors.add(field, "Timestamp is too long.")
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        errors.add(field, "Not a valid ISO 8601 timestamp, e.g. 2026-03-01T12:00:00Z.")
+        return None
+    if parsed.tzinfo is None:
+        errors.add(field, "Timestamp needs a UTC offset or Z; naive times are ambiguous.")
+        return None
+    return parsed
+
+
+def parse_date(errors: FieldErrors, field: str, value: object) -> date | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.add(field, "Must be a date string YYYY-MM-DD.")
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        errors.add(field, "Not a valid date, expected YYYY-MM-DD.")
+        return None
+
+
+def parse_timestamps(data: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """Replace timestamp strings by datetimes; all parse errors reported together."""
+    errors = FieldErrors()
+    out = dict(data)
+    for field in fields:
+        if field in data:
+            out[field] = parse_timestamp(errors, field, data[field])
+    errors.raise_if_any()
+    return out
+
+
+def query_int(errors: FieldErrors, name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        errors.add(name, "Must be a whole number.")
+        return default
+
+
+def query_timestamp(errors: FieldErrors, name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    return parse_timestamp(errors, name, raw)

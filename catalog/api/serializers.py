@@ -1,0 +1,108 @@
+"""Explicit JSON shapes of vectors, incidents and post-mortems (SPEC §4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from catalog.config import MetricSettings
+from catalog.incidents.models import Incident
+from catalog.incidents.service import incident_status
+from catalog.postmortems.models import ActionItem, Postmortem
+from catalog.postmortems.service import (
+    incident_root_cause_flag,
+    is_action_item_overdue,
+    root_cause_seconds,
+)
+from catalog.reports.metrics import incident_durations
+from catalog.timefmt import iso_utc
+from catalog.vectors.models import Vector
+
+
+def vector_to_dict(vector: Vector) -> dict[str, Any]:
+    return {
+        "slug": vector.slug,
+        "name": vector.name,
+        "category": vector.category,
+        "description": vector.description,
+        "detection": vector.detection,
+        "mitigation": vector.mitigation,
+        "mttd_target_minutes": vector.mttd_target_minutes,
+        "mttr_target_minutes": vector.mttr_target_minutes,
+        "severity": vector.severity,
+        "occurrence": vector.occurrence,
+        "detectability": vector.detectability,
+        "rpn": vector.rpn,
+        "archived": vector.archived,
+        "archived_at": iso_utc(vector.archived_at),
+        "created_at": iso_utc(vector.created_at),
+        "updated_at": iso_utc(vector.updated_at),
+        "version": vector.version,
+    }
+
+
+def incident_to_dict(
+    incident: Incident, settings: MetricSettings, *, now: datetime
+) -> dict[str, Any]:
+    durations = incident_durations(incident, settings, now=now)
+    return {
+        "id": incident.id,
+        "title": incident.title,
+        "severity": incident.severity,
+        "service": incident.service,
+        "team": incident.team,
+        "vectors": incident.vector_slugs,
+        "summary": incident.summary,
+        "detection_source": incident.detection_source,
+        "started_at": iso_utc(incident.started_at),
+        "detected_at": iso_utc(incident.detected_at),
+        "acknowledged_at": iso_utc(incident.acknowledged_at),
+        "mitigated_at": iso_utc(incident.mitigated_at),
+        "recovered_at": iso_utc(incident.recovered_at),
+        "status": incident_status(incident),
+        "ttd_seconds": durations.ttd,
+        "ttr_seconds": durations.ttr,
+        "impact_seconds": durations.impact,
+        "breaching": durations.breaching,
+        "root_cause_flag": incident_root_cause_flag(
+            incident, now=now, rca_hours=settings.rca_hours
+        ),
+        "has_postmortem": incident.postmortem is not None,
+        "created_at": iso_utc(incident.created_at),
+        "updated_at": iso_utc(incident.updated_at),
+        "version": incident.version,
+    }
+
+
+def action_item_to_dict(item: ActionItem, *, now: datetime) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "title": item.title,
+        "owner": item.owner,
+        "due_on": item.due_on.isoformat() if item.due_on else None,
+        "done_at": iso_utc(item.done_at),
+        "link": item.link,
+        "overdue": is_action_item_overdue(item, today=now.date()),
+    }
+
+
+def postmortem_to_dict(
+    pm: Postmortem, settings: MetricSettings, *, now: datetime
+) -> dict[str, Any]:
+    incident = pm.incident
+    return {
+        "incident_id": incident.id,
+        "status": pm.status,
+        "root_cause_at": iso_utc(pm.root_cause_at),
+        "root_cause": pm.root_cause,
+        "body": pm.body,
+        "published_at": iso_utc(pm.published_at),
+        "root_cause_seconds": root_cause_seconds(incident),
+        "root_cause_flag": incident_root_cause_flag(
+            incident, now=now, rca_hours=settings.rca_hours
+        ),
+        "action_items": [action_item_to_dict(i, now=now) for i in pm.action_items],
+        "created_at": iso_utc(pm.created_at),
+        "updated_at": iso_utc(pm.updated_at),
+        "version": pm.version,
+    }

@@ -1,0 +1,169 @@
+"""Realistic demo data: a month of LLM/ML incidents with post-mortems in every flag state.
+
+Durations are log-normal (most incidents short, a few very long), detection
+is usually by alert but sometimes by a customer hours later, and the recent
+incidents are still open. Everything goes through the domain functions, so the
+demo data obeys the same rules as typed-in data.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.db import utcnow
+from catalog.incidents.service import create_incident
+from catalog.postmortems.service import TEMPLATE, save_postmortem
+from catalog.vectors.models import Vector
+
+SERVICES = {
+    "chat-api": "assistant",
+    "rag-search": "search",
+    "embeddings": "ml-platform",
+    "ranker": "search",
+    "moderation": "trust-safety",
+    "summarizer": "assistant",
+}
+TITLES = {
+    "data-drift": [
+        "Answer quality dropped after upstream schema change",
+        "Ranker CTR fell: new traffic segment unseen in training",
+        "Spike in out-of-vocabulary product names",
+    ],
+    "token-limit-overflow": [
+        "context_length_exceeded errors on long conversations",
+        "Summaries truncated: finish_reason=length on 30 % of calls",
+        "Retriever returned 40 chunks, prompts over limit",
+    ],
+    "hardware-throttling": [
+        "GPU thermal throttling on inference pool B",
+        "Provider 429s: inference quota exhausted",
+        "Time-to-first-token p95 tripled on A100 nodes",
+    ],
+    "dependency-latency": [
+        "Vector DB p99 latency 4 s, chat timeouts",
+        "Feature store slow after index rebuild",
+        "Embedding API latency spike from vendor",
+    ],
+    "model-poisoning": [
+        "Canary prompts answered with injected links",
+        "Feedback loop ingested spam labels",
+    ],
+}
+
+
+@dataclass
+class DemoSummary:
+    incidents: int = 0
+    postmortems: int = 0
+
+
+def _lognormal_seconds(rng: random.Random, median: float, sigma: float) -> float:
+    return median * math.exp(rng.gauss(0, sigma))
+
+
+def load_demo(session: Session, *, count: int = 60, seed: int = 7, days: int = 30) -> DemoSummary:
+    """Add `count` incidents spread over the last `days` days; commit once at the end."""
+    rng = random.Random(seed)
+    now = utcnow().replace(microsecond=0)
+    vectors = list(
+        session.scalars(select(Vector).where(Vector.archived_at.is_(None)).order_by(Vector.id))
+    )
+    if not vectors:
+        raise RuntimeError("No active failure vectors: run `catalog db upgrade` first.")
+    summary = DemoSummary()
+    weights = [
+        5 if v.slug in ("dependency-latency", "token-limit-overflow") else 2 for v in vectors
+    ]
+    for n in range(count):
+        vector = rng.choices(vectors, weights=weights)[0]
+        linked = [vector]
+        if rng.random() < 0.12:
+            other = rng.choice(vectors)
+            if other is not vector:
+                linked.append(other)
+        service = rng.choice(list(SERVICES))
+        started = now - timedelta(seconds=rng.uniform(0, days * 86400))
+        customer = rng.random() < 0.15
+        ttd = _lognormal_seconds(rng, 2400 if customer else 180, 1.1)
+        detected = min(started + timedelta(seconds=ttd), now)
+        ttr = _lognormal_seconds(rng, 1100, 1.0)
+        if rng.random() < 0.04:
+            ttr *= 40  # the multi-day outlier every real history has
+        recovered = detected + timedelta(seconds=ttr)
+        mitigated = detected + timedelta(seconds=ttr * rng.uniform(0.3, 0.8))
+        acknowledged = detected + timedelta(seconds=rng.uniform(20, 300))
+        data = {
+            "title": rng.choice(TITLES.get(vector.slug, [f"{vector.name} incident"])),
+            "severity": rng.choices(["SEV1", "SEV2", "SEV3", "SEV4"], weights=[1, 3, 5, 2])[0],
+            "service": service,
+            "team": SERVICES[service],
+            "vectors": [v.slug for v in linked],
+            "summary": f"Demo incident {n + 1}: {vector.name.lower()} on `{service}`.",
+            "detection_source": "customer"
+            if customer
+            else rng.choice(["alert", "alert", "internal"]),
+            "started_at": started,
+            "detected_at": detected,
+            "acknowledged_at": acknowledged if acknowledged <= now else None,
+            "mitigated_at": mitigated if mitigated <= now else None,
+            "recovered_at": recovered if recovered <= now else None,
+        }
+        incident = create_incident(session, data, now=now)
+        summary.incidents += 1
+        if incident.severity in ("SEV1", "SEV2") or rng.random() < 0.25:
+            _add_postmortem(session, rng, incident, now)
+            summary.postmortems += 1
+    session.commit()
+    return summary
+
+
+def _add_postmortem(session: Session, rng: random.Random, incident, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Root causes found quickly, late, or not yet: every flag state shows up."""
+    roll = rng.random()
+    root_cause_at = None
+    if roll < 0.55:
+        root_cause_at = incident.detected_at + timedelta(hours=rng.uniform(1, 40))
+    elif roll < 0.75:
+        root_cause_at = incident.detected_at + timedelta(hours=rng.uniform(50, 120))
+    if root_cause_at is not None and root_cause_at > now:
+        root_cause_at = None
+    status = (
+        "published" if root_cause_at and rng.random() < 0.7 else rng.choice(["draft", "in_review"])
+    )
+    due = (incident.detected_at + timedelta(days=rng.randint(5, 20))).date()
+    items = [
+        {
+            "title": "Add an alert on the leading signal",
+            "owner": rng.choice(["amira", "jonas", "li.wei", "sofia"]),
+            "due_on": due,
+            "done_at": now - timedelta(hours=1) if rng.random() < 0.5 else None,
+            "link": None,
+        },
+        {
+            "title": "Write the runbook step that was missing",
+            "owner": rng.choice(["amira", "jonas", "li.wei", "sofia"]),
+            "due_on": due + timedelta(days=7),
+            "done_at": None,
+            "link": None,
+        },
+    ]
+    save_postmortem(
+        session,
+        incident,
+        {
+            "status": status,
+            "root_cause_at": root_cause_at,
+            "root_cause": "A change upstream that our checks did not cover."
+            if root_cause_at
+            else "",
+            "body": TEMPLATE,
+            "action_items": items,
+        },
+        now=now,
+    )

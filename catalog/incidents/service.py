@@ -1,0 +1,323 @@
+"""Incident rules: validation of the five timestamps, derived status, CRUD, listing.
+
+Every rule of SPEC §2 for incidents lives in `validate_incident`; the form and
+the API both call it, so their messages and behaviour are the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from catalog.db import seconds_between, utcnow
+from catalog.errors import FieldErrors, NotFoundError, ValidationError
+from catalog.incidents.models import (
+    DETECTION_SOURCES,
+    SEVERITIES,
+    STATUSES,
+    TIMESTAMP_FIELDS,
+    Incident,
+    incident_vectors,
+)
+from catalog.rules import MARKDOWN_MAX, SHORT_MAX, TITLE_MAX, check_text, check_timestamp
+from catalog.vectors.models import Vector
+from catalog.vectors.service import check_version
+
+EDITABLE = (
+    "title",
+    "severity",
+    "service",
+    "team",
+    "summary",
+    "detection_source",
+    "vectors",
+    *TIMESTAMP_FIELDS,
+)
+TIMESTAMP_LABELS = {
+    "started_at": "Started",
+    "detected_at": "Detected",
+    "acknowledged_at": "Acknowledged",
+    "mitigated_at": "Mitigated",
+    "recovered_at": "Recovered",
+}
+MAX_PER_PAGE = 500
+
+
+def incident_status(incident: Incident) -> str:
+    """Derived, never stored: recovered > mitigated > investigating."""
+    if incident.recovered_at is not None:
+        return "recovered"
+    if incident.mitigated_at is not None:
+        return "mitigated"
+    return "investigating"
+
+
+def _check_order(errors: FieldErrors, ts: Mapping[str, datetime | None]) -> None:
+    """The ordering rules between the five timestamps (SPEC §2)."""
+    started, detected = ts["started_at"], ts["detected_at"]
+    acknowledged, mitigated, recovered = (
+        ts["acknowledged_at"],
+        ts["mitigated_at"],
+        ts["recovered_at"],
+    )
+    if started and detected and detected < started:
+        errors.add("detected_at", "Detected cannot be before Started.")
+    if acknowledged and detected and acknowledged < detected:
+        errors.add("acknowledged_at", "Acknowledged cannot be before Detected.")
+    if mitigated and started and mitigated < started:
+        errors.add("mitigated_at", "Mitigated cannot be before Started.")
+    if recovered and mitigated and recovered < mitigated:
+        errors.add("recovered_at", "Recovered cannot be before Mitigated.")
+    if recovered and detected and recovered < detected:
+        errors.add("recovered_at", "Recovered cannot be before Detected.")
+
+
+def validate_incident(
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    current: Incident | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Check a full set of incident fields; return cleaned values or raise ValidationError."""
+    now = now or utcnow()
+    errors = FieldErrors()
+    clean: dict[str, Any] = {}
+    clean["title"] = check_text(
+        errors, "title", data.get("title"), max_length=TITLE_MAX, required=True
+    )
+    severity = data.get("severity")
+    if severity not in SEVERITIES:
+        errors.add("severity", "Severity must be one of SEV1, SEV2, SEV3, SEV4.")
+    clean["severity"] = severity
+    clean["service"] = check_text(
+        errors, "service", data.get("service"), max_length=SHORT_MAX, required=True
+    )
+    clean["team"] = check_text(errors, "team", data.get("team", ""), max_length=SHORT_MAX) or ""
+    clean["summary"] = (
+        check_text(errors, "summary", data.get("summary", ""), max_length=MARKDOWN_MAX) or ""
+    )
+    source = data.get("detection_source") or "alert"
+    if source not in DETECTION_SOURCES:
+        errors.add(
+            "detection_source", f"Detection source must be one of: {', '.join(DETECTION_SOURCES)}."
+        )
+    clean["detection_source"] = source
+
+    stamps: dict[str, datetime | None] = {}
+    for field in TIMESTAMP_FIELDS:
+        value = data.get(field)
+        label = TIMESTAMP_LABELS[field]
+        if value is not None and not isinstance(value, datetime):
+            errors.add(field, f"{label} must be a date and time.")
+            value = None
+        elif value is None and field in ("started_at", "detected_at"):
+            errors.add(field, f"{label} is required.")
+        check_timestamp(errors, field, value, now=now, label=label)
+        stamps[field] = None if errors.has(field) else value
+        clean[field] = value
+    _check_order(errors, stamps)
+    clean["vectors"] = _resolve_vectors(session, errors, data.get("vectors"), current)
+    errors.raise_if_any()
+    return clean
+
+
+def _resolve_vectors(
+    session: Session, errors: FieldErrors, slugs: object, current: Incident | None
+) -> list[Vector]:
+    if not isinstance(slugs, list | tuple) or not all(isinstance(s, str) for s in slugs):
+        errors.add("vectors", "Vectors must be a list of vector slugs.")
+        return []
+    wanted = list(dict.fromkeys(slugs))
+    if not wanted:
+        errors.add("vectors", "Link at least one failure vector.")
+        return []
+    found = {v.slug: v for v in session.scalars(select(Vector).where(Vector.slug.in_(wanted)))}
+    already = {v.slug for v in current.vectors} if current is not None else set()
+    for slug in wanted:
+        vector = found.get(slug)
+        if vector is None:
+            errors.add("vectors", f"Unknown failure vector {slug[:100]!r}.")
+        elif vector.archived and slug not in already:
+            errors.add("vectors", f"Failure vector {slug!r} is archived; pick an active one.")
+    return [found[s] for s in wanted if s in found]
+
+
+def get_incident(session: Session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFoundError(f"No incident with id {incident_id}.")
+    return incident
+
+
+def create_incident(
+    session: Session, data: Mapping[str, Any], *, now: datetime | None = None
+) -> Incident:
+    clean = validate_incident(session, data, now=now)
+    incident = Incident(**clean)
+    session.add(incident)
+    session.flush()
+    return incident
+
+
+def update_incident(
+    session: Session, incident: Incident, data: Mapping[str, Any], *, now: datetime | None = None
+) -> Incident:
+    """Apply a partial change against the version the caller read."""
+    check_version(incident, data.get("version"), noun="incident")
+    merged: dict[str, Any] = {field: getattr(incident, field) for field in EDITABLE}
+    merged["vectors"] = incident.vector_slugs
+    merged.update({k: v for k, v in data.items() if k in EDITABLE})
+    clean = validate_incident(session, merged, current=incident, now=now)
+    for field, value in clean.items():
+        setattr(incident, field, value)
+    incident.updated_at = utcnow()  # always an UPDATE, so the version moves on
+    session.flush()
+    return incident
+
+
+def delete_incident(session: Session, incident: Incident) -> None:
+    """Delete an incident with its post-mortem and action items (stated in the API docs)."""
+    session.delete(incident)
+    session.flush()
+
+
+# ---- listing ---------------------------------------------------------------
+
+SORTS = {
+    "started": lambda: Incident.started_at.asc(),
+    "-started": lambda: Incident.started_at.desc(),
+    "detected": lambda: Incident.detected_at.asc(),
+    "-detected": lambda: Incident.detected_at.desc(),
+    "severity": lambda: Incident.severity.asc(),
+    "-severity": lambda: Incident.severity.desc(),
+    "ttd": lambda: seconds_between(Incident.started_at, Incident.detected_at).asc(),
+    "-ttd": lambda: seconds_between(Incident.started_at, Incident.detected_at).desc(),
+    "title": lambda: Incident.title.asc(),
+}
+
+
+@dataclass(frozen=True)
+class IncidentFilters:
+    vector: str | None = None
+    severity: str | None = None
+    service: str | None = None
+    team: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[Incident]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+def check_filters(filters: IncidentFilters) -> None:
+    """Refuse filter values that can never match, with the field named."""
+    errors = FieldErrors()
+    if filters.severity and filters.severity not in SEVERITIES:
+        errors.add("severity", "Severity must be one of SEV1, SEV2, SEV3, SEV4.")
+    if filters.status and filters.status not in (*STATUSES, "open"):
+        errors.add("status", "Status must be investigating, mitigated, recovered or open.")
+    if filters.since and filters.until and filters.until < filters.since:
+        errors.add("until", "Until cannot be before since.")
+    errors.raise_if_any()
+
+
+def apply_filters(query: Select[Any], filters: IncidentFilters) -> Select[Any]:
+    """Shared by the incident list and the metrics: the same filter means the same rows."""
+    if filters.vector:
+        query = query.where(
+            Incident.id.in_(
+                select(incident_vectors.c.incident_id)
+                .join(Vector, Vector.id == incident_vectors.c.vector_id)
+                .where(Vector.slug == filters.vector)
+            )
+        )
+    if filters.severity:
+        query = query.where(Incident.severity == filters.severity)
+    if filters.service:
+        query = query.where(Incident.service == filters.service)
+    if filters.team:
+        query = query.where(Incident.team == filters.team)
+    if filters.status == "recovered":
+        query = query.where(Incident.recovered_at.is_not(None))
+    elif filters.status == "mitigated":
+        query = query.where(
+            and_(Incident.recovered_at.is_(None), Incident.mitigated_at.is_not(None))
+        )
+    elif filters.status == "investigating":
+        query = query.where(and_(Incident.recovered_at.is_(None), Incident.mitigated_at.is_(None)))
+    elif filters.status == "open":
+        query = query.where(Incident.recovered_at.is_(None))
+    if filters.since:
+        query = query.where(Incident.started_at >= filters.since)
+    if filters.until:
+        query = query.where(Incident.started_at < filters.until)
+    if filters.q:
+        pattern = (
+            "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        query = query.where(
+            or_(
+                Incident.title.ilike(pattern, escape="\\"),
+                Incident.service.ilike(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
+def list_incidents(
+    session: Session,
+    filters: IncidentFilters,
+    *,
+    sort: str = "-started",
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """One page of incidents, validated paging, total count for the pager."""
+    errors = FieldErrors()
+    if page < 1:
+        errors.add("page", "Page must be 1 or more.")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        errors.add("per_page", f"Per page must be between 1 and {MAX_PER_PAGE}.")
+    if sort not in SORTS:
+        errors.add("sort", f"Sort must be one of: {', '.join(SORTS)}.")
+    if errors:
+        raise ValidationError(errors.fields)
+    check_filters(filters)
+    base = apply_filters(select(Incident), filters)
+    total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
+    items = session.scalars(
+        base.order_by(SORTS[sort](), Incident.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def distinct_values(session: Session, column: Any) -> list[str]:
+    """Known services or teams, for filter drop-downs and datalists."""
+    return [v for v in session.scalars(select(column).distinct().order_by(column)) if v]

@@ -1,0 +1,171 @@
+"""Incident pages: list with filters, detail with timeline and flags, new, edit, delete."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from catalog.db import get_session, utcnow
+from catalog.errors import NotFoundError, ValidationError
+from catalog.incidents import service
+from catalog.incidents.forms import IncidentFilterForm, IncidentForm
+from catalog.incidents.models import Incident
+from catalog.postmortems.service import (
+    incident_root_cause_flag,
+    is_action_item_overdue,
+    root_cause_seconds,
+)
+from catalog.reports.metrics import incident_durations
+from catalog.vectors.models import Vector
+from catalog.web.filters import settings
+from catalog.web.forms import EmptyForm
+from catalog.web.pages import save_or_report
+
+bp = Blueprint("incidents", __name__, url_prefix="/incidents")
+PER_PAGE_CHOICES = (25, 50, 100)
+
+
+def _get_or_404(incident_id: int) -> Incident:
+    try:
+        return service.get_incident(get_session(), incident_id)
+    except NotFoundError:
+        abort(404, description=f"There is no incident #{incident_id}.")
+
+
+def _vector_choices(current: Incident | None = None) -> list[Vector]:
+    vectors = get_session().scalars(select(Vector).order_by(Vector.name)).all()
+    linked = set(current.vector_slugs) if current else set()
+    return [v for v in vectors if not v.archived or v.slug in linked]
+
+
+def _int_arg(name: str, default: int) -> int:
+    try:
+        return int(request.args.get(name, default))
+    except ValueError:
+        return -1
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    session = get_session()
+    form = IncidentFilterForm(request.args)
+    form.vector.choices = [("", "All vectors")] + [(v.slug, v.name) for v in _vector_choices()]
+    form.service.choices = [("", "All services")] + [
+        (s, s) for s in service.distinct_values(session, Incident.service)
+    ]
+    form.team.choices = [("", "All teams")] + [
+        (t, t) for t in service.distinct_values(session, Incident.team)
+    ]
+    filters = service.IncidentFilters(
+        vector=request.args.get("vector") or None,
+        severity=request.args.get("severity") or None,
+        service=request.args.get("service") or None,
+        team=request.args.get("team") or None,
+        status=request.args.get("status") or None,
+        q=(request.args.get("q") or "").strip()[:200] or None,
+    )
+    per_page = _int_arg("per_page", 25)
+    try:
+        page = service.list_incidents(
+            session,
+            filters,
+            sort=request.args.get("sort") or "-started",
+            page=_int_arg("page", 1),
+            per_page=per_page,
+        )
+    except ValidationError as exc:
+        messages = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
+        abort(400, description=f"The list cannot be shown with these filters — {messages}")
+    now = utcnow()
+    s = settings()
+    rows = [
+        (
+            i,
+            incident_durations(i, s, now=now),
+            incident_root_cause_flag(i, now=now, rca_hours=s.rca_hours),
+            service.incident_status(i),
+        )
+        for i in page.items
+    ]
+    return render_template(
+        "incidents/index.html", form=form, page=page, rows=rows, per_page_choices=PER_PAGE_CHOICES
+    )
+
+
+@bp.get("/<int:incident_id>")
+def detail(incident_id: int):  # type: ignore[no-untyped-def]
+    incident = _get_or_404(incident_id)
+    now = utcnow()
+    s = settings()
+    today = now.date()
+    pm = incident.postmortem
+    return render_template(
+        "incidents/detail.html",
+        incident=incident,
+        status=service.incident_status(incident),
+        durations=incident_durations(incident, s, now=now),
+        rca_flag=incident_root_cause_flag(incident, now=now, rca_hours=s.rca_hours),
+        rca_seconds=root_cause_seconds(incident),
+        overdue_ids={i.id for i in pm.action_items if is_action_item_overdue(i, today=today)}
+        if pm
+        else set(),
+        action_form=EmptyForm(),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():  # type: ignore[no-untyped-def]
+    form = IncidentForm()
+    form.set_vector_choices(_vector_choices())
+    zone = settings().zone
+    if request.method == "GET":
+        # A sensible start: detected now, started now; the responder corrects both.
+        local_now = datetime.now(UTC).astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
+        form.started_at.data = form.detected_at.data = local_now
+        if request.args.get("vector"):
+            form.vectors.data = [request.args["vector"]]
+    if form.validate_on_submit():
+        incident = save_or_report(
+            form, lambda: service.create_incident(get_session(), form.to_domain(zone))
+        )
+        if incident is not None:
+            flash(f"Incident #{incident.id} logged.", "success")
+            return redirect(url_for("incidents.detail", incident_id=incident.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("incidents/form.html", form=form, incident=None), status
+
+
+@bp.route("/<int:incident_id>/edit", methods=["GET", "POST"])
+def edit(incident_id: int):  # type: ignore[no-untyped-def]
+    incident = _get_or_404(incident_id)
+    zone = settings().zone
+    form = IncidentForm()
+    form.set_vector_choices(_vector_choices(incident))
+    if request.method == "GET":
+        form.load(incident, zone)
+    if form.validate_on_submit():
+        saved = save_or_report(
+            form,
+            lambda: service.update_incident(get_session(), incident, form.to_domain(zone)),
+            current_version=lambda: incident.version,
+        )
+        if saved is not None:
+            flash("Incident updated.", "success")
+            return redirect(url_for("incidents.detail", incident_id=incident.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("incidents/form.html", form=form, incident=incident), status
+
+
+@bp.post("/<int:incident_id>/delete")
+def delete(incident_id: int):  # type: ignore[no-untyped-def]
+    incident = _get_or_404(incident_id)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        flash("The form expired; please try again.", "error")
+        return redirect(url_for("incidents.detail", incident_id=incident_id))
+    service.delete_incident(get_session(), incident)
+    get_session().commit()
+    flash(f"Incident #{incident_id} and its post-mortem were deleted.", "success")
+    return redirect(url_for("incidents.index"))

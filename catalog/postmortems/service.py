@@ -1,0 +1,260 @@
+"""Post-mortem rules: the body template, validation, the root-cause flag, action items."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.db import utcnow
+from catalog.errors import FieldErrors, ValidationError
+from catalog.incidents.models import Incident
+from catalog.postmortems.models import PM_STATUSES, ActionItem, Postmortem
+from catalog.rules import MARKDOWN_MAX, SHORT_MAX, TITLE_MAX, URL_MAX, check_text, check_timestamp
+from catalog.vectors.service import check_version
+
+ROOT_CAUSE_FLAGS = ("on_time", "late", "overdue", "pending")
+MAX_ACTION_ITEMS = 200
+_LINK_RE = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
+
+TEMPLATE = """## Summary
+What happened, in two or three sentences a newcomer would understand.
+
+## Impact
+Who was affected, how badly, for how long (requests failed, users, revenue, SLO budget burned).
+
+## Timeline
+All times in UTC.
+
+- HH:MM — impact begins
+- HH:MM — alert fires / report received
+- HH:MM — responder acknowledges
+- HH:MM — mitigation applied
+- HH:MM — full recovery
+
+## Root cause
+The underlying fault, not the trigger.
+
+## Contributing factors
+- What made it more likely, larger or slower to fix.
+
+## What went well
+- What to keep doing.
+
+## What went wrong
+- Where we got lucky or lost time.
+
+## Action items
+Tracked in the action items below, each with an owner and a due date.
+"""
+
+
+def root_cause_flag(
+    detected_at: datetime,
+    root_cause_at: datetime | None,
+    *,
+    now: datetime,
+    rca_hours: int,
+) -> str:
+    """SPEC §2 root-cause flag; the threshold itself counts as on time."""
+    threshold = timedelta(hours=rca_hours)
+    if root_cause_at is not None:
+        return "on_time" if root_cause_at - detected_at <= threshold else "late"
+    return "overdue" if now - detected_at > threshold else "pending"
+
+
+def incident_root_cause_flag(incident: Incident, *, now: datetime, rca_hours: int) -> str:
+    """An incident with no post-mortem runs on the same clock as one with no root cause."""
+    pm = incident.postmortem
+    return root_cause_flag(
+        incident.detected_at, pm.root_cause_at if pm else None, now=now, rca_hours=rca_hours
+    )
+
+
+def root_cause_seconds(incident: Incident) -> float | None:
+    pm = incident.postmortem
+    if pm is None or pm.root_cause_at is None:
+        return None
+    return (pm.root_cause_at - incident.detected_at).total_seconds()
+
+
+def is_action_item_overdue(item: ActionItem, *, today: date) -> bool:
+    return item.done_at is None and item.due_on is not None and item.due_on < today
+
+
+@dataclass(frozen=True)
+class CleanActionItem:
+    id: int | None
+    title: str
+    owner: str
+    due_on: date | None
+    done_at: datetime | None
+    link: str | None
+
+
+def _validate_items(errors: FieldErrors, items: object, *, now: datetime) -> list[CleanActionItem]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        errors.add("action_items", "Action items must be a list.")
+        return []
+    if len(items) > MAX_ACTION_ITEMS:
+        errors.add("action_items", f"At most {MAX_ACTION_ITEMS} action items.")
+        return []
+    clean: list[CleanActionItem] = []
+    for i, raw in enumerate(items):
+        prefix = f"action_items.{i}"
+        if not isinstance(raw, Mapping):
+            errors.add(prefix, "Each action item must be an object.")
+            continue
+        sub = FieldErrors()
+        title = check_text(sub, "title", raw.get("title"), max_length=TITLE_MAX, required=True)
+        owner = check_text(sub, "owner", raw.get("owner", ""), max_length=SHORT_MAX) or ""
+        link = check_text(sub, "link", raw.get("link"), max_length=URL_MAX) or None
+        if link and not _LINK_RE.match(link):
+            sub.add("link", "Link must be an http:// or https:// URL.")
+        due_on = raw.get("due_on")
+        if due_on is not None and (not isinstance(due_on, date) or isinstance(due_on, datetime)):
+            sub.add("due_on", "Due date must be a date.")
+            due_on = None
+        elif due_on is not None and not date(2000, 1, 1) <= due_on <= date(2100, 12, 31):
+            sub.add("due_on", "Due date must be between 2000-01-01 and 2100-12-31.")
+        done_at = raw.get("done_at")
+        if done_at is not None and not isinstance(done_at, datetime):
+            sub.add("done_at", "Done must be a date and time.")
+            done_at = None
+        check_timestamp(sub, "done_at", done_at, now=now, label="Done")
+        item_id = raw.get("id")
+        if item_id is not None and (isinstance(item_id, bool) or not isinstance(item_id, int)):
+            sub.add("id", "Id must be a whole number.")
+        for field, messages in sub.fields.items():
+            for message in messages:
+                errors.add(f"{prefix}.{field}", message)
+        if not sub:
+            clean.append(CleanActionItem(item_id, title or "", owner, due_on, done_at, link))
+    return clean
+
+
+def validate_postmortem(
+    incident: Incident, data: Mapping[str, Any], *, now: datetime
+) -> dict[str, Any]:
+    errors = FieldErrors()
+    clean: dict[str, Any] = {}
+    status = data.get("status") or "draft"
+    if status not in PM_STATUSES:
+        errors.add("status", "Status must be draft, in_review or published.")
+    clean["status"] = status
+    clean["root_cause"] = (
+        check_text(errors, "root_cause", data.get("root_cause", ""), max_length=MARKDOWN_MAX) or ""
+    )
+    clean["body"] = check_text(errors, "body", data.get("body", ""), max_length=MARKDOWN_MAX) or ""
+    for field, label in (("root_cause_at", "Root cause identified"), ("published_at", "Published")):
+        value = data.get(field)
+        if value is not None and not isinstance(value, datetime):
+            errors.add(field, f"{label} must be a date and time.")
+            value = None
+        check_timestamp(errors, field, value, now=now, label=label)
+        clean[field] = value
+    rca = clean["root_cause_at"]
+    if rca is not None and not errors.has("root_cause_at") and rca < incident.started_at:
+        errors.add("root_cause_at", "Root cause identified cannot be before the incident started.")
+    if status == "published" and clean["published_at"] is None:
+        clean["published_at"] = now
+    if status != "published":
+        clean["published_at"] = None
+    clean["action_items"] = _validate_items(errors, data.get("action_items"), now=now)
+    errors.raise_if_any()
+    return clean
+
+
+def save_postmortem(
+    session: Session,
+    incident: Incident,
+    data: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+) -> tuple[Postmortem, bool]:
+    """Create or replace the incident's post-mortem (PUT semantics). Returns (pm, created)."""
+    now = now or utcnow()
+    pm = incident.postmortem
+    created = pm is None
+    if pm is not None:
+        check_version(pm, data.get("version"), noun="post-mortem")
+    clean = validate_postmortem(incident, data, now=now)
+    if pm is None:
+        pm = Postmortem(incident=incident)
+        session.add(pm)
+    items: list[CleanActionItem] = clean.pop("action_items")
+    for field, value in clean.items():
+        setattr(pm, field, value)
+    _replace_items(pm, items)
+    pm.updated_at = now
+    session.flush()
+    return pm, created
+
+
+def _replace_items(pm: Postmortem, items: list[CleanActionItem]) -> None:
+    """Keep rows whose id is sent back, update them; drop the rest; add new ones."""
+    existing = {item.id: item for item in pm.action_items}
+    unknown = [c.id for c in items if c.id is not None and c.id not in existing]
+    if unknown:
+        raise ValidationError({"action_items": [f"Unknown action item id {unknown[0]}."]})
+    kept: list[ActionItem] = []
+    for c in items:
+        row = existing.get(c.id) if c.id is not None else None
+        if row is None:
+            row = ActionItem()
+        row.title, row.owner, row.due_on, row.done_at, row.link = (
+            c.title,
+            c.owner,
+            c.due_on,
+            c.done_at,
+            c.link,
+        )
+        kept.append(row)
+    pm.action_items = kept
+
+
+def overdue_action_items(session: Session, *, today: date) -> list[ActionItem]:
+    """Action items past their due date and not done, oldest first, for managers."""
+    return list(
+        session.scalars(
+            select(ActionItem)
+            .where(ActionItem.done_at.is_(None), ActionItem.due_on < today)
+            .order_by(ActionItem.due_on, ActionItem.id)
+        )
+    )
+
+
+def flagged_incidents(
+    session: Session, *, now: datetime, rca_hours: int, limit: int = 10
+) -> tuple[list[tuple[Incident, str]], int]:
+    """Incidents whose root cause is `overdue` or `late`, newest first, and how many in all.
+
+    SQL narrows the candidates; `root_cause_flag` still decides, so the list
+    can never disagree with the flag shown on an incident's page.
+    """
+    from sqlalchemy import func, or_
+
+    from catalog.db import seconds_between
+
+    threshold = rca_hours * 3600
+    cutoff = now - timedelta(hours=rca_hours)
+    condition = or_(
+        (Postmortem.root_cause_at.is_(None)) & (Incident.detected_at < cutoff),
+        seconds_between(Incident.detected_at, Postmortem.root_cause_at) > threshold,
+    )
+    base = (
+        select(Incident)
+        .outerjoin(Postmortem, Postmortem.incident_id == Incident.id)
+        .where(condition)
+    )
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = session.scalars(base.order_by(Incident.detected_at.desc()).limit(limit)).all()
+    flagged = [(i, incident_root_cause_flag(i, now=now, rca_hours=rca_hours)) for i in rows]
+    return [(i, f) for i, f in flagged if f in ("overdue", "late")], total

@@ -1,0 +1,52 @@
+"""The post-mortem editor: template-prefilled body, Markdown preview, action items."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from catalog.db import get_session, utcnow
+from catalog.errors import NotFoundError
+from catalog.incidents.service import get_incident
+from catalog.postmortems import service
+from catalog.postmortems.forms import PostmortemForm
+from catalog.web.filters import settings
+from catalog.web.pages import save_or_report
+
+bp = Blueprint("postmortems", __name__, url_prefix="/incidents")
+
+
+@bp.route("/<int:incident_id>/postmortem", methods=["GET", "POST"])
+def edit(incident_id: int):  # type: ignore[no-untyped-def]
+    try:
+        incident = get_incident(get_session(), incident_id)
+    except NotFoundError:
+        abort(404, description=f"There is no incident #{incident_id}.")
+    pm = incident.postmortem
+    zone = settings().zone
+    form = PostmortemForm()
+    if request.method == "GET":
+        if pm is not None:
+            form.load(pm, zone)
+        else:
+            form.body.data = service.TEMPLATE
+        form.add_blank_rows()
+    previewing = False
+    if form.validate_on_submit():
+        if form.preview.data:
+            previewing = True
+        else:
+            data = form.to_domain(zone, pm, utcnow())
+            saved = save_or_report(
+                form,
+                lambda: service.save_postmortem(get_session(), incident, data),
+                current_version=(lambda: incident.postmortem.version) if pm else None,
+            )
+            if saved is not None:
+                flash("Post-mortem saved.", "success")
+                return redirect(
+                    url_for("incidents.detail", incident_id=incident.id) + "#postmortem"
+                )
+    status = 422 if request.method == "POST" and not previewing else 200
+    return render_template(
+        "postmortems/edit.html", form=form, incident=incident, pm=pm, previewing=previewing
+    ), status

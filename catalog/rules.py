@@ -1,0 +1,78 @@
+"""Field rules shared by every entity: text limits, control characters, time bounds.
+
+SPEC §2: names and titles at most 200 characters, other short fields at most
+100, Markdown at most 100,000; control characters other than newline and tab
+refused; no timestamp more than 5 minutes in the future or before 2000-01-01.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from catalog.errors import FieldErrors
+
+TITLE_MAX = 200
+SHORT_MAX = 100
+MARKDOWN_MAX = 100_000
+URL_MAX = 2000
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(minutes=5)
+
+# C0 controls except \t and \n, DEL, C1 controls. \r is tolerated only as part
+# of \r\n, which browsers send for textarea line breaks; it is normalised away.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def normalise_newlines(value: str) -> str:
+    return value.replace("\r\n", "\n")
+
+
+def check_text(
+    errors: FieldErrors,
+    field: str,
+    value: object,
+    *,
+    max_length: int,
+    required: bool = False,
+    label: str | None = None,
+) -> str | None:
+    """Check one text value and return it cleaned (stripped for one-line fields)."""
+    label = label or field.replace("_", " ").capitalize()
+    if value is None:
+        if required:
+            errors.add(field, f"{label} is required.")
+        return None
+    if not isinstance(value, str):
+        errors.add(field, f"{label} must be text.")
+        return None
+    value = normalise_newlines(value)
+    if max_length <= SHORT_MAX or max_length == TITLE_MAX:
+        value = value.strip()
+    if required and not value:
+        errors.add(field, f"{label} is required.")
+        return None
+    if _CONTROL.search(value):
+        errors.add(field, f"{label} contains control characters; only newline and tab are allowed.")
+        return None
+    if len(value) > max_length:
+        errors.add(
+            field, f"{label} must be at most {max_length:,} characters (got {len(value):,})."
+        )
+        return None
+    return value
+
+
+def check_timestamp(
+    errors: FieldErrors, field: str, value: datetime | None, *, now: datetime, label: str
+) -> None:
+    """Bounds every stored timestamp shares."""
+    if value is None:
+        return
+    if value.tzinfo is None:
+        errors.add(field, f"{label} must include a time zone offset.")
+        return
+    if value < EARLIEST:
+        errors.add(field, f"{label} cannot be before 2000-01-01.")
+    elif value > now + FUTURE_SLACK:
+        errors.add(field, f"{label} cannot be more than 5 minutes in the future.")

@@ -1,0 +1,78 @@
+"""The failure-vector table: a named way the system fails, with its targets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from catalog.db import Base, UTCDateTime, utcnow
+
+CATEGORIES = ("drift", "token_overflow", "throttling", "dependency_latency", "poisoning", "other")
+CATEGORY_LABELS = {
+    "drift": "Data drift",
+    "token_overflow": "Token-limit overflow",
+    "throttling": "Hardware throttling",
+    "dependency_latency": "Dependency latency",
+    "poisoning": "Model poisoning",
+    "other": "Other",
+}
+
+
+class Vector(Base):
+    __tablename__ = "vectors"
+    __table_args__ = (
+        CheckConstraint(
+            "category IN ('drift','token_overflow','throttling','dependency_latency',"
+            "'poisoning','other')",
+            name="category",
+        ),
+        CheckConstraint("mttd_target_minutes > 0", name="mttd_target_positive"),
+        CheckConstraint("mttr_target_minutes > 0", name="mttr_target_positive"),
+        CheckConstraint("severity BETWEEN 1 AND 10", name="severity_range"),
+        CheckConstraint("occurrence BETWEEN 1 AND 10", name="occurrence_range"),
+        CheckConstraint("detectability BETWEEN 1 AND 10", name="detectability_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    category: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    detection: Mapped[str] = mapped_column(Text, default="")
+    mitigation: Mapped[str] = mapped_column(Text, default="")
+    mttd_target_minutes: Mapped[int] = mapped_column(Integer, default=5)
+    mttr_target_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    severity: Mapped[int | None] = mapped_column(Integer)
+    occurrence: Mapped[int | None] = mapped_column(Integer)
+    detectability: Mapped[int | None] = mapped_column(Integer)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def rpn(self) -> int | None:
+        """FMEA risk priority number; only meaningful when all three scores are set."""
+        if None in (self.severity, self.occurrence, self.detectability):
+            return None
+        return self.severity * self.occurrence * self.detectability  # type: ignore[operator]
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def mttd_target_seconds(self) -> int:
+        return self.mttd_target_minutes * 60
+
+    @property
+    def mttr_target_seconds(self) -> int:
+        return self.mttr_target_minutes * 60
+
+    @property
+    def category_label(self) -> str:
+        return CATEGORY_LABELS.get(self.category, self.category)

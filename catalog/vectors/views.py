@@ -1,0 +1,123 @@
+"""Vector pages: catalog list, detail with its metrics, new, edit, archive, delete."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from catalog.db import get_session, utcnow
+from catalog.errors import NotFoundError
+from catalog.incidents.service import IncidentFilters, list_incidents
+from catalog.reports.metrics import compute_metrics, incident_durations
+from catalog.vectors import service
+from catalog.vectors.forms import VectorForm
+from catalog.web.filters import settings
+from catalog.web.forms import EmptyForm
+from catalog.web.pages import save_or_report
+
+bp = Blueprint("vectors", __name__, url_prefix="/vectors")
+
+
+def _get_or_404(slug: str):  # type: ignore[no-untyped-def]
+    try:
+        return service.get_vector(get_session(), slug)
+    except NotFoundError:
+        from flask import abort
+
+        abort(404, description=f"There is no failure vector called “{slug[:100]}”.")
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    session = get_session()
+    show_archived = request.args.get("archived") == "1"
+    vectors = service.list_vectors(session, include_archived=show_archived)
+    metrics = {g.key: g for g in compute_metrics(session, settings(), group_by="vector").groups}
+    return render_template(
+        "vectors/index.html", vectors=vectors, metrics=metrics, show_archived=show_archived
+    )
+
+
+@bp.get("/<slug>")
+def detail(slug: str):  # type: ignore[no-untyped-def]
+    session = get_session()
+    vector = _get_or_404(slug)
+    now = utcnow()
+    s = settings()
+    report = compute_metrics(
+        session, s, group_by="vector", filters=IncidentFilters(vector=slug), now=now
+    )
+    page = list_incidents(session, IncidentFilters(vector=slug), per_page=25)
+    rows = [(i, incident_durations(i, s, now=now)) for i in page.items]
+    return render_template(
+        "vectors/detail.html",
+        vector=vector,
+        group=report.groups[0] if report.groups else None,
+        rows=rows,
+        total=page.total,
+        incident_count=service.incident_count(session, vector),
+        action_form=EmptyForm(),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():  # type: ignore[no-untyped-def]
+    form = VectorForm()
+    if form.validate_on_submit():
+        vector = save_or_report(
+            form, lambda: service.create_vector(get_session(), form.to_domain())
+        )
+        if vector is not None:
+            flash(f"Failure vector “{vector.name}” added to the catalog.", "success")
+            return redirect(url_for("vectors.detail", slug=vector.slug))
+    status = 422 if form.errors or request.method == "POST" else 200
+    return render_template("vectors/form.html", form=form, vector=None), status
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+def edit(slug: str):  # type: ignore[no-untyped-def]
+    vector = _get_or_404(slug)
+    form = VectorForm(obj=vector) if request.method == "GET" else VectorForm()
+    if form.validate_on_submit():
+        saved = save_or_report(
+            form,
+            lambda: service.update_vector(get_session(), vector, form.to_domain()),
+            current_version=lambda: vector.version,
+        )
+        if saved is not None:
+            flash("Changes saved.", "success")
+            return redirect(url_for("vectors.detail", slug=saved.slug))
+    status = 422 if request.method == "POST" else 200
+    return render_template("vectors/form.html", form=form, vector=vector), status
+
+
+@bp.post("/<slug>/archive")
+def archive(slug: str):  # type: ignore[no-untyped-def]
+    vector = _get_or_404(slug)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        archived = request.form.get("archived", "1") == "1"
+        service.set_archived(get_session(), vector, archived)
+        get_session().commit()
+        flash(
+            f"“{vector.name}” archived: it stays on its incidents but is no longer offered for new ones."
+            if archived
+            else f"“{vector.name}” restored to the catalog.",
+            "success",
+        )
+    else:
+        flash("The form expired; please try again.", "error")
+    return redirect(url_for("vectors.detail", slug=vector.slug))
+
+
+@bp.post("/<slug>/delete")
+def delete(slug: str):  # type: ignore[no-untyped-def]
+    vector = _get_or_404(slug)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        flash("The form expired; please try again.", "error")
+        return redirect(url_for("vectors.detail", slug=slug))
+    name = vector.name
+    if save_or_report(form, lambda: service.delete_vector(get_session(), vector) or True) is None:
+        return redirect(url_for("vectors.detail", slug=slug))
+    flash(f"“{name}” deleted.", "success")
+    return redirect(url_for("vectors.index"))

@@ -1,0 +1,52 @@
+"""Error pages that look like the app, and JSON errors under /api."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from catalog.api.errors import error_response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        if _wants_json():
+            return error_response(
+                exc.code or 500, _code_for(exc.code or 500), exc.description or ""
+            )
+        return (
+            render_template(
+                "errors/error.html", code=exc.code, name=exc.name, description=exc.description
+            ),
+            exc.code or 500,
+        )
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        if _wants_json():
+            return error_response(500, "internal_error", "Something went wrong on our side.")
+        err = InternalServerError()
+        return render_template(
+            "errors/error.html", code=500, name=err.name, description=err.description
+        ), 500
+
+
+def _code_for(status: int) -> str:
+    return {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "payload_too_large",
+        415: "unsupported_media_type",
+        422: "validation_error",
+        429: "too_many_requests",
+    }.get(status, "error")

@@ -1,0 +1,48 @@
+"""Jinja filters and globals: every duration and time on a page goes through these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, request
+
+from catalog.config import MetricSettings
+from catalog.security import render_markdown
+from catalog.timefmt import format_local, human_duration
+
+
+def settings() -> MetricSettings:
+    return current_app.extensions["catalog.settings"]
+
+
+def _localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    return format_local(value, settings().zone, fmt)
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f} %"
+
+
+def _url_with(**changes: object) -> str:
+    """The current URL with some query arguments replaced (pagination, sorting)."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = str(value)
+    return request.path + ("?" + urlencode(args) if args else "")
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(human_duration, "duration")
+    app.add_template_filter(_localtime, "localtime")
+    app.add_template_filter(render_markdown, "markdown")
+    app.add_template_filter(_percent, "percent")
+    app.add_template_global(_url_with, "url_with")
+
+    @app.context_processor
+    def _inject() -> dict[str, object]:
+        s = settings()
+        return {"catalog_settings": s, "display_zone": s.timezone}

@@ -1,0 +1,49 @@
+"""Form helpers shared by every feature: domain errors onto fields, local times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask_wtf import FlaskForm
+from wtforms import Field, IntegerField
+from wtforms.validators import Optional
+from wtforms.widgets import HiddenInput
+
+from catalog.errors import ValidationError
+from catalog.timefmt import from_local
+
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class EmptyForm(FlaskForm):
+    """CSRF only: for archive, delete and other one-button POSTs."""
+
+
+class VersionedForm(FlaskForm):
+    """Carries the version the user started editing from, for optimistic locking."""
+
+    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
+
+
+def apply_domain_errors(form: FlaskForm, exc: ValidationError) -> list[str]:
+    """Put each domain message on its form field; return those with no field of their own."""
+    leftover: list[str] = []
+    for name, messages in exc.fields.items():
+        field: Field | None = None if "." in name else getattr(form, name, None)
+        if isinstance(field, Field):
+            if not isinstance(field.errors, list):
+                field.errors = list(field.errors)
+            field.errors.extend(messages)
+        else:
+            leftover.extend(f"{name}: {m}" for m in messages)
+    return leftover
+
+
+def local_to_utc(value: datetime | None, zone: ZoneInfo) -> datetime | None:
+    return None if value is None else from_local(value, zone)
+
+
+def utc_to_local_naive(value: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """What a datetime-local input shows: wall-clock time in the user's zone."""
+    return None if value is None else value.astimezone(zone).replace(tzinfo=None)

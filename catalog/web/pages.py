@@ -1,0 +1,66 @@
+"""Helpers the HTML views share: the session-commit-redirect dance and conflict handling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import flash
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from catalog.db import get_session
+from catalog.errors import ConflictError, ValidationError, VersionConflict
+from catalog.web.forms import apply_domain_errors
+
+T = TypeVar("T")
+
+
+def save_or_report(
+    form: FlaskForm, action: Callable[[], T], *, current_version: Callable[[], int] | None = None
+) -> T | None:
+    """Run a domain action and commit; on a refusal, roll back and put the reasons on the page.
+
+    Returns the action's result, or None when it was refused. On a version
+    conflict the form keeps the user's input and moves its hidden version on,
+    so a deliberate second save overwrites with eyes open.
+    """
+    session = get_session()
+    try:
+        result = action()
+        session.commit()
+        return result
+    except ValidationError as exc:
+        session.rollback()
+        for message in apply_domain_errors(form, exc):
+            flash(message, "error")
+        if not exc.fields:
+            flash(exc.message, "error")
+    except ConflictError as exc:
+        session.rollback()
+        if not isinstance(exc, VersionConflict):
+            flash(exc.message, "error")
+            return None
+        _keep_input_after_conflict(form, current_version)
+    except StaleDataError:
+        session.rollback()
+        _keep_input_after_conflict(form, current_version)
+    except IntegrityError:
+        session.rollback()
+        flash(
+            "The change clashes with data saved meanwhile (a duplicate?). Check and save again.",
+            "error",
+        )
+    return None
+
+
+def _keep_input_after_conflict(form: FlaskForm, current_version: Callable[[], int] | None) -> None:
+    flash(
+        "Someone else saved a change to this while you were editing. Your input is kept "
+        "below; open the page in a new tab to compare, then save again to overwrite theirs.",
+        "error",
+    )
+    if current_version is not None and hasattr(form, "version"):
+        get_session().expire_all()
+        form.version.data = current_version()
