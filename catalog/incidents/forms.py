@@ -24,7 +24,13 @@ from catalog.incidents.models import (
     Incident,
 )
 from catalog.vectors.models import Vector
-from catalog.web.forms import LOCAL_FORMAT, VersionedForm, local_to_utc, utc_to_local_naive
+from catalog.web.forms import (
+    LOCAL_FORMAT,
+    VersionedForm,
+    local_to_utc,
+    options,
+    utc_to_local_naive,
+)
 
 SEVERITY_CHOICES = [
     ("SEV1", "SEV1 — critical, broad user impact"),
@@ -58,11 +64,11 @@ def _time(label: str, required: bool, help_text: str) -> DateTimeLocalField:
 
 class IncidentForm(VersionedForm):
     title = StringField("Title", validators=[InputRequired(), Length(max=200)])
-    severity = SelectField("Severity", choices=SEVERITY_CHOICES, default="SEV3")
+    severity = SelectField("Severity", choices=options(SEVERITY_CHOICES), default="SEV3")
     service = StringField("Service", validators=[InputRequired(), Length(max=100)])
     team = StringField("Team", validators=[Optional(), Length(max=100)])
     vectors = MultiCheckboxField("Failure vectors", description="Pick every vector that applies.")
-    detection_source = SelectField("Detected by", choices=SOURCE_CHOICES, default="alert")
+    detection_source = SelectField("Detected by", choices=options(SOURCE_CHOICES), default="alert")
     started_at = _time("Started", True, "When impact began (best estimate).")
     detected_at = _time("Detected", True, "When the team knew: alert fired or report received.")
     acknowledged_at = _time("Acknowledged", False, "When a responder took it.")
@@ -71,9 +77,9 @@ class IncidentForm(VersionedForm):
     summary = TextAreaField("Summary", description="Markdown. What users saw, what was done.")
 
     def set_vector_choices(self, vectors: list[Vector]) -> None:
-        self.vectors.choices = [
+        self.vectors.choices = options(
             (v.slug, v.name + (" (archived)" if v.archived else "")) for v in vectors
-        ]
+        )
 
     def load(self, incident: Incident, zone: ZoneInfo) -> None:
         """Fill a GET form from a stored incident, times shown in the user's zone."""
@@ -108,24 +114,30 @@ class IncidentFilterForm(Form):
     """The GET filter bar of the incident list: no CSRF, nothing changes."""
 
     q = StringField("Search", validators=[Optional(), Length(max=200)])
-    vector = SelectField("Vector", choices=[("", "All vectors")], validate_choice=False)
-    severity = SelectField("Severity", choices=[("", "All")] + [(s, s) for s in SEVERITIES])
-    service = SelectField("Service", choices=[("", "All services")], validate_choice=False)
-    team = SelectField("Team", choices=[("", "All teams")], validate_choice=False)
+    vector = SelectField("Vector", choices=options([("", "All vectors")]), validate_choice=False)
+    severity = SelectField(
+        "Severity", choices=options([("", "All")] + [(s, s) for s in SEVERITIES])
+    )
+    service = SelectField("Service", choices=options([("", "All services")]), validate_choice=False)
+    team = SelectField("Team", choices=options([("", "All teams")]), validate_choice=False)
     status = SelectField(
         "Status",
-        choices=[("", "Any"), ("open", "Open (not recovered)")]
-        + [(s, s.capitalize()) for s in STATUSES],
+        choices=options(
+            [("", "Any"), ("open", "Open (not recovered)")]
+            + [(s, s.capitalize()) for s in STATUSES]
+        ),
     )
     sort = SelectField(
         "Sort",
-        choices=[
-            ("-started", "Newest first"),
-            ("started", "Oldest first"),
-            ("-ttd", "Slowest detection"),
-            ("ttd", "Fastest detection"),
-            ("severity", "Severity (SEV1 first)"),
-            ("title", "Title"),
-        ],
+        choices=options(
+            [
+                ("-started", "Newest first"),
+                ("started", "Oldest first"),
+                ("-ttd", "Slowest detection"),
+                ("ttd", "Fastest detection"),
+                ("severity", "Severity (SEV1 first)"),
+                ("title", "Title"),
+            ]
+        ),
         default="-started",
     )

@@ -20,7 +20,7 @@ from catalog.postmortems.service import (
 from catalog.reports.metrics import incident_durations
 from catalog.vectors.models import Vector
 from catalog.web.filters import settings
-from catalog.web.forms import EmptyForm
+from catalog.web.forms import EmptyForm, options
 from catalog.web.pages import save_or_report
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -51,13 +51,16 @@ def _int_arg(name: str, default: int) -> int:
 def index():  # type: ignore[no-untyped-def]
     session = get_session()
     form = IncidentFilterForm(request.args)
-    form.vector.choices = [("", "All vectors")] + [(v.slug, v.name) for v in _vector_choices()]
-    form.service.choices = [("", "All services")] + [
-        (s, s) for s in service.distinct_values(session, Incident.service)
-    ]
-    form.team.choices = [("", "All teams")] + [
-        (t, t) for t in service.distinct_values(session, Incident.team)
-    ]
+    form.vector.choices = options(
+        [("", "All vectors")] + [(v.slug, v.name) for v in _vector_choices()]
+    )
+    form.service.choices = options(
+        [("", "All services")]
+        + [(s, s) for s in service.distinct_values(session, Incident.service)]
+    )
+    form.team.choices = options(
+        [("", "All teams")] + [(t, t) for t in service.distinct_values(session, Incident.team)]
+    )
     filters = service.IncidentFilters(
         vector=request.args.get("vector") or None,
         severity=request.args.get("severity") or None,

@@ -22,7 +22,13 @@ from wtforms.validators import Length, Optional
 from wtforms.widgets import HiddenInput
 
 from catalog.postmortems.models import Postmortem
-from catalog.web.forms import LOCAL_FORMAT, VersionedForm, local_to_utc, utc_to_local_naive
+from catalog.web.forms import (
+    LOCAL_FORMAT,
+    VersionedForm,
+    local_to_utc,
+    options,
+    utc_to_local_naive,
+)
 
 BLANK_ITEM_ROWS = 3
 
@@ -39,7 +45,9 @@ class ActionItemForm(Form):
 class PostmortemForm(VersionedForm):
     status = SelectField(
         "Status",
-        choices=[("draft", "Draft"), ("in_review", "In review"), ("published", "Published")],
+        choices=options(
+            [("draft", "Draft"), ("in_review", "In review"), ("published", "Published")]
+        ),
         default="draft",
     )
     root_cause_at = DateTimeLocalField(

@@ -8,7 +8,7 @@ from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from catalog.vectors.models import CATEGORIES, CATEGORY_LABELS, Vector
-from catalog.web.forms import VersionedForm
+from catalog.web.forms import VersionedForm, options
 
 MARKDOWN_HELP = "Markdown: **bold**, lists, links, `code`. HTML is not rendered."
 
@@ -21,7 +21,7 @@ class VectorForm(VersionedForm):
         description="Lowercase letters, digits and hyphens; used in URLs and the API. "
         "Left blank, it is made from the name.",
     )
-    category = SelectField("Category", choices=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES])
+    category = SelectField("Category", choices=options((c, CATEGORY_LABELS[c]) for c in CATEGORIES))
     description = TextAreaField("Description", description=MARKDOWN_HELP)
     detection = TextAreaField(
         "Detection signals", description="The alerts and signals that reveal it. " + MARKDOWN_HELP

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField
+from wtforms.fields import SelectChoice
 from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
 
@@ -14,6 +16,11 @@ from catalog.errors import ValidationError
 from catalog.timefmt import from_local
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms 3.3+ wants select choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class EmptyForm(FlaskForm):

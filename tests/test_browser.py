@@ -1,0 +1,129 @@
+"""A real Chromium, driven by Playwright, logs an incident through the form and reads its page."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+from conftest import skip_or_fail
+from werkzeug.serving import make_server
+
+CHROMIUM = os.environ.get("CATALOG_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live_url(app_config, app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The app served on a free loopback port in a thread, for the length of one test."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+
+
+@pytest.fixture
+def app_config(app_config):  # type: ignore[no-untyped-def]
+    app_config["TIMEZONE"] = "Europe/Berlin"  # prove times are typed in the local zone
+    app_config.pop("SERVER_NAME")
+    app_config["WTF_CSRF_ENABLED"] = True  # the real form, CSRF token and all
+    return app_config
+
+
+@pytest.fixture
+def page(live_url):  # type: ignore[no-untyped-def]
+    if not os.path.exists(CHROMIUM):
+        skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def test_log_an_incident_and_see_ttd_ttr_and_flags(page, live_url, client):  # type: ignore[no-untyped-def]
+    page.goto(f"{live_url}/incidents/new")
+    page.fill("#title", "Chat answers truncated on long conversations")
+    page.select_option("#severity", "SEV2")
+    page.fill("#service", "chat-api")
+    page.fill("#team", "assistant")
+    page.check("input[name=vectors][value=token-limit-overflow]")
+    # Berlin is UTC+1 on 2 March 2026: 13:00 local is 12:00Z.
+    page.fill("#started_at", "2026-03-02T13:00")
+    page.fill("#detected_at", "2026-03-02T13:04")
+    page.fill("#acknowledged_at", "2026-03-02T13:06")
+    page.fill("#mitigated_at", "2026-03-02T13:10")
+    page.fill("#recovered_at", "2026-03-02T13:22")
+    page.click("button[type=submit]")
+
+    page.wait_for_selector("text=Incident #1 logged.")
+    assert page.inner_text("#ttd .big") == "4m"
+    assert page.inner_text("#ttr .big") == "18m"  # detected 13:04 → recovered 13:22
+    assert "target 15m · missed" in page.inner_text("#ttr")
+    flags = page.inner_text(".flags")
+    assert "SEV2" in flags and "Recovered" in flags and "Root cause overdue" in flags
+    assert "2026-03-02 13:00 CET" in page.inner_text(".timeline")
+
+    stored = client.get("/api/v1/incidents/1", base_url=live_url).get_json()
+    assert stored["started_at"] == "2026-03-02T12:00:00Z"
+    assert (stored["ttd_seconds"], stored["ttr_seconds"]) == (240, 1080)
+
+    # Re-open it: clear the recovery time, and it is open and breaching its target.
+    page.click("text=Edit")
+    page.fill("#mitigated_at", "")
+    page.fill("#recovered_at", "")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Incident updated.")
+    flags = page.inner_text(".flags")
+    assert "Investigating" in flags and "Breaching MTTR" in flags
+
+    # A broken rule is shown on the form, and nothing is saved.
+    page.click("text=Edit")
+    page.fill("#detected_at", "2026-03-02T12:00")
+    page.click("button[type=submit]")
+    assert "Detected cannot be before Started." in page.inner_text(".has-error")
+    assert (
+        client.get("/api/v1/incidents/1", base_url=live_url).get_json()["detected_at"]
+        == "2026-03-02T12:04:00Z"
+    )
+
+
+def test_postmortem_root_cause_flag(page, live_url, session):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from factories import T0, make_incident
+
+    incident = make_incident(session)
+    page.goto(f"{live_url}/incidents/{incident.id}/postmortem")
+    assert "## Root cause" in page.input_value("#body")  # prefilled template
+    # Detected at T0+4 min (13:04 Berlin); root cause 3 days later is late.
+    local = (T0 + timedelta(days=3, hours=1)).strftime("%Y-%m-%dT%H:%M")
+    page.fill("#root_cause_at", local)
+    page.fill("#root_cause", "Retriever returned **40 chunks**<script>alert(1)</script>")
+    page.fill("input[name='action_items-0-title']", "Cap retrieved chunks at 8")
+    page.fill("input[name='action_items-0-owner']", "amira")
+    page.click("#preview")
+    assert page.inner_text(".preview strong") == "40 chunks"
+    assert page.locator(".preview script").count() == 0
+    page.click("#save")
+    page.wait_for_selector("text=Post-mortem saved.")
+    assert "Root cause late" in page.inner_text(".flags")
+    assert "Cap retrieved chunks at 8" in page.inner_text("#postmortem")
