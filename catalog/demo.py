@@ -88,14 +88,16 @@ def load_demo(session: Session, *, count: int = 60, seed: int = 7, days: int = 3
             if other is not vector:
                 linked.append(other)
         service = rng.choice(list(SERVICES))
-        started = now - timedelta(seconds=rng.uniform(0, days * 86400))
+        still_open = n < max(1, count // 20)  # a few happening right now
+        window = 4 * 3600 if still_open else days * 86400
+        started = now - timedelta(seconds=rng.uniform(600, window))
         customer = rng.random() < 0.15
         ttd = _lognormal_seconds(rng, 2400 if customer else 180, 1.1)
         detected = min(started + timedelta(seconds=ttd), now)
         ttr = _lognormal_seconds(rng, 1100, 1.0)
         if rng.random() < 0.04:
             ttr *= 40  # the multi-day outlier every real history has
-        recovered = detected + timedelta(seconds=ttr)
+        recovered = now + timedelta(days=1) if still_open else detected + timedelta(seconds=ttr)
         mitigated = detected + timedelta(seconds=ttr * rng.uniform(0.3, 0.8))
         acknowledged = detected + timedelta(seconds=rng.uniform(20, 300))
         data = {

@@ -1,0 +1,168 @@
+"""Pages as a user meets them: headers, sanitised Markdown, error pages, conflicts, lists."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from factories import T0, form_payload, make_incident
+from sqlalchemy import func, select
+
+from catalog import create_app
+from catalog.config import ConfigError
+from catalog.incidents.models import Incident
+from catalog.vectors.models import Vector
+
+
+def test_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.parametrize(
+    "payload, forbidden",
+    [
+        ("<script>alert(1)</script>", "<script"),
+        ('<img src=x onerror="alert(1)">', "onerror"),
+        ("[click](javascript:alert(1))", "javascript:"),
+        ('<a href="data:text/html,<script>alert(1)</script>">x</a>', "data:text/html"),
+        ("<iframe src='https://evil.example'></iframe>", "<iframe"),
+        ('<p style="background:url(x)">styled</p>', "style="),
+    ],
+)
+def test_markdown_is_sanitised(client, session, payload, forbidden):
+    vector = session.scalar(select(Vector).where(Vector.slug == "data-drift"))
+    vector.description = f"**Bold** then {payload}"
+    session.commit()
+    page = client.get("/vectors/data-drift").get_data(as_text=True)
+    assert "<strong>Bold</strong>" in page
+    assert forbidden not in page
+
+
+def test_404_and_500_pages_look_like_the_app(app, client):
+    @app.get("/boom")
+    def boom():  # type: ignore[no-untyped-def]
+        raise RuntimeError("kaboom")
+
+    response = client.get("/incidents/424242")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "There is no incident #424242." in page and "Failure Catalog" in page
+
+    response = client.get("/boom")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Internal Server Error" in page and "Failure Catalog" in page and "kaboom" not in page
+
+
+def test_health_reports_an_unreachable_database(tmp_path, monkeypatch):
+    monkeypatch.setenv("CATALOG_INSTANCE_PATH", str(tmp_path))
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1",
+        }
+    )
+    try:
+        response = app.test_client().get("/healthz")
+        assert response.status_code == 503
+        assert response.get_json() == {"status": "degraded", "database": "unreachable"}
+    finally:
+        app.extensions["catalog.engine"].dispose()
+
+
+def test_production_refuses_to_start_without_a_secret(tmp_path, monkeypatch):
+    monkeypatch.setenv("CATALOG_INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(ConfigError, match="CATALOG_SECRET_KEY"):
+        create_app()
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("CATALOG_TIMEZONE", "Mars/Olympus", "not a known IANA time zone"),
+        ("CATALOG_RCA_HOURS", "two days", "whole number"),
+        ("CATALOG_RCA_HOURS", "0", "at least 1"),
+        ("CATALOG_MTTR_FROM", "acknowledged", "'detected' or 'started'"),
+    ],
+)
+def test_bad_configuration_is_explained(tmp_path, monkeypatch, name, value, message):
+    monkeypatch.setenv("CATALOG_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("CATALOG_SECRET_KEY", "x")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        create_app()
+
+
+@pytest.fixture
+def csrf_app_config(app_config):  # type: ignore[no-untyped-def]
+    app_config["WTF_CSRF_ENABLED"] = True
+    return app_config
+
+
+def test_forms_need_a_csrf_token(csrf_app_config, client, session):
+    response = client.post("/incidents/new", data=form_payload())
+    assert response.status_code in (400, 422)
+    assert session.scalar(select(func.count()).select_from(Incident)) == 0
+
+
+def test_stale_edit_keeps_input_and_changes_nothing(client, session):
+    incident = make_incident(session)
+    stale = incident.version
+    ok = client.post(
+        f"/incidents/{incident.id}/edit", data=form_payload(title="First edit", version=stale)
+    )
+    assert ok.status_code == 302
+    response = client.post(
+        f"/incidents/{incident.id}/edit",
+        data=form_payload(title="Second, stale edit", version=stale),
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Someone else saved a change" in page
+    assert 'value="Second, stale edit"' in page
+    session.expire_all()
+    assert session.get(Incident, incident.id).title == "First edit"
+
+
+def test_incident_list_filters_sorts_and_pages(client, session):
+    for n in range(30):
+        make_incident(
+            session,
+            title=f"Incident {n:02d}",
+            severity="SEV1" if n % 3 == 0 else "SEV3",
+            started_at=T0 + timedelta(hours=n),
+            detected_at=T0 + timedelta(hours=n, minutes=n),
+            recovered_at=None if n == 29 else T0 + timedelta(hours=n, minutes=60),
+        )
+    page = client.get("/incidents/?severity=SEV1&sort=started").get_data(as_text=True)
+    assert "10 incidents" in page
+    assert page.index("Incident 00") < page.index("Incident 03")
+    page = client.get("/incidents/?per_page=25&page=2").get_data(as_text=True)
+    assert "Page 2 of 2" in page and "Incident 00" in page and "Incident 29" not in page
+    page = client.get("/incidents/?status=open").get_data(as_text=True)
+    assert "Incident 29" in page and "Incident 28" not in page
+    assert client.get("/incidents/?severity=SEV9").status_code == 400
+    assert client.get("/incidents/?page=-1").status_code == 400
+    empty = client.get("/incidents/?q=nothing-like-this").get_data(as_text=True)
+    assert "No incidents match these filters" in empty
+
+
+def test_archived_vector_is_kept_on_incidents_but_not_offered(client, session):
+    incident = make_incident(session, vectors=["model-poisoning"])
+    response = client.post("/vectors/model-poisoning/archive", data={"archived": "1"})
+    assert response.status_code == 302
+    assert "model-poisoning" not in client.get("/incidents/new").get_data(as_text=True)
+    assert "model-poisoning" in client.get(f"/incidents/{incident.id}/edit").get_data(as_text=True)
+    refused = client.post("/incidents/new", data=form_payload(vectors=["model-poisoning"]))
+    assert refused.status_code == 422
+    response = client.post("/vectors/model-poisoning/delete", follow_redirects=True)
+    assert "cannot be deleted; archive it instead" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.scalar(select(Vector).where(Vector.slug == "model-poisoning")) is not None
