@@ -50,8 +50,11 @@ def app_config(app_config):  # type: ignore[no-untyped-def]
 def page(live_url):  # type: ignore[no-untyped-def]
     if not os.path.exists(CHROMIUM):
         skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         yield context.new_page()
