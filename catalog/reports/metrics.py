@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.config import MetricSettings
@@ -73,14 +73,31 @@ def incident_ttd_target_seconds(incident: Incident, settings: MetricSettings) ->
     return min(targets) if targets else settings.mttd_target_minutes * 60
 
 
-def incident_breaching(incident: Incident, settings: MetricSettings, *, now: datetime) -> bool:
+def is_breaching(
+    started_at: datetime,
+    detected_at: datetime,
+    recovered_at: datetime | None,
+    ttr_target_seconds: float,
+    *,
+    now: datetime,
+    mttr_from: str,
+) -> bool:
     """Open and already past its ttr target (a live flag)."""
-    if incident.recovered_at is not None:
+    if recovered_at is not None:
         return False
-    elapsed = open_elapsed_seconds(
-        incident.started_at, incident.detected_at, now=now, mttr_from=settings.mttr_from
+    elapsed = open_elapsed_seconds(started_at, detected_at, now=now, mttr_from=mttr_from)
+    return elapsed > ttr_target_seconds
+
+
+def incident_breaching(incident: Incident, settings: MetricSettings, *, now: datetime) -> bool:
+    return is_breaching(
+        incident.started_at,
+        incident.detected_at,
+        incident.recovered_at,
+        incident_ttr_target_seconds(incident, settings),
+        now=now,
+        mttr_from=settings.mttr_from,
     )
-    return elapsed > incident_ttr_target_seconds(incident, settings)
 
 
 @dataclass(frozen=True)
@@ -201,7 +218,8 @@ class MetricsReport:
             "units": "seconds",
             "percentile": "linear interpolation between closest ranks (inclusive)",
             "attainment": "share of incidents with a value at or under target",
-            "breaching": "open incidents already past the group's ttr target",
+            "breaching": "open incidents already past their ttr target (in a vector group, "
+            "the vector's; elsewhere each incident's own: the strictest of its vectors')",
             "group_by": self.group_by,
             "period_field": "started_at",
             "period_zone": s.timezone,
@@ -271,6 +289,7 @@ def compute_metrics(
         filters,
     )
     rows = [_Row(*r) for r in session.execute(query)]
+    own_ttr_targets = _open_ttr_targets(session, [r.id for r in rows if r.recovered_at is None])
     report = MetricsReport(group_by=group_by, settings=settings, filters=filters)
     default_ttd = settings.mttd_target_minutes * 60
     default_ttr = settings.mttr_target_minutes * 60
@@ -295,10 +314,40 @@ def compute_metrics(
     for key in _ordered_keys(group_by, buckets):
         members = buckets[key]
         ttd_target, ttr_target = targets.get(key, (default_ttd, default_ttr))
+        # In a vector group the vector's target decides; elsewhere each open incident's own.
+        breach_targets = (
+            {}
+            if group_by == "vector"
+            else {r.id: own_ttr_targets.get(r.id, default_ttr) for r in members}
+        )
         report.groups.append(
-            _group(key, labels.get(key, key), members, ttd_target, ttr_target, settings, now)
+            _group(
+                key,
+                labels.get(key, key),
+                members,
+                ttd_target,
+                ttr_target,
+                breach_targets,
+                settings,
+                now,
+            )
         )
     return report
+
+
+def _open_ttr_targets(session: Session, open_ids: list[int]) -> dict[int, int]:
+    """Each open incident's own ttr target in seconds: the strictest of its vectors'."""
+    targets: dict[int, int] = {}
+    for start in range(0, len(open_ids), 500):
+        chunk = open_ids[start : start + 500]
+        rows = session.execute(
+            select(incident_vectors.c.incident_id, func.min(Vector.mttr_target_minutes))
+            .join(Vector, Vector.id == incident_vectors.c.vector_id)
+            .where(incident_vectors.c.incident_id.in_(chunk))
+            .group_by(incident_vectors.c.incident_id)
+        )
+        targets.update({incident_id: minutes * 60 for incident_id, minutes in rows})
+    return targets
 
 
 def _ordered_keys(group_by: str, buckets: dict[str, list[_Row]]) -> list[str]:
@@ -377,6 +426,7 @@ def _group(
     members: list[_Row],
     ttd_target: int,
     ttr_target: int,
+    breach_targets: dict[int, int],
     settings: MetricSettings,
     now: datetime,
 ) -> GroupMetrics:
@@ -395,8 +445,14 @@ def _group(
     breaching = sum(
         1
         for r in open_rows
-        if open_elapsed_seconds(r.started_at, r.detected_at, now=now, mttr_from=settings.mttr_from)
-        > ttr_target
+        if is_breaching(
+            r.started_at,
+            r.detected_at,
+            r.recovered_at,
+            breach_targets.get(r.id, ttr_target),
+            now=now,
+            mttr_from=settings.mttr_from,
+        )
     )
     return GroupMetrics(
         key=key,
