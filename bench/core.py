@@ -71,7 +71,9 @@ def main() -> None:
         start = time.perf_counter()
         load_demo(session, count=args.incidents, seed=1, days=365)
         elapsed = time.perf_counter() - start
-        print(f"  {'log incidents through the domain rules':<48} {args.incidents / elapsed:8.0f} incidents/s")
+        print(
+            f"  {'log incidents through the domain rules':<48} {args.incidents / elapsed:8.0f} incidents/s"
+        )
         session.close()
 
         client = app.test_client()

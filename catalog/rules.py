@@ -22,6 +22,13 @@ FUTURE_SLACK = timedelta(minutes=5)
 # C0 controls except \t and \n, DEL, C1 controls. \r is tolerated only as part
 # of \r\n, which browsers send for textarea line breaks; it is normalised away.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Lone UTF-16 surrogates (JSON "\ud800") are not encodable text: no database can store them.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def is_storable(value: str) -> bool:
+    """False for text no checked field can hold; such a value matches nothing, so skip the query."""
+    return not _CONTROL.search(value) and not _SURROGATE.search(value)
 
 
 def normalise_newlines(value: str) -> str:
@@ -54,6 +61,9 @@ def check_text(
         return None
     if _CONTROL.search(value):
         errors.add(field, f"{label} contains control characters; only newline and tab are allowed.")
+        return None
+    if _SURROGATE.search(value):
+        errors.add(field, f"{label} contains invalid Unicode (a lone surrogate).")
         return None
     if len(value) > max_length:
         errors.add(

@@ -40,7 +40,12 @@ def from_local(naive: datetime, zone: ZoneInfo) -> datetime:
     In a DST gap or fold the first (earlier) reading is taken, as zoneinfo does
     with fold=0; the form shows the stored result back so the user can check it.
     """
-    return naive.replace(tzinfo=zone).astimezone(UTC)
+    try:
+        return naive.replace(tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        # Year 1 or 9999 shifted off the calendar: still aware and comparable, so the
+        # 2000-01-01 / 5-minutes-ahead bounds refuse it with a message instead of a 500.
+        return naive.replace(tzinfo=zone)
 
 
 def iso_utc(value: datetime | None) -> str | None:

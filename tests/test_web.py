@@ -166,3 +166,61 @@ def test_archived_vector_is_kept_on_incidents_but_not_offered(client, session):
     assert "cannot be deleted; archive it instead" in response.get_data(as_text=True)
     session.expire_all()
     assert session.scalar(select(Vector).where(Vector.slug == "model-poisoning")) is not None
+
+
+@pytest.mark.parametrize("query", ["until=9999-12-31", "since=0001-01-01", "since=2026-13-01"])
+def test_reports_page_refuses_dates_out_of_range(client, query):
+    response = client.get(f"/reports/?group_by=week&{query}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Pick a date between" in page or "Use a date like" in page
+
+
+def test_reports_page_shows_the_metrics(client, session):
+    make_incident(session)  # ttd 4m, ttr 12m on dependency-latency
+    page = client.get("/reports/?group_by=vector").get_data(as_text=True)
+    assert "Dependency latency" in page and "4m" in page and "12m" in page
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ({"link": "javascript:alert(1)"}, "Link must be an http:// or https:// URL."),
+        ({"owner": "o" * 101}, "Field cannot be longer than 100 characters."),
+        ({"title": "", "owner": "kim"}, "Title is required."),
+    ],
+)
+def test_postmortem_row_errors_are_shown_on_their_row(client, session, row, message):
+    incident = make_incident(session)
+    data = {
+        "status": "draft",
+        "body": "x",
+        "save": "Save post-mortem",
+        "action_items-0-title": "A good item",
+        "action_items-1-title": "",  # a spare row, skipped
+        "action_items-2-title": "The bad one",
+    }
+    data.update({f"action_items-2-{k}": v for k, v in row.items()})
+    response = client.post(f"/incidents/{incident.id}/postmortem", data=data)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    marked = page[page.index('name="action_items-2-title"') :]
+    assert message in marked[: marked.index("</tr>")]  # on the bad row itself
+    assert "action_items." not in page  # no raw field paths shown to people
+    session.expire_all()
+    assert session.get(Incident, incident.id).postmortem is None
+
+
+def test_edit_form_without_version_says_so(client, session):
+    incident = make_incident(session)
+    response = client.post(f"/incidents/{incident.id}/edit", data=form_payload(title="No version"))
+    assert response.status_code == 422
+    assert "Version is required" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Incident, incident.id).title != "No version"
+
+
+def test_api_reports_archived_and_field_errors_together(client):
+    response = client.post("/api/v1/vectors", json={"name": "", "archived": "yes"})
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) >= {"name", "archived"}

@@ -7,13 +7,16 @@ unknown fields); every domain rule is left to the service functions.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import request
 from werkzeug.exceptions import BadRequest
 
 from catalog.errors import FieldErrors, ValidationError
+
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+_LATEST = datetime(9998, 12, 31, tzinfo=UTC)
 
 
 class MalformedRequest(Exception):
@@ -25,7 +28,7 @@ def json_body() -> dict[str, Any]:
         raise MalformedRequest("Send a JSON object with Content-Type: application/json.")
     try:
         data = request.get_json(force=False, silent=False)
-    except BadRequest as exc:
+    except (BadRequest, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise MalformedRequest("The request body is not valid JSON.") from exc
     if not isinstance(data, dict):
         raise MalformedRequest("The request body must be a JSON object.")
@@ -59,6 +62,10 @@ def parse_timestamp(errors: FieldErrors, field: str, value: object) -> datetime 
         return None
     if parsed.tzinfo is None:
         errors.add(field, "Timestamp needs a UTC offset or Z; naive times are ambiguous.")
+        return None
+    # Years 1 and 9999 overflow once shifted to UTC or to a week/month boundary.
+    if not _EARLIEST <= parsed <= _LATEST:
+        errors.add(field, "Timestamp is out of range (years 0001 to 9998).")
         return None
     return parsed
 

@@ -24,7 +24,14 @@ from catalog.incidents.models import (
     Incident,
     incident_vectors,
 )
-from catalog.rules import MARKDOWN_MAX, SHORT_MAX, TITLE_MAX, check_text, check_timestamp
+from catalog.rules import (
+    MARKDOWN_MAX,
+    SHORT_MAX,
+    TITLE_MAX,
+    check_text,
+    check_timestamp,
+    is_storable,
+)
 from catalog.vectors.models import Vector
 from catalog.vectors.service import check_version
 
@@ -46,6 +53,8 @@ TIMESTAMP_LABELS = {
     "recovered_at": "Recovered",
 }
 MAX_PER_PAGE = 500
+MAX_PAGE = 1_000_000  # keeps OFFSET inside a 64-bit integer
+MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger one cannot exist
 
 
 def incident_status(incident: Incident) -> str:
@@ -102,7 +111,9 @@ def validate_incident(
     clean["summary"] = (
         check_text(errors, "summary", data.get("summary", ""), max_length=MARKDOWN_MAX) or ""
     )
-    source = data.get("detection_source") or "alert"
+    source = data.get("detection_source")
+    if source is None or source == "":  # absent means the default; false, 0, [] are wrong
+        source = "alert"
     if source not in DETECTION_SOURCES:
         errors.add(
             "detection_source", f"Detection source must be one of: {', '.join(DETECTION_SOURCES)}."
@@ -137,7 +148,8 @@ def _resolve_vectors(
     if not wanted:
         errors.add("vectors", "Link at least one failure vector.")
         return []
-    found = {v.slug: v for v in session.scalars(select(Vector).where(Vector.slug.in_(wanted)))}
+    queryable = [s for s in wanted if is_storable(s)]  # NUL etc. would make PostgreSQL fail
+    found = {v.slug: v for v in session.scalars(select(Vector).where(Vector.slug.in_(queryable)))}
     already = {v.slug for v in current.vectors} if current is not None else set()
     for slug in wanted:
         vector = found.get(slug)
@@ -149,6 +161,8 @@ def _resolve_vectors(
 
 
 def get_incident(session: Session, incident_id: int) -> Incident:
+    if not 1 <= incident_id <= MAX_ID:
+        raise NotFoundError(f"No incident with id {incident_id}.")
     incident = session.get(Incident, incident_id)
     if incident is None:
         raise NotFoundError(f"No incident with id {incident_id}.")
@@ -241,6 +255,10 @@ def check_filters(filters: IncidentFilters) -> None:
         errors.add("severity", "Severity must be one of SEV1, SEV2, SEV3, SEV4.")
     if filters.status and filters.status not in (*STATUSES, "open"):
         errors.add("status", "Status must be investigating, mitigated, recovered or open.")
+    for name in ("vector", "service", "team", "q"):
+        value = getattr(filters, name)
+        if value and not is_storable(value):
+            errors.add(name, "Contains control characters or invalid Unicode.")
     if filters.since and filters.until and filters.until < filters.since:
         errors.add("until", "Until cannot be before since.")
     errors.raise_if_any()
@@ -301,6 +319,8 @@ def list_incidents(
     errors = FieldErrors()
     if page < 1:
         errors.add("page", "Page must be 1 or more.")
+    elif page > MAX_PAGE:
+        errors.add("page", f"Page must be at most {MAX_PAGE:,}.")
     if not 1 <= per_page <= MAX_PER_PAGE:
         errors.add("per_page", f"Per page must be between 1 and {MAX_PER_PAGE}.")
     if sort not in SORTS:

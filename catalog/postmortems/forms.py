@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    Field,
     FieldList,
     Form,
     FormField,
@@ -40,6 +41,14 @@ class ActionItemForm(Form):
     due_on = DateField("Due", validators=[Optional()])
     done = BooleanField("Done")
     link = StringField("Link", validators=[Optional(), Length(max=2000)])
+    remove = BooleanField("Remove")
+
+    def is_blank(self) -> bool:
+        """An untouched spare row: no id and nothing typed in it."""
+        typed = (self.title.data, self.owner.data, self.link.data, self.due_on.data)
+        return self.id.data is None and not any(
+            (v.strip() if isinstance(v, str) else v) for v in typed
+        )
 
 
 class PostmortemForm(VersionedForm):
@@ -82,18 +91,35 @@ class PostmortemForm(VersionedForm):
                 }
             )
 
+    def nested_field(self, name: str) -> Field | None:
+        """The row field behind a domain error such as `action_items.2.link`."""
+        parts = name.split(".")
+        if len(parts) != 3 or parts[0] != "action_items" or not parts[1].isdigit():
+            return None
+        sent = getattr(self, "_rows_sent", [])
+        position = int(parts[1])
+        if position >= len(sent):
+            return None
+        return getattr(self.action_items[sent[position]].form, parts[2], None)
+
     def add_blank_rows(self) -> None:
         for _ in range(BLANK_ITEM_ROWS):
             self.action_items.append_entry()
 
     def to_domain(self, zone: ZoneInfo, pm: Postmortem | None, now: Any) -> dict[str, Any]:
-        """Rows without a title are blank rows and are dropped; `done` keeps the first time it was ticked."""
+        """Spare rows and rows ticked "remove" are dropped; `done` keeps the first time it was ticked.
+
+        A row with something typed but no title is kept, so the domain rule
+        (title required) refuses it on the page instead of losing the input.
+        """
         done_before = {i.id: i.done_at for i in pm.action_items} if pm else {}
         items = []
-        for entry in self.action_items:
+        self._rows_sent: list[int] = []
+        for index, entry in enumerate(self.action_items):
             row = entry.form
-            if not (row.title.data or "").strip():
+            if row.remove.data or row.is_blank():
                 continue
+            self._rows_sent.append(index)
             item_id = row.id.data
             done_at = None
             if row.done.data:
@@ -101,7 +127,7 @@ class PostmortemForm(VersionedForm):
             items.append(
                 {
                     "id": item_id if item_id in done_before else None,
-                    "title": row.title.data,
+                    "title": row.title.data or "",
                     "owner": row.owner.data or "",
                     "due_on": row.due_on.data,
                     "done_at": done_at,

@@ -145,7 +145,9 @@ def validate_postmortem(
 ) -> dict[str, Any]:
     errors = FieldErrors()
     clean: dict[str, Any] = {}
-    status = data.get("status") or "draft"
+    status = data.get("status")
+    if status is None or status == "":  # absent means the default; false, 0, [] are wrong
+        status = "draft"
     if status not in PM_STATUSES:
         errors.add("status", "Status must be draft, in_review or published.")
     clean["status"] = status

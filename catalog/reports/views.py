@@ -22,10 +22,14 @@ def _local_day(name: str, errors: dict[str, list[str]]) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         errors[name] = ["Use a date like 2026-03-01."]
         return None
+    if not date(2000, 1, 1) <= day <= date(2100, 12, 31):
+        errors[name] = ["Pick a date between 2000-01-01 and 2100-12-31."]
+        return None
+    return day
 
 
 @bp.get("/")

@@ -22,7 +22,7 @@ from catalog.errors import (
     VersionConflict,
 )
 from catalog.incidents.models import incident_vectors
-from catalog.rules import MARKDOWN_MAX, SHORT_MAX, TITLE_MAX, check_text
+from catalog.rules import MARKDOWN_MAX, SHORT_MAX, TITLE_MAX, check_text, is_storable
 from catalog.vectors.models import CATEGORIES, Vector
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -81,7 +81,9 @@ def validate_vector(
         errors.add("slug", "Slug may hold only lowercase letters, digits and single hyphens.")
         slug = None
     clean["slug"] = slug
-    category = data.get("category") or "other"
+    category = data.get("category")
+    if category is None or category == "":  # absent means the default; false, 0, [] are wrong
+        category = "other"
     if category not in CATEGORIES:
         errors.add("category", f"Category must be one of: {', '.join(CATEGORIES)}.")
     clean["category"] = category
@@ -107,6 +109,7 @@ def validate_vector(
     )
     for field in ("severity", "occurrence", "detectability"):
         clean[field] = _check_int(errors, field, data.get(field), 1, 10, f"FMEA {field}", False)
+    _check_archived(errors, clean, data, current)
     _check_unique(session, errors, clean, current)
     errors.raise_if_any()
     return clean
@@ -128,7 +131,9 @@ def _check_unique(
 
 
 def get_vector(session: Session, slug: str) -> Vector:
-    vector = session.scalar(select(Vector).where(Vector.slug == slug))
+    vector = None
+    if is_storable(slug):  # a NUL byte in a query makes PostgreSQL fail; no slug holds one
+        vector = session.scalar(select(Vector).where(Vector.slug == slug))
     if vector is None:
         raise NotFoundError(f"No failure vector with slug {slug!r}.")
     return vector
@@ -141,22 +146,23 @@ def list_vectors(session: Session, *, include_archived: bool = False) -> list[Ve
     return list(session.scalars(query))
 
 
-def _archived_at(data: Mapping[str, Any], current: Vector | None) -> dict[str, Any]:
+def _check_archived(
+    errors: FieldErrors, clean: dict[str, Any], data: Mapping[str, Any], current: Vector | None
+) -> None:
     """`archived: true/false` in the input becomes archived_at; absent leaves it alone."""
     if "archived" not in data:
-        return {}
+        return
     archived = data["archived"]
     if not isinstance(archived, bool):
-        raise ValidationError({"archived": ["Archived must be true or false."]})
-    if not archived:
-        return {"archived_at": None}
-    already = current.archived_at if current is not None else None
-    return {"archived_at": already or utcnow()}
+        errors.add("archived", "Archived must be true or false.")
+    elif not archived:
+        clean["archived_at"] = None
+    else:
+        clean["archived_at"] = (current.archived_at if current is not None else None) or utcnow()
 
 
 def create_vector(session: Session, data: Mapping[str, Any]) -> Vector:
     clean = validate_vector(session, data)
-    clean.update(_archived_at(data, None))
     vector = Vector(**clean)
     session.add(vector)
     session.flush()
@@ -182,9 +188,8 @@ def update_vector(session: Session, vector: Vector, data: Mapping[str, Any]) -> 
     """Apply a partial change; unknown keys are refused, not ignored."""
     check_version(vector, data.get("version"), noun="vector")
     merged = {field: getattr(vector, field) for field in EDITABLE}
-    merged.update({k: v for k, v in data.items() if k in EDITABLE})
+    merged.update({k: v for k, v in data.items() if k in (*EDITABLE, "archived")})
     clean = validate_vector(session, merged, current=vector)
-    clean.update(_archived_at(data, vector))
     for field, value in clean.items():
         setattr(vector, field, value)
     vector.updated_at = utcnow()

@@ -36,12 +36,18 @@ class VersionedForm(FlaskForm):
 def apply_domain_errors(form: FlaskForm, exc: ValidationError) -> list[str]:
     """Put each domain message on its form field; return those with no field of their own."""
     leftover: list[str] = []
+    nested = getattr(form, "nested_field", None)
     for name, messages in exc.fields.items():
-        field: Field | None = None if "." in name else getattr(form, name, None)
-        if isinstance(field, Field):
+        if "." in name:
+            field = nested(name) if nested else None
+        else:
+            field = getattr(form, name, None)
+        if isinstance(field, Field) and not isinstance(field.widget, HiddenInput):
             if not isinstance(field.errors, list):
                 field.errors = list(field.errors)
             field.errors.extend(messages)
+        elif isinstance(field, Field):  # hidden (the version): nothing on the page to mark
+            leftover.extend(messages)
         else:
             leftover.extend(f"{name}: {m}" for m in messages)
     return leftover

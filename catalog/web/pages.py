@@ -64,3 +64,5 @@ def _keep_input_after_conflict(form: FlaskForm, current_version: Callable[[], in
     if current_version is not None and hasattr(form, "version"):
         get_session().expire_all()
         form.version.data = current_version()
+        # The hidden input renders raw_data (the stale posted value) when it has any.
+        form.version.raw_data = [str(form.version.data)]
