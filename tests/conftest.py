@@ -151,3 +151,9 @@ def settings(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def backend(database_url: str) -> str:
     return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+@pytest.fixture
+def api_headers(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Headers an API client needs (the admin's bearer token once accounts exist)."""
+    return {}
