@@ -19,10 +19,10 @@ install: $(BIN)/.installed ## create .venv and install the app with its dev tool
 migrate: install ## apply the Alembic migrations to CATALOG_DATABASE_URL (default: instance/catalog.sqlite)
 	$(BIN)/catalog db upgrade
 
-run: migrate ## migrate, then serve on http://127.0.0.1:5000
+run: migrate ## migrate, create the first admin if needed, then serve on http://127.0.0.1:5000
 	@echo ""
 	@echo "  Failure Catalog is starting at http://$(HOST):$(PORT)/"
-	@echo "  First login: none needed yet — every page is open (accounts and roles arrive with issue #3)."
+	@$(BIN)/catalog users bootstrap
 	@echo "  Demo data: stop with Ctrl-C and run 'make demo' to add a realistic month of incidents."
 	@echo ""
 	$(BIN)/catalog run --host $(HOST) --port $(PORT)

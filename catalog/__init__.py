@@ -48,9 +48,11 @@ def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     from catalog import auth, db, security
+    from catalog.audit.service import install as install_audit
     from catalog.web import csrf, filters
 
     db.init_app(app)
+    install_audit(db.CatalogSession)
     csrf.init_app(app)
     security.init_app(app)
     auth.init_app(app)
@@ -59,6 +61,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from catalog.api import bp as api_bp
+    from catalog.auth.admin_views import bp as admin_bp
+    from catalog.auth.views import bp as auth_bp
     from catalog.health import bp as health_bp
     from catalog.incidents.views import bp as incidents_bp
     from catalog.postmortems.views import bp as postmortems_bp
@@ -66,7 +70,8 @@ def register_blueprints(app: Flask) -> None:
     from catalog.vectors.views import bp as vectors_bp
     from catalog.web.views import bp as main_bp
 
-    for bp in (main_bp, vectors_bp, incidents_bp, postmortems_bp, reports_bp, api_bp, health_bp):
+    blueprints = (main_bp, vectors_bp, incidents_bp, postmortems_bp, reports_bp)
+    for bp in (*blueprints, auth_bp, admin_bp, api_bp, health_bp):
         app.register_blueprint(bp)
 
 

@@ -7,6 +7,8 @@ prints the metrics table. All of them call the same domain functions as the web.
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
@@ -51,10 +53,9 @@ def db_upgrade(revision: str) -> None:
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3650))
 @with_appcontext
 def demo(count: int, seed: int, days: int) -> None:
-    from catalog.db import get_session
     from catalog.demo import load_demo
 
-    summary = load_demo(get_session(), count=count, seed=seed, days=days)
+    summary = load_demo(_cli_session(), count=count, seed=seed, days=days)
     click.echo(
         f"Added {summary.incidents} incidents and {summary.postmortems} post-mortems "
         f"over the last {days} days."
@@ -77,7 +78,156 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _cli_session():  # type: ignore[no-untyped-def]
+    """The app's session, with changes recorded in the audit trail as made by the CLI."""
+    from catalog.db import get_session
+
+    session = get_session()
+    session.info["actor_label"] = "cli"
+    return session
+
+
+def _fail(exc: Exception) -> None:
+    from catalog.errors import ValidationError
+
+    if isinstance(exc, ValidationError):
+        details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.fields.items())
+        raise click.ClickException(details) from exc
+    raise click.ClickException(getattr(exc, "message", str(exc))) from exc
+
+
+@click.group("users", help="Accounts: create, change role, deactivate, first admin.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command(
+    "create", help="Create an account. Prints a one-time password unless --password-stdin."
+)
+@click.argument("email")
+@click.option("--role", type=click.Choice(["viewer", "editor", "admin"]), required=True)
+@click.option("--name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_create(email: str, role: str, name: str, password_stdin: bool) -> None:
+    from catalog.auth.service import create_user
+    from catalog.errors import DomainError
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    session = _cli_session()
+    try:
+        user, one_time = create_user(session, email=email, role=role, name=name, password=password)
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        _fail(exc)
+    click.echo(f"Created {user.email} ({user.role}).")
+    if one_time:
+        click.echo(f"One-time password (they choose their own at first sign-in): {one_time}")
+
+
+@users_group.command("set-role", help="Change an account's role.")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["viewer", "editor", "admin"]))
+@with_appcontext
+def users_set_role(email: str, role: str) -> None:
+    from catalog.auth.service import require_user_by_email, set_role
+    from catalog.errors import DomainError
+
+    session = _cli_session()
+    try:
+        user = set_role(session, require_user_by_email(session, email), role)
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        _fail(exc)
+    click.echo(f"{user.email} is now {user.role}.")
+
+
+@users_group.command(
+    "deactivate", help="Deactivate an account: its sessions and tokens stop at once."
+)
+@click.argument("email")
+@with_appcontext
+def users_deactivate(email: str) -> None:
+    from catalog.auth.service import require_user_by_email, set_active
+    from catalog.errors import DomainError
+
+    session = _cli_session()
+    try:
+        user = set_active(session, require_user_by_email(session, email), False)
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        _fail(exc)
+    click.echo(f"{user.email} is deactivated.")
+
+
+@users_group.command(
+    "bootstrap", help="On an empty database, create the first admin and print how to sign in."
+)
+@with_appcontext
+def users_bootstrap() -> None:
+    import os
+
+    from catalog.auth.service import count_users, create_user
+    from catalog.errors import DomainError
+
+    session = _cli_session()
+    if count_users(session):
+        click.echo(
+            "  First login: use your account (an admin can invite more people on the Users page)."
+        )
+        return
+    email = os.environ.get("CATALOG_ADMIN_EMAIL") or "admin@example.com"
+    password = os.environ.get("CATALOG_ADMIN_PASSWORD") or None
+    try:
+        user, one_time = create_user(
+            session, email=email, role="admin", name="Admin", password=password
+        )
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        _fail(exc)
+    click.echo("")
+    click.echo("  ================= FIRST LOGIN =================")
+    click.echo(f"  e-mail:   {user.email}")
+    if one_time:
+        click.echo(f"  password: {one_time}   (one-time: you choose your own at first sign-in)")
+    else:
+        click.echo("  password: the one in CATALOG_ADMIN_PASSWORD")
+    click.echo("  ===============================================")
+
+
+@click.group("tokens", help="API tokens.")
+def tokens_group() -> None:
+    pass
+
+
+@tokens_group.command(
+    "create", help="Create an API token for a user; the token is the last line printed."
+)
+@click.argument("email")
+@click.option("--name", default="", help="What the token is for.")
+@with_appcontext
+def tokens_create(email: str, name: str) -> None:
+    from catalog.auth.service import create_token, require_user_by_email
+    from catalog.errors import DomainError
+
+    session = _cli_session()
+    try:
+        new = create_token(session, require_user_by_email(session, email), name)
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        _fail(exc)
+    click.echo(f"Token for {email} ({new.row.user.role}); shown once, store it now:")
+    click.echo(new.secret)
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(users_group)
+    app.cli.add_command(tokens_group)
     app.cli.add_command(db_group)
     app.cli.add_command(demo)
     app.cli.add_command(report)

@@ -105,10 +105,22 @@ def _sqlite_pragmas(dbapi_connection: object, connection_record: object) -> None
     cursor.close()
 
 
+class CatalogSession(Session):
+    """The app's session class; the audit trail hooks onto it (see catalog.audit.service).
+
+    `info["actor"]` holds the user making the change, `info["actor_label"]` a
+    name for changes with no user (the CLI, migrations, imports).
+    """
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[CatalogSession]:
+    return sessionmaker(engine, class_=CatalogSession, expire_on_commit=False)
+
+
 def init_app(app: Flask) -> None:
     engine = make_engine(str(app.config["DATABASE_URL"]))
     app.extensions["catalog.engine"] = engine
-    app.extensions["catalog.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["catalog.sessionmaker"] = make_sessionmaker(engine)
     app.teardown_appcontext(close_session)
 
 

@@ -1,8 +1,21 @@
 """Every model in one import, so Alembic and the tests see the whole schema."""
 
+from catalog.audit.models import AuditEvent
+from catalog.auth.models import ApiToken, LoginAttempt, User
 from catalog.db import Base
 from catalog.incidents.models import Incident, incident_vectors
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.vectors.models import Vector
 
-__all__ = ["ActionItem", "Base", "Incident", "Postmortem", "Vector", "incident_vectors"]
+__all__ = [
+    "ActionItem",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Incident",
+    "LoginAttempt",
+    "Postmortem",
+    "User",
+    "Vector",
+    "incident_vectors",
+]

@@ -7,10 +7,16 @@ allowlist, and only then is the result marked safe for Jinja.
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import parse_qsl
+
 import markdown as md
 import nh3
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
+from werkzeug.exceptions import BadRequest
+from werkzeug.formparser import FormDataParser
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -85,7 +91,35 @@ def _headers(response: Response) -> Response:
     return response
 
 
+class _Utf8FormDataParser(FormDataParser):
+    """Refuse a form body that is not UTF-8 (400) instead of keeping bad bytes as "%FF" text."""
+
+    def _parse_urlencoded(
+        self, stream: Any, mimetype: Any, content_length: Any, options: Any
+    ) -> Any:
+        try:
+            items = parse_qsl(stream.read().decode(), keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError as exc:
+            raise BadRequest("The form data is not valid UTF-8.") from exc
+        return stream, self.cls(items), self.cls()
+
+
+class _Request(Request):
+    form_data_parser_class = _Utf8FormDataParser
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Mark the session cookie Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
+            has_request_context() and request.is_secure
+        )
+
+
 def init_app(app: Flask) -> None:
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.session_interface = _SessionInterface()
+    app.request_class = _Request
     app.after_request(_headers)

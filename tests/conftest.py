@@ -26,7 +26,17 @@ REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("CATALOG_TEST_DATABASE_URL")
 REQUIRE_ALL = bool(os.environ.get("CATALOG_REQUIRE_ALL_TESTS"))
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
-TABLES = ("action_items", "postmortems", "incident_vectors", "incidents", "vectors")
+TABLES = (
+    "audit_events",
+    "login_attempts",
+    "api_tokens",
+    "users",
+    "action_items",
+    "postmortems",
+    "incident_vectors",
+    "incidents",
+    "vectors",
+)
 
 
 def skip_or_fail(reason: str) -> None:
@@ -111,6 +121,7 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, object]:
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "catalog.test",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; scrypt in production
     }
 
 
@@ -122,8 +133,48 @@ def app(app_config: dict[str, object], tmp_path: Path, monkeypatch: pytest.Monke
     application.extensions["catalog.engine"].dispose()
 
 
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(app, role: str, email: str | None = None):  # type: ignore[no-untyped-def]
+    """An account with a bearer token; returns (user_id, email, token)."""
+    from catalog.auth.service import create_token, create_user
+
+    session = app.extensions["catalog.sessionmaker"]()
+    session.info["actor_label"] = "test setup"
+    try:
+        with app.app_context():  # so the app's (fast, in tests) password hash method applies
+            user, _ = create_user(
+                session, email=email or f"{role}@example.com", role=role, password=PASSWORD
+            )
+            token = create_token(session, user, "tests").secret
+        session.commit()
+        return user.id, user.email, token
+    finally:
+        session.close()
+
+
+def signed_in_client(app, role: str, email: str | None = None):  # type: ignore[no-untyped-def]
+    """A test client signed in on the web (session cookie) and on the API (bearer token)."""
+    user_id, address, token = make_user(app, role, email)
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = f"{user_id}:1"
+        sess["_fresh"] = True
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    client.user_email = address  # type: ignore[attr-defined]
+    client.token = token  # type: ignore[attr-defined]
+    return client
+
+
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
+    """Signed in as an admin, so tests of behaviour are not about permissions."""
+    return signed_in_client(app, "admin")
+
+
+@pytest.fixture
+def anon_client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
 
 
@@ -154,6 +205,6 @@ def backend(database_url: str) -> str:
 
 
 @pytest.fixture
-def api_headers(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Headers an API client needs (the admin's bearer token once accounts exist)."""
-    return {}
+def api_headers(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Headers an API client needs: the admin's bearer token (the same user as `client`)."""
+    return {"Authorization": f"Bearer {client.token}"}

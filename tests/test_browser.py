@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import skip_or_fail
+from conftest import PASSWORD, make_user, skip_or_fail
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("CATALOG_CHROMIUM", "/usr/bin/chromium")
@@ -47,7 +47,8 @@ def app_config(app_config):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def page(live_url):  # type: ignore[no-untyped-def]
+def page(live_url, app):  # type: ignore[no-untyped-def]
+    """A Chromium tab signed in, through the real sign-in form, as an editor."""
     if not os.path.exists(CHROMIUM):
         skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     try:
@@ -57,7 +58,15 @@ def page(live_url):  # type: ignore[no-untyped-def]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
-        yield context.new_page()
+        tab = context.new_page()
+        _, email, _ = make_user(app, "editor", "erin@example.com")
+        tab.goto(f"{live_url}/incidents/")
+        assert "/login" in tab.url  # nobody gets in without signing in
+        tab.fill("#email", email)
+        tab.fill("#password", PASSWORD)
+        tab.click("main form.form button[type=submit]")
+        tab.wait_for_url(f"{live_url}/incidents/")  # back where we were going
+        yield tab
         context.close()
         browser.close()
 
@@ -75,7 +84,7 @@ def test_log_an_incident_and_see_ttd_ttr_and_flags(page, live_url, client):  # t
     page.fill("#acknowledged_at", "2026-03-02T13:06")
     page.fill("#mitigated_at", "2026-03-02T13:10")
     page.fill("#recovered_at", "2026-03-02T13:22")
-    page.click("button[type=submit]")
+    page.click("main form.form button[type=submit]")
 
     page.wait_for_selector("text=Incident #1 logged.")
     assert page.inner_text("#ttd .big") == "4m"
@@ -85,23 +94,30 @@ def test_log_an_incident_and_see_ttd_ttr_and_flags(page, live_url, client):  # t
     assert "SEV2" in flags and "Recovered" in flags and "Root cause overdue" in flags
     assert "2026-03-02 13:00 CET" in page.inner_text(".timeline")
 
-    stored = client.get("/api/v1/incidents/1", base_url=live_url).get_json()
+    stored = client.get("/api/v1/incidents/1").get_json()
     assert stored["started_at"] == "2026-03-02T12:00:00Z"
     assert (stored["ttd_seconds"], stored["ttr_seconds"]) == (240, 1080)
 
     # Re-open it: clear the recovery time, and it is open and breaching its target.
     page.click("text=Edit")
+    page.fill("#title", "Chat answers truncated (long threads)")
     page.fill("#mitigated_at", "")
     page.fill("#recovered_at", "")
-    page.click("button[type=submit]")
+    page.click("main form.form button[type=submit]")
     page.wait_for_selector("text=Incident updated.")
     flags = page.inner_text(".flags")
     assert "Investigating" in flags and "Breaching MTTR" in flags
+    # The audit history names who changed what, before and after.
+    history = page.inner_text("#history")
+    assert "erin@example.com" in history and "update" in history and "create" in history
+    assert "Chat answers truncated on long conversations" in history
+    assert "Chat answers truncated (long threads)" in history
+    assert "2026-03-02T12:22:00+00:00" in history  # the recovered_at that was cleared
 
     # A broken rule is shown on the form, and nothing is saved.
     page.click("text=Edit")
     page.fill("#detected_at", "2026-03-02T12:00")
-    page.click("button[type=submit]")
+    page.click("main form.form button[type=submit]")
     assert "Detected cannot be before Started." in page.inner_text(".has-error")
     assert (
         client.get("/api/v1/incidents/1", base_url=live_url).get_json()["detected_at"]

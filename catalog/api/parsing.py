@@ -26,6 +26,13 @@ class MalformedRequest(Exception):
 def json_body() -> dict[str, Any]:
     if not request.is_json:
         raise MalformedRequest("Send a JSON object with Content-Type: application/json.")
+    raw = request.get_data(cache=True)
+    try:  # strict UTF-8 (RFC 8259): no Latin-1, overlongs, encoded surrogates, UTF-16 or UTF-32
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedRequest("The request body is not valid UTF-8.") from exc
+    if b"\x00" in raw:  # never in JSON text; in UTF-16/32 text, which json would guess and accept
+        raise MalformedRequest("The request body is not valid UTF-8 JSON.")
     try:
         data = request.get_json(force=False, silent=False)
     except (BadRequest, RecursionError) as exc:  # RecursionError: absurdly deep nesting

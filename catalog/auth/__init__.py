@@ -1,18 +1,118 @@
-"""Who is asking, and may they? The single seam where login and roles drop in.
+"""Who is asking, and may they? Sign-in, bearer tokens and the single authorization check.
 
-Issue 2 ships without accounts: every request is allowed. The next issue
-fills `authorize()` in; all blueprints already route through it.
+Web pages use a Flask-Login session; the JSON API accepts only bearer tokens
+(so it needs no CSRF). `authorize()` runs before every request and consults
+`access.RULES`; nothing else in the app decides who may do what.
 """
 
 from __future__ import annotations
 
-from flask import Flask
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, g, redirect, request, url_for
+from flask_login import LoginManager, current_user
+
+from catalog.auth.access import PUBLIC, required_role
+from catalog.auth.models import User
+from catalog.db import get_session
+
+login_manager = LoginManager()
+login_manager.session_protection = "basic"
+
+PASSWORD_ALLOWED = frozenset({"auth.password", "auth.logout", "static", "health.healthz"})
 
 
-def authorize() -> None:
-    """Called before every request; raises an HTTP error to refuse one."""
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    """The cookie holds `id:epoch`; a bumped epoch or a deactivated user ends the session."""
+    try:
+        raw_id, raw_epoch = user_id.split(":", 1)
+        uid, epoch = int(raw_id), int(raw_epoch)
+    except ValueError:
+        return None
+    if not 1 <= uid <= 2**31 - 1:
+        return None
+    user = get_session().get(User, uid)
+    if user is None or not user.active or user.session_epoch != epoch:
+        return None
+    return user
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _bearer_user() -> User | None:
+    from catalog.auth.service import user_for_token
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    user = user_for_token(get_session(), secret.strip())
+    if user is not None:
+        get_session().commit()  # last_used_at, outside the request's own change
+    return user
+
+
+def current_actor() -> User | None:
+    """The signed-in user (web) or the token's user (API), or None."""
+    if "actor" in g:
+        return g.actor
+    user: User | None
+    if is_api_request():
+        user = _bearer_user()
+    else:
+        user = current_user if current_user.is_authenticated else None  # type: ignore[assignment]
+    g.actor = user
+    get_session().info["actor"] = user
+    return user
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths: no scheme, no host, no `//` or `/\\` tricks."""
+    if not target or len(target) > 2000:
+        return None
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+    ):
+        return None
+    if any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def authorize() -> object | None:
+    """Called before every request; refuses with 401/403 or sends to the sign-in page."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in PUBLIC:
+        return None  # unknown URLs become 404/405 as usual
+    user = current_actor()
+    role = required_role(endpoint, request.method)
+    if user is None:
+        if is_api_request():
+            abort(401, description="Send a valid API token: Authorization: Bearer <token>.")
+        path = request.full_path if request.query_string else request.path
+        return redirect(url_for("auth.login", next=path))
+    if role is None or not user.has_role(role):
+        abort(403, description=f"This needs the {role or 'admin'} role; you are {user.role}.")
+    if not is_api_request() and user.must_change_password and endpoint not in PASSWORD_ALLOWED:
+        return redirect(url_for("auth.password"))
     return None
 
 
 def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
     app.before_request(authorize)
+
+    @app.context_processor
+    def _roles() -> dict[str, object]:
+        def can(role: str) -> bool:
+            user = g.get("actor")
+            return bool(user is not None and user.has_role(role))
+
+        return {"can": can, "actor": g.get("actor")}

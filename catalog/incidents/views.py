@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from catalog.audit.service import incident_history
 from catalog.db import get_session, utcnow
 from catalog.errors import NotFoundError, ValidationError
 from catalog.incidents import service
@@ -19,7 +20,7 @@ from catalog.postmortems.service import (
 )
 from catalog.reports.metrics import incident_durations
 from catalog.vectors.models import Vector
-from catalog.web.filters import settings
+from catalog.web.filters import display_zone, settings
 from catalog.web.forms import EmptyForm, options
 from catalog.web.pages import save_or_report
 
@@ -115,6 +116,7 @@ def detail(incident_id: int):  # type: ignore[no-untyped-def]
         if pm
         else set(),
         action_form=EmptyForm(),
+        events=incident_history(get_session(), incident.id),
     )
 
 
@@ -122,7 +124,7 @@ def detail(incident_id: int):  # type: ignore[no-untyped-def]
 def create():  # type: ignore[no-untyped-def]
     form = IncidentForm()
     form.set_vector_choices(_vector_choices())
-    zone = settings().zone
+    zone = display_zone()
     if request.method == "GET":
         # A sensible start: detected now, started now; the responder corrects both.
         local_now = datetime.now(UTC).astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
@@ -143,7 +145,7 @@ def create():  # type: ignore[no-untyped-def]
 @bp.route("/<int:incident_id>/edit", methods=["GET", "POST"])
 def edit(incident_id: int):  # type: ignore[no-untyped-def]
     incident = _get_or_404(incident_id)
-    zone = settings().zone
+    zone = display_zone()
     form = IncidentForm()
     form.set_vector_choices(_vector_choices(incident))
     if request.method == "GET":

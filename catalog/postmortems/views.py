@@ -9,7 +9,7 @@ from catalog.errors import NotFoundError
 from catalog.incidents.service import get_incident
 from catalog.postmortems import service
 from catalog.postmortems.forms import PostmortemForm
-from catalog.web.filters import settings
+from catalog.web.filters import display_zone
 from catalog.web.pages import save_or_report
 
 bp = Blueprint("postmortems", __name__, url_prefix="/incidents")
@@ -22,7 +22,7 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
     except NotFoundError:
         abort(404, description=f"There is no incident #{incident_id}.")
     pm = incident.postmortem
-    zone = settings().zone
+    zone = display_zone()
     form = PostmortemForm()
     if request.method == "GET":
         if pm is not None:

@@ -122,11 +122,11 @@ def _check_unique(
         value = clean.get(field)
         if not value:
             continue
-        column = getattr(Vector, field)
-        query = select(Vector.id).where(func.lower(column) == value.lower())
+        query = select(getattr(Vector, field))
         if current is not None:
             query = query.where(Vector.id != current.id)
-        if session.scalar(query) is not None:
+        # Folded in Python: SQLite's lower() folds ASCII only ("É" stays "É"); the catalog is small.
+        if any(other.lower() == value.lower() for other in session.scalars(query)):
             errors.add(field, f"A vector with this {field} already exists.")
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 
 from catalog.config import MetricSettings
 from catalog.security import render_markdown
@@ -16,8 +17,23 @@ def settings() -> MetricSettings:
     return current_app.extensions["catalog.settings"]
 
 
+def display_zone() -> ZoneInfo:
+    """The signed-in user's own zone, else the team's (CATALOG_TIMEZONE).
+
+    Only display and form input follow the user; metric periods stay in the
+    team's zone so everyone sees the same weekly and monthly numbers.
+    """
+    actor = g.get("actor")
+    if actor is not None and actor.timezone:
+        try:
+            return ZoneInfo(actor.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return settings().zone
+
+
 def _localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
-    return format_local(value, settings().zone, fmt)
+    return format_local(value, display_zone(), fmt)
 
 
 def _percent(value: float | None) -> str:
@@ -44,5 +60,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _inject() -> dict[str, object]:
-        s = settings()
-        return {"catalog_settings": s, "display_zone": s.timezone}
+        return {"catalog_settings": settings(), "display_zone": str(display_zone())}

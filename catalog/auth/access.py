@@ -1,0 +1,70 @@
+"""Who may call what: the one table of authorization rules, checked before every request.
+
+Every endpoint of the app must appear here (or in PUBLIC); an endpoint with no
+rule is refused (fail closed) and the authorization matrix test fails, so a
+new route cannot ship without a decision.
+"""
+
+from __future__ import annotations
+
+VIEWER, EDITOR, ADMIN = "viewer", "editor", "admin"
+
+PUBLIC = frozenset({"auth.login", "static", "health.healthz"})
+
+
+def _rule(get: str | None = None, post: str | None = None, **others: str) -> dict[str, str]:
+    rule = {m.upper(): role for m, role in others.items()}
+    if get:
+        rule["GET"] = get
+    if post:
+        rule["POST"] = post
+    return rule
+
+
+RULES: dict[str, dict[str, str]] = {
+    # pages
+    "main.index": _rule(get=VIEWER),
+    "vectors.index": _rule(get=VIEWER),
+    "vectors.detail": _rule(get=VIEWER),
+    "vectors.create": _rule(get=EDITOR, post=EDITOR),
+    "vectors.edit": _rule(get=EDITOR, post=EDITOR),
+    "vectors.archive": _rule(post=ADMIN),
+    "vectors.delete": _rule(post=ADMIN),
+    "incidents.index": _rule(get=VIEWER),
+    "incidents.detail": _rule(get=VIEWER),
+    "incidents.create": _rule(get=EDITOR, post=EDITOR),
+    "incidents.edit": _rule(get=EDITOR, post=EDITOR),
+    "incidents.delete": _rule(post=ADMIN),
+    "postmortems.edit": _rule(get=EDITOR, post=EDITOR),
+    "reports.index": _rule(get=VIEWER),
+    # accounts
+    "auth.logout": _rule(post=VIEWER),
+    "auth.account": _rule(get=VIEWER, post=VIEWER),
+    "auth.password": _rule(get=VIEWER, post=VIEWER),
+    "auth.create_token": _rule(post=VIEWER),
+    "auth.revoke_token": _rule(post=VIEWER),
+    "admin.users": _rule(get=ADMIN, post=ADMIN),
+    "admin.user": _rule(get=ADMIN, post=ADMIN),
+    "admin.audit": _rule(get=ADMIN),
+    # JSON API
+    "api.list_vectors": _rule(get=VIEWER),
+    "api.create_vector": _rule(post=EDITOR),
+    "api.get_vector": _rule(get=VIEWER),
+    "api.update_vector": _rule(patch=EDITOR),
+    "api.delete_vector": _rule(delete=ADMIN),
+    "api.list_incidents": _rule(get=VIEWER),
+    "api.create_incident": _rule(post=EDITOR),
+    "api.get_incident": _rule(get=VIEWER),
+    "api.update_incident": _rule(patch=EDITOR),
+    "api.delete_incident": _rule(delete=ADMIN),
+    "api.get_postmortem": _rule(get=VIEWER),
+    "api.put_postmortem": _rule(put=EDITOR),
+    "api.metrics": _rule(get=VIEWER),
+    "api.openapi": _rule(get=VIEWER),
+}
+
+
+def required_role(endpoint: str, method: str) -> str | None:
+    """The least role for this call; None when no rule exists (refused)."""
+    method = "GET" if method in ("HEAD", "OPTIONS") else method
+    return RULES.get(endpoint, {}).get(method)

@@ -1,0 +1,117 @@
+"""Admin pages: invite users, change roles, deactivate, see anyone's tokens; the audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import false, func, select
+
+from catalog.audit.models import ACTIONS, AuditEvent
+from catalog.audit.service import AUDITED
+from catalog.auth import current_actor, service
+from catalog.auth.forms import InviteForm, RoleForm
+from catalog.db import get_session
+from catalog.errors import ConflictError, NotFoundError
+from catalog.rules import is_storable
+from catalog.web.forms import EmptyForm
+from catalog.web.pages import save_or_report
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+AUDIT_PER_PAGE = 50
+
+
+@bp.route("/users", methods=["GET", "POST"])
+def users():  # type: ignore[no-untyped-def]
+    form = InviteForm()
+    created = None
+    if form.validate_on_submit():
+        result = save_or_report(
+            form,
+            lambda: service.create_user(
+                get_session(), email=form.email.data, role=form.role.data, name=form.name.data
+            ),
+        )
+        if result is not None:
+            created = result  # (user, one-time password): shown once, on this response only
+            form = InviteForm(formdata=None)
+    status = 201 if created else (422 if request.method == "POST" else 200)
+    return render_template(
+        "admin/users.html", form=form, users=service.list_users(get_session()), created=created
+    ), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user(user_id: int):  # type: ignore[no-untyped-def]
+    session = get_session()
+    try:
+        target = service.get_user(session, user_id)
+    except NotFoundError:
+        abort(404, description=f"There is no user #{user_id}.")
+    role_form = RoleForm(obj=target) if request.method == "GET" else RoleForm()
+    if request.method == "POST":
+        action = request.form.get("action")
+        acting = current_actor()
+        try:
+            if action == "role" and role_form.validate_on_submit():
+                service.set_role(session, target, role_form.role.data, acting=acting)
+                flash(f"{target.email} is now {target.role}.", "success")
+            elif action in ("deactivate", "activate") and EmptyForm().validate_on_submit():
+                service.set_active(session, target, action == "activate", acting=acting)
+                flash(
+                    f"{target.email} is {'active again' if target.active else 'deactivated: their sessions and tokens stopped working'}.",
+                    "success",
+                )
+            else:
+                flash("Nothing changed: the form expired or the choice was invalid.", "error")
+            session.commit()
+        except ConflictError as exc:
+            session.rollback()
+            flash(exc.message, "error")
+        return redirect(url_for("admin.user", user_id=user_id))
+    return render_template(
+        "admin/user.html", target=target, role_form=role_form, action_form=EmptyForm()
+    )
+
+
+@bp.get("/audit")
+def audit():  # type: ignore[no-untyped-def]
+    session = get_session()
+    query = select(AuditEvent)
+    args = request.args
+    object_type = args.get("object_type") or ""
+    action = args.get("action") or ""
+    actor = (args.get("actor") or "").strip()[:254]
+    if object_type in AUDITED.values():
+        query = query.where(AuditEvent.object_type == object_type)
+    if action in ACTIONS:
+        query = query.where(AuditEvent.action == action)
+    if actor:  # a NUL matches no label, and PostgreSQL refuses it in a query
+        query = query.where(
+            AuditEvent.actor_label == actor.lower() if is_storable(actor) else false()
+        )
+    incident = args.get("incident", "")
+    if incident.isdigit() and len(incident) < 10:
+        query = query.where(AuditEvent.incident_id == int(incident))
+    page = int(args["page"]) if args.get("page", "").isdigit() and 0 < len(args["page"]) < 7 else 1
+    page = max(page, 1)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    events = session.scalars(
+        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(AUDIT_PER_PAGE)
+        .offset((page - 1) * AUDIT_PER_PAGE)
+    ).all()
+    pages = max(1, -(-total // AUDIT_PER_PAGE))
+    return render_template(
+        "admin/audit.html",
+        events=events,
+        total=total,
+        page=page,
+        pages=pages,
+        object_types=sorted(AUDITED.values()),
+        actions=ACTIONS,
+        filters={
+            "object_type": object_type,
+            "action": action,
+            "actor": actor,
+            "incident": incident,
+        },
+    )

@@ -1,0 +1,153 @@
+"""Sign in and out, one's own account: name, time zone, password, API tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_user, logout_user
+
+from catalog.auth import current_actor, safe_next, service
+from catalog.auth.forms import AccountForm, LoginForm, PasswordForm, TokenForm
+from catalog.db import get_session
+from catalog.errors import NotFoundError
+from catalog.web.forms import EmptyForm
+from catalog.web.pages import save_or_report
+
+bp = Blueprint("auth", __name__)
+
+
+def _address() -> str:
+    return (request.remote_addr or "unknown")[:64]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+    status = 200
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            user = service.authenticate(
+                session, form.email.data or "", form.password.data or "", address=_address()
+            )
+        except service.Throttled as exc:
+            session.rollback()
+            response = render_template("auth/login.html", form=form, throttled=str(exc))
+            return response, 429, {"Retry-After": str(exc.retry_after)}
+        session.commit()
+        if user is not None:
+            login_user(user)
+            if user.must_change_password:
+                flash("Welcome! Choose your own password to replace the one-time password.", "info")
+                return redirect(url_for("auth.password"))
+            return redirect(safe_next(form.next.data) or url_for("main.index"))
+        flash("Wrong e-mail or password, or the account is deactivated.", "error")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form, throttled=None), status
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    if EmptyForm().validate_on_submit():
+        logout_user()
+        flash("Signed out.", "success")
+        return redirect(url_for("auth.login"))
+    flash("The form expired; please try again.", "error")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account():  # type: ignore[no-untyped-def]
+    user = current_actor()
+    form = AccountForm(obj=user) if request.method == "GET" else AccountForm()
+    if request.method == "GET":
+        form.timezone.data = user.timezone or ""
+    if form.validate_on_submit():
+        saved = save_or_report(
+            form,
+            lambda: service.update_profile(
+                get_session(), user, name=form.name.data, timezone=form.timezone.data
+            ),
+        )
+        if saved is not None:
+            flash("Account saved.", "success")
+            return redirect(url_for("auth.account"))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "auth/account.html",
+        form=form,
+        token_form=TokenForm(),
+        action_form=EmptyForm(),
+        user=user,
+        new_token=None,
+    ), status
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def password():  # type: ignore[no-untyped-def]
+    user = current_actor()
+    form = PasswordForm()
+    if form.validate_on_submit():
+        saved = save_or_report(
+            form,
+            lambda: service.change_password(
+                get_session(),
+                user,
+                form.current_password.data,
+                form.new_password.data,
+                form.confirm_password.data,
+            ),
+        )
+        if saved is not None:
+            login_user(saved)  # the epoch moved on: renew this session, others end
+            flash("Password changed. Other sessions of yours were signed out.", "success")
+            return redirect(url_for("main.index"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form, user=user), status
+
+
+@bp.post("/account/tokens")
+def create_token():  # type: ignore[no-untyped-def]
+    user = current_actor()
+    form = TokenForm()
+    new = None
+    if not form.validate_on_submit():
+        flash("The token name is too long (100 characters at most), or the form expired.", "error")
+    else:
+        new = save_or_report(
+            form, lambda: service.create_token(get_session(), user, form.name.data)
+        )
+    # A refusal stays on the page (422) with its reason; the profile form shows the stored values.
+    account_form = AccountForm(formdata=None, obj=user)
+    account_form.timezone.data = user.timezone or ""
+    return render_template(
+        "auth/account.html",
+        form=account_form,
+        token_form=TokenForm(formdata=None) if new else form,
+        action_form=EmptyForm(),
+        user=user,
+        new_token=new.secret if new else None,
+    ), 201 if new else 422
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+    user = current_actor()
+    session = get_session()
+    try:
+        token = service.get_token(session, token_id)
+    except NotFoundError:
+        abort(404, description="There is no such token.")
+    if token.user_id != user.id and not user.has_role("admin"):
+        abort(403, description="You can only revoke your own tokens.")
+    if EmptyForm().validate_on_submit():
+        service.revoke_token(session, token)
+        session.commit()
+        flash(f"Token {token.prefix}… revoked; it stops working now.", "success")
+    back = request.form.get("back")
+    if back == "admin" and user.has_role("admin"):
+        return redirect(url_for("admin.user", user_id=token.user_id))
+    return redirect(url_for("auth.account"))
