@@ -64,7 +64,8 @@ class DemoSummary:
 
 
 def _lognormal_seconds(rng: random.Random, median: float, sigma: float) -> float:
-    return median * math.exp(rng.gauss(0, sigma))
+    """Whole seconds, like times people type: log-normal around `median`."""
+    return float(round(median * math.exp(rng.gauss(0, sigma))))
 
 
 def load_demo(session: Session, *, count: int = 60, seed: int = 7, days: int = 30) -> DemoSummary:
@@ -90,7 +91,7 @@ def load_demo(session: Session, *, count: int = 60, seed: int = 7, days: int = 3
         service = rng.choice(list(SERVICES))
         still_open = n < max(1, count // 20)  # a few happening right now
         window = 4 * 3600 if still_open else days * 86400
-        started = now - timedelta(seconds=rng.uniform(600, window))
+        started = now - timedelta(seconds=rng.randint(600, window))
         customer = rng.random() < 0.15
         ttd = _lognormal_seconds(rng, 2400 if customer else 180, 1.1)
         detected = min(started + timedelta(seconds=ttd), now)
@@ -98,8 +99,8 @@ def load_demo(session: Session, *, count: int = 60, seed: int = 7, days: int = 3
         if rng.random() < 0.04:
             ttr *= 40  # the multi-day outlier every real history has
         recovered = now + timedelta(days=1) if still_open else detected + timedelta(seconds=ttr)
-        mitigated = detected + timedelta(seconds=ttr * rng.uniform(0.3, 0.8))
-        acknowledged = detected + timedelta(seconds=rng.uniform(20, 300))
+        mitigated = detected + timedelta(seconds=round(ttr * rng.uniform(0.3, 0.8)))
+        acknowledged = detected + timedelta(seconds=rng.randint(20, 300))
         data = {
             "title": rng.choice(TITLES.get(vector.slug, [f"{vector.name} incident"])),
             "severity": rng.choices(["SEV1", "SEV2", "SEV3", "SEV4"], weights=[1, 3, 5, 2])[0],
@@ -130,9 +131,9 @@ def _add_postmortem(session: Session, rng: random.Random, incident, now: datetim
     roll = rng.random()
     root_cause_at = None
     if roll < 0.55:
-        root_cause_at = incident.detected_at + timedelta(hours=rng.uniform(1, 40))
+        root_cause_at = incident.detected_at + timedelta(minutes=rng.randint(60, 2400))
     elif roll < 0.75:
-        root_cause_at = incident.detected_at + timedelta(hours=rng.uniform(50, 120))
+        root_cause_at = incident.detected_at + timedelta(minutes=rng.randint(3000, 7200))
     if root_cause_at is not None and root_cause_at > now:
         root_cause_at = None
     status = (

@@ -228,3 +228,31 @@ def test_api_reports_archived_and_field_errors_together(client):
     response = client.post("/api/v1/vectors", json={"name": "", "archived": "yes"})
     assert response.status_code == 422
     assert set(response.get_json()["error"]["fields"]) >= {"name", "archived"}
+
+
+def test_editing_one_field_keeps_every_timestamp_exact(client, session):
+    """The form shows whole seconds; saving it must not trim what the API stored."""
+    from factories import api_payload
+
+    created = client.post(
+        "/api/v1/incidents",
+        json=api_payload(
+            started_at="2026-03-02T12:00:05.431000Z", detected_at="2026-03-02T12:04:09.5Z"
+        ),
+    ).get_json()
+    form = client.get(f"/incidents/{created['id']}/edit").get_data(as_text=True)
+    assert 'value="2026-03-02T12:00:05"' in form and 'step="1"' in form
+    response = client.post(
+        f"/incidents/{created['id']}/edit",
+        data=form_payload(
+            title="Only the title changes",
+            started_at="2026-03-02T12:00:05",
+            detected_at="2026-03-02T12:04:09",
+            version=created["version"],
+        ),
+    )
+    assert response.status_code == 302
+    after = client.get(f"/api/v1/incidents/{created['id']}").get_json()
+    assert after["title"] == "Only the title changes"
+    assert after["started_at"] == "2026-03-02T12:00:05.431000Z"
+    assert after["detected_at"] == "2026-03-02T12:04:09.500000Z"

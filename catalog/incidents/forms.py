@@ -94,7 +94,7 @@ class IncidentForm(VersionedForm):
         for name in TIMESTAMP_FIELDS:
             getattr(self, name).data = utc_to_local_naive(getattr(incident, name), zone)
 
-    def to_domain(self, zone: ZoneInfo) -> dict[str, Any]:
+    def to_domain(self, zone: ZoneInfo, current: Incident | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {
             "title": self.title.data,
             "severity": self.severity.data,
@@ -106,7 +106,8 @@ class IncidentForm(VersionedForm):
             "version": self.version.data,
         }
         for name in TIMESTAMP_FIELDS:
-            data[name] = local_to_utc(getattr(self, name).data, zone)
+            stored = getattr(current, name) if current is not None else None
+            data[name] = local_to_utc(getattr(self, name).data, zone, stored)
         return data
 
 

@@ -153,7 +153,9 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         saved = save_or_report(
             form,
-            lambda: service.update_incident(get_session(), incident, form.to_domain(zone)),
+            lambda: service.update_incident(
+                get_session(), incident, form.to_domain(zone, incident)
+            ),
             current_version=lambda: incident.version,
         )
         if saved is not None:

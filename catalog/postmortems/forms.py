@@ -136,7 +136,9 @@ class PostmortemForm(VersionedForm):
             )
         return {
             "status": self.status.data,
-            "root_cause_at": local_to_utc(self.root_cause_at.data, zone),
+            "root_cause_at": local_to_utc(
+                self.root_cause_at.data, zone, pm.root_cause_at if pm else None
+            ),
             "root_cause": self.root_cause.data or "",
             "body": self.body.data or "",
             "published_at": pm.published_at if pm and pm.status == "published" else None,

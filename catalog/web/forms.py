@@ -15,7 +15,8 @@ from wtforms.widgets import HiddenInput
 from catalog.errors import ValidationError
 from catalog.timefmt import from_local
 
-LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+# What <input type="datetime-local"> sends: with seconds when it shows them, else without.
+LOCAL_FORMAT = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
 
 
 def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
@@ -53,8 +54,20 @@ def apply_domain_errors(form: FlaskForm, exc: ValidationError) -> list[str]:
     return leftover
 
 
-def local_to_utc(value: datetime | None, zone: ZoneInfo) -> datetime | None:
-    return None if value is None else from_local(value, zone)
+def local_to_utc(
+    value: datetime | None, zone: ZoneInfo, stored: datetime | None = None
+) -> datetime | None:
+    """A form time as aware UTC; an unchanged time keeps the stored sub-second precision.
+
+    A form shows whole seconds, so saving an edit must not quietly move a stored
+    `12:00:05.431` to `12:00:05` (imports and the API keep microseconds).
+    """
+    if value is None:
+        return None
+    moment = from_local(value, zone)
+    if stored is not None and moment == stored.replace(microsecond=0):
+        return stored
+    return moment
 
 
 def utc_to_local_naive(value: datetime | None, zone: ZoneInfo) -> datetime | None:
