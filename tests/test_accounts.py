@@ -411,3 +411,21 @@ def test_session_cookie_flags(app, anon_client):
         base_url="https://catalog.test",
     )
     assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_admin_resets_a_forgotten_password(app, session):
+    admin = signed_in_client(app, "admin", "boss@example.com")
+    forgetful = signed_in_client(app, "editor", "forgetful@example.com")
+    user = session.scalars(select(User).where(User.email == "forgetful@example.com")).one()
+    response = admin.post(f"/admin/users/{user.id}", data={"action": "reset"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    start = page.index('id="one-time-password">') + len('id="one-time-password">')
+    one_time = page[start : page.index("<", start)]
+    assert "one-time" not in response.headers.get("Set-Cookie", "")
+    assert forgetful.get("/incidents/").status_code == 302  # old session ended
+    assert login(app.test_client(), "forgetful@example.com", PASSWORD).status_code == 401
+    fresh = app.test_client()
+    assert (
+        login(fresh, "forgetful@example.com", one_time).headers["Location"] == "/account/password"
+    )

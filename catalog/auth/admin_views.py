@@ -54,6 +54,17 @@ def user(user_id: int):  # type: ignore[no-untyped-def]
             if action == "role" and role_form.validate_on_submit():
                 service.set_role(session, target, role_form.role.data, acting=acting)
                 flash(f"{target.email} is now {target.role}.", "success")
+            elif action == "reset" and EmptyForm().validate_on_submit():
+                one_time = service.reset_password(session, target)
+                session.commit()
+                # Rendered, not flashed: a flash would carry the password in the cookie.
+                return render_template(
+                    "admin/user.html",
+                    target=target,
+                    role_form=role_form,
+                    action_form=EmptyForm(),
+                    one_time=one_time,
+                )
             elif action in ("deactivate", "activate") and EmptyForm().validate_on_submit():
                 service.set_active(session, target, action == "activate", acting=acting)
                 flash(

@@ -231,6 +231,15 @@ def set_password(session: Session, user: User, password: str) -> None:
     session.flush()
 
 
+def reset_password(session: Session, user: User) -> str:
+    """An admin's reset: a new one-time password, every session of the user ended."""
+    one_time = generate_password()
+    set_password(session, user, one_time)
+    user.must_change_password = True
+    session.flush()
+    return one_time
+
+
 def update_profile(session: Session, user: User, *, name: object, timezone: object) -> User:
     errors = FieldErrors()
     clean_name = check_text(errors, "name", name or "", max_length=SHORT_MAX) or ""
