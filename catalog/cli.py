@@ -87,13 +87,20 @@ def _cli_session():  # type: ignore[no-untyped-def]
     return session
 
 
-def _fail(exc: Exception) -> None:
-    from catalog.errors import ValidationError
+def _commit_or_fail(session, action):  # type: ignore[no-untyped-def]
+    """Run a domain action and commit; a refusal becomes a clean CLI error (exit 1)."""
+    from catalog.errors import DomainError, ValidationError
 
-    if isinstance(exc, ValidationError):
-        details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.fields.items())
-        raise click.ClickException(details) from exc
-    raise click.ClickException(getattr(exc, "message", str(exc))) from exc
+    try:
+        result = action()
+        session.commit()
+        return result
+    except DomainError as exc:
+        session.rollback()
+        if isinstance(exc, ValidationError):
+            details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.fields.items())
+            raise click.ClickException(details) from exc
+        raise click.ClickException(getattr(exc, "message", str(exc))) from exc
 
 
 @click.group("users", help="Accounts: create, change role, deactivate, first admin.")
@@ -111,16 +118,13 @@ def users_group() -> None:
 @with_appcontext
 def users_create(email: str, role: str, name: str, password_stdin: bool) -> None:
     from catalog.auth.service import create_user
-    from catalog.errors import DomainError
 
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     session = _cli_session()
-    try:
-        user, one_time = create_user(session, email=email, role=role, name=name, password=password)
-        session.commit()
-    except DomainError as exc:
-        session.rollback()
-        _fail(exc)
+    user, one_time = _commit_or_fail(
+        session,
+        lambda: create_user(session, email=email, role=role, name=name, password=password),
+    )
     click.echo(f"Created {user.email} ({user.role}).")
     if one_time:
         click.echo(f"One-time password (they choose their own at first sign-in): {one_time}")
@@ -132,15 +136,11 @@ def users_create(email: str, role: str, name: str, password_stdin: bool) -> None
 @with_appcontext
 def users_set_role(email: str, role: str) -> None:
     from catalog.auth.service import require_user_by_email, set_role
-    from catalog.errors import DomainError
 
     session = _cli_session()
-    try:
-        user = set_role(session, require_user_by_email(session, email), role)
-        session.commit()
-    except DomainError as exc:
-        session.rollback()
-        _fail(exc)
+    user = _commit_or_fail(
+        session, lambda: set_role(session, require_user_by_email(session, email), role)
+    )
     click.echo(f"{user.email} is now {user.role}.")
 
 
@@ -151,15 +151,11 @@ def users_set_role(email: str, role: str) -> None:
 @with_appcontext
 def users_deactivate(email: str) -> None:
     from catalog.auth.service import require_user_by_email, set_active
-    from catalog.errors import DomainError
 
     session = _cli_session()
-    try:
-        user = set_active(session, require_user_by_email(session, email), False)
-        session.commit()
-    except DomainError as exc:
-        session.rollback()
-        _fail(exc)
+    user = _commit_or_fail(
+        session, lambda: set_active(session, require_user_by_email(session, email), False)
+    )
     click.echo(f"{user.email} is deactivated.")
 
 
@@ -171,7 +167,6 @@ def users_bootstrap() -> None:
     import os
 
     from catalog.auth.service import count_users, create_user
-    from catalog.errors import DomainError
 
     session = _cli_session()
     if count_users(session):
@@ -181,14 +176,10 @@ def users_bootstrap() -> None:
         return
     email = os.environ.get("CATALOG_ADMIN_EMAIL") or "admin@example.com"
     password = os.environ.get("CATALOG_ADMIN_PASSWORD") or None
-    try:
-        user, one_time = create_user(
-            session, email=email, role="admin", name="Admin", password=password
-        )
-        session.commit()
-    except DomainError as exc:
-        session.rollback()
-        _fail(exc)
+    user, one_time = _commit_or_fail(
+        session,
+        lambda: create_user(session, email=email, role="admin", name="Admin", password=password),
+    )
     click.echo("")
     click.echo("  ================= FIRST LOGIN =================")
     click.echo(f"  e-mail:   {user.email}")
@@ -212,15 +203,11 @@ def tokens_group() -> None:
 @with_appcontext
 def tokens_create(email: str, name: str) -> None:
     from catalog.auth.service import create_token, require_user_by_email
-    from catalog.errors import DomainError
 
     session = _cli_session()
-    try:
-        new = create_token(session, require_user_by_email(session, email), name)
-        session.commit()
-    except DomainError as exc:
-        session.rollback()
-        _fail(exc)
+    new = _commit_or_fail(
+        session, lambda: create_token(session, require_user_by_email(session, email), name)
+    )
     click.echo(f"Token for {email} ({new.row.user.role}); shown once, store it now:")
     click.echo(new.secret)
 
