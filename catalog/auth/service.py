@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -282,6 +282,8 @@ def authenticate(
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
     if user is None or not ok or not user.active:
         session.add(LoginAttempt(email=email, address=address, at=now))
+        # Only the throttle window matters; older rows would only grow the table.
+        session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 4 * THROTTLE_WINDOW))
         session.flush()
         return None
     user.last_login_at = now
