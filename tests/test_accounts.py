@@ -142,7 +142,7 @@ def test_time_zone_of_the_user_is_used_on_pages(app, session):
 
 def test_tokens_are_shown_once_work_and_can_be_revoked(app, session):
     client = signed_in_client(app, "viewer", "vic@example.com")
-    response = client.post("/account/tokens", data={"name": "grafana"})
+    response = client.post("/account/tokens", data={"token-name": "grafana"})
     assert response.status_code == 201
     page = response.get_data(as_text=True)
     start = page.index('id="new-token">') + len('id="new-token">')

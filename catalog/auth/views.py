@@ -13,6 +13,8 @@ from catalog.web.forms import EmptyForm
 from catalog.web.pages import save_or_report
 
 bp = Blueprint("auth", __name__)
+# The token form shares a page with the profile form: a prefix keeps their ids apart.
+TOKEN_PREFIX = "token"
 
 
 def _address() -> str:
@@ -79,7 +81,7 @@ def account():  # type: ignore[no-untyped-def]
     return render_template(
         "auth/account.html",
         form=form,
-        token_form=TokenForm(),
+        token_form=TokenForm(prefix=TOKEN_PREFIX),
         action_form=EmptyForm(),
         user=user,
         new_token=None,
@@ -112,7 +114,7 @@ def password():  # type: ignore[no-untyped-def]
 @bp.post("/account/tokens")
 def create_token():  # type: ignore[no-untyped-def]
     user = current_actor()
-    form = TokenForm()
+    form = TokenForm(prefix=TOKEN_PREFIX)
     new = None
     if not form.validate_on_submit():
         flash("The token name is too long (100 characters at most), or the form expired.", "error")
@@ -126,7 +128,7 @@ def create_token():  # type: ignore[no-untyped-def]
     return render_template(
         "auth/account.html",
         form=account_form,
-        token_form=TokenForm(formdata=None) if new else form,
+        token_form=TokenForm(formdata=None, prefix=TOKEN_PREFIX) if new else form,
         action_form=EmptyForm(),
         user=user,
         new_token=new.secret if new else None,
