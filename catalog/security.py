@@ -92,7 +92,11 @@ def _headers(response: Response) -> Response:
 
 
 class _Utf8FormDataParser(FormDataParser):
-    """Refuse a form body that is not UTF-8 (400) instead of keeping bad bytes as "%FF" text."""
+    """Refuse a form body that is not UTF-8 (400) instead of keeping bad bytes as "%FF" text.
+
+    Overrides Werkzeug's private `_parse_*` hooks; tests/test_hostile.py fails
+    if a Werkzeug upgrade stops calling them.
+    """
 
     def _parse_urlencoded(
         self, stream: Any, mimetype: Any, content_length: Any, options: Any
@@ -102,6 +106,13 @@ class _Utf8FormDataParser(FormDataParser):
         except UnicodeDecodeError as exc:
             raise BadRequest("The form data is not valid UTF-8.") from exc
         return stream, self.cls(items), self.cls()
+
+    def _parse_multipart(
+        self, stream: Any, mimetype: Any, content_length: Any, options: Any
+    ) -> Any:
+        # No form of this app uploads files, and Werkzeug's multipart parser turns
+        # invalid UTF-8 into U+FFFD silently; refusing is simpler than checking.
+        raise BadRequest("Send forms url-encoded; this app accepts no multipart bodies.")
 
 
 class _Request(Request):
