@@ -1,5 +1,9 @@
 """Realistic demo data: a month of LLM/ML incidents with post-mortems in every flag state.
 
+Two paths: `load_demo` (small, through the domain functions, with post-mortems)
+and `load_demo_bulk` (years of history, Core executemany, for trends and
+benchmarks; no audit trail, no post-mortems).
+
 Durations are log-normal (most incidents short, a few very long), detection
 is usually by alert but sometimes by a customer hours later, and the recent
 incidents are still open. Everything goes through the domain functions, so the
@@ -13,10 +17,11 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from catalog.db import utcnow
+from catalog.incidents.models import SEVERITIES, Incident, incident_vectors
 from catalog.incidents.service import create_incident
 from catalog.postmortems.service import TEMPLATE, save_postmortem
 from catalog.vectors.models import Vector
@@ -170,3 +175,141 @@ def _add_postmortem(session: Session, rng: random.Random, incident, now: datetim
         },
         now=now,
     )
+
+
+# ---- bulk: years of history for trends and benchmarks -------------------------
+
+BULK_THRESHOLD = 2_000
+BULK_DAYS = 730
+BULK_CHUNK = 5_000
+WEEKEND_SHARE = 0.4  # a weekend day sees 40 % of a weekday's incidents
+IMPROVEMENT = 0.5  # medians at the end of the span are half those at its start
+SEVERITY_WEIGHTS = {"SEV1": 1, "SEV2": 3, "SEV3": 5, "SEV4": 2}
+
+
+def load_demo_bulk(
+    session: Session, *, count: int, seed: int = 7, days: int = BULK_DAYS
+) -> DemoSummary:
+    """Insert `count` generated incidents with Core executemany, in chunks.
+
+    The per-row ORM path (validation, audit trail, post-mortems) manages a few
+    hundred incidents a second; a benchmark needs 10^5-10^6. Rows are built to
+    obey the same timestamp rules the domain functions enforce (started <=
+    detected <= acknowledged, mitigated <= recovered, nothing in the future,
+    whole seconds), but bypassing the ORM means they are not in the audit
+    trail and get no post-mortems. Commits once at the end.
+    """
+    rng = random.Random(seed)
+    now = utcnow().replace(microsecond=0)
+    vectors = list(
+        session.scalars(select(Vector).where(Vector.archived_at.is_(None)).order_by(Vector.id))
+    )
+    if not vectors:
+        raise RuntimeError("No active failure vectors: run `catalog db upgrade` first.")
+    # Ids are assigned here: plain executemany is several times faster than
+    # RETURNING, which SQLite can only keep in order one row at a time.
+    next_id = (session.scalar(select(func.max(Incident.id))) or 0) + 1
+    summary = DemoSummary()
+    for first in range(0, count, BULK_CHUNK):
+        rows, links = [], []
+        for n in range(first, min(first + BULK_CHUNK, count)):
+            row, linked = _bulk_incident(rng, n, count, vectors, now, days)
+            rows.append(row)
+            links.append(linked)
+        ids = list(range(next_id, next_id + len(rows)))
+        next_id += len(rows)
+        for incident_id, row in zip(ids, rows, strict=True):
+            row["id"] = incident_id
+        session.execute(insert(Incident.__table__), rows)
+        session.execute(
+            insert(incident_vectors),
+            [
+                {"incident_id": incident_id, "vector_id": vector_id}
+                for incident_id, linked in zip(ids, links, strict=True)
+                for vector_id in linked
+            ],
+        )
+        summary.incidents += len(rows)
+    _resync_id_sequence(session)
+    session.commit()
+    return summary
+
+
+def _resync_id_sequence(session: Session) -> None:
+    """PostgreSQL's serial sequence does not see explicit ids; move it past them."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('incidents', 'id'), "
+                "(SELECT max(id) FROM incidents))"
+            )
+        )
+
+
+def _bulk_start(rng: random.Random, now: datetime, days: int) -> tuple[datetime, float]:
+    """A start time with weekly seasonality, and how far into the span it is (0..1)."""
+    span = days * 86400
+    while True:
+        ago = rng.randint(3600, span)
+        started = now - timedelta(seconds=ago)
+        if started.weekday() < 5 or rng.random() < WEEKEND_SHARE:
+            return started, 1 - ago / span
+
+
+def _bulk_incident(
+    rng: random.Random, n: int, count: int, vectors: list[Vector], now: datetime, days: int
+) -> tuple[dict[str, object], list[int]]:
+    """One generated incident row and its vector ids; the first rows cover every category."""
+    weights = [
+        5 if v.slug in ("dependency-latency", "token-limit-overflow") else 2 for v in vectors
+    ]
+    vector = vectors[n] if n < len(vectors) else rng.choices(vectors, weights=weights)[0]
+    linked = [vector.id]
+    if rng.random() < 0.12:
+        other = rng.choice(vectors)
+        if other is not vector:
+            linked.append(other.id)
+    severity = (
+        SEVERITIES[n % len(SEVERITIES)]
+        if n < len(SEVERITIES)
+        else rng.choices(list(SEVERITY_WEIGHTS), weights=list(SEVERITY_WEIGHTS.values()))[0]
+    )
+    service = rng.choice(list(SERVICES))
+    still_open = n >= count - max(3, count // 2000)  # a few happening right now
+    if still_open:
+        started, progress = now - timedelta(seconds=rng.randint(600, 4 * 3600)), 1.0
+    else:
+        started, progress = _bulk_start(rng, now, days)
+    better = 1 - IMPROVEMENT * progress  # detection and recovery improve over the span
+    customer = rng.random() < 0.15
+    ttd = _lognormal_seconds(rng, (2400 if customer else 180) * better, 1.1)
+    detected = min(started + timedelta(seconds=ttd), now)
+    ttr = _lognormal_seconds(rng, 1100 * better, 1.0)
+    if rng.random() < 0.01:
+        ttr *= 40 + rng.random() * 200  # multi-day outliers
+    ttr = round(ttr)
+    recovered = None if still_open else detected + timedelta(seconds=ttr)
+    if recovered is not None and recovered > now:
+        recovered = None
+    mitigated = detected + timedelta(seconds=round(ttr * rng.uniform(0.3, 0.8)))
+    acknowledged = detected + timedelta(seconds=rng.randint(20, 300))
+    title_vector = next(v for v in vectors if v.id == linked[0])
+    row: dict[str, object] = {
+        "title": rng.choice(TITLES.get(title_vector.slug, [f"{title_vector.name} incident"])),
+        "severity": severity,
+        "service": service,
+        "team": SERVICES[service],
+        "summary": f"Generated incident {n + 1} on `{service}`.",
+        "detection_source": "customer" if customer else rng.choice(["alert", "alert", "internal"]),
+        "started_at": started,
+        "detected_at": detected,
+        "acknowledged_at": acknowledged if acknowledged <= now else None,
+        "mitigated_at": mitigated if mitigated <= now else None,
+        "recovered_at": recovered,
+        "external_source": None,
+        "external_id": None,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }
+    return row, linked

@@ -748,3 +748,44 @@ def test_root_cause_flag_of_incidents_with_and_without_postmortem(session):
 )
 def test_human_duration(seconds, text):
     assert human_duration(seconds) == text
+
+
+@pytest.mark.parametrize("mttr_from", ["detected", "started"])
+def test_sql_durations_agree_with_python_definitions(session, mttr_from):
+    """The SQL spelling of each duration (used for groups) equals the Python one, per backend."""
+    from catalog.incidents.models import Incident
+    from catalog.reports.metrics import (
+        exact_seconds,
+        open_elapsed_seconds,
+        open_elapsed_sql,
+        ttd_sql,
+        ttr_sql,
+    )
+
+    now = utc(2026, 5, 1)
+    incident(session, T0, 240, 720)  # whole minutes
+    incident(session, T0 + timedelta(days=3), 1, 0)  # one second to detect, zero to recover
+    incident(session, T0 + timedelta(days=40), 7 * 86400 + 59, 3 * 86400 + 1)  # multi-day
+    incident(session, T0 + timedelta(days=60), 17)  # still open
+    dialect = session.get_bind().dialect.name
+    rows = session.execute(
+        select(
+            Incident,
+            exact_seconds(ttd_sql(), dialect),
+            exact_seconds(ttr_sql(mttr_from), dialect),
+            exact_seconds(open_elapsed_sql(now=now, mttr_from=mttr_from), dialect),
+        ).order_by(Incident.id)
+    ).all()
+    assert len(rows) == 4
+    for row, ttd, ttr, elapsed in rows:
+        assert ttd == ttd_seconds(row.started_at, row.detected_at)
+        expected_ttr = ttr_seconds(
+            row.started_at, row.detected_at, row.recovered_at, mttr_from=mttr_from
+        )
+        assert ttr == expected_ttr
+        expected_elapsed = (
+            None
+            if row.recovered_at is not None
+            else open_elapsed_seconds(row.started_at, row.detected_at, now=now, mttr_from=mttr_from)
+        )
+        assert elapsed == expected_elapsed

@@ -45,6 +45,19 @@ class Incident(Base):
         Index("ix_incidents_service", "service"),
         Index("ix_incidents_team", "team"),
         Index("ix_incidents_severity", "severity"),
+        # Covers every column the metrics read: on SQLite, metrics over any
+        # started_at range scan this index alone, never the wide rows (title,
+        # summary); on PostgreSQL it allows index-only scans.
+        Index(
+            "ix_incidents_metrics",
+            "started_at",
+            "detected_at",
+            "recovered_at",
+            "severity",
+            "service",
+            "team",
+        ),
+        Index("ix_incidents_recovered_at", "recovered_at"),  # open incidents
         Index("uq_incidents_external", "external_source", "external_id", unique=True),
     )
 

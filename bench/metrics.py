@@ -1,0 +1,182 @@
+"""Metrics at scale: the app's figures against the floor of raw SQL.
+
+Prints figures; asserts nothing. Usage:
+
+    .venv/bin/python bench/metrics.py [--incidents 100000] [--database-url URL]
+
+Without --database-url it uses a fresh SQLite file in a temporary folder. With a
+PostgreSQL server URL it creates and drops a database of its own on it. The data
+comes from the bulk demo path (`catalog demo --incidents N`).
+
+The floor is the smallest raw SQL that returns the same durations the app
+reduces to statistics, fetched through the bare DB-API cursor: no ORM, no
+statistics, no JSON. app/floor says what the rest of the app costs on top.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+FLOOR_SQL = {
+    "sqlite": {
+        "vector": "SELECT iv.vector_id, (julianday(i.detected_at) - julianday(i.started_at))"
+        " * 86400.0, (julianday(i.recovered_at) - julianday(i.detected_at)) * 86400.0"
+        " FROM incidents i JOIN incident_vectors iv ON iv.incident_id = i.id",
+        "month": "SELECT started_at, (julianday(detected_at) - julianday(started_at)) * 86400.0,"
+        " (julianday(recovered_at) - julianday(detected_at)) * 86400.0 FROM incidents",
+    },
+    "postgresql": {
+        "vector": "SELECT iv.vector_id, EXTRACT(EPOCH FROM i.detected_at - i.started_at)::float8,"
+        " EXTRACT(EPOCH FROM i.recovered_at - i.detected_at)::float8"
+        " FROM incidents i JOIN incident_vectors iv ON iv.incident_id = i.id",
+        "month": "SELECT started_at, EXTRACT(EPOCH FROM detected_at - started_at)::float8,"
+        " EXTRACT(EPOCH FROM recovered_at - detected_at)::float8 FROM incidents",
+    },
+}
+
+
+def timed(label: str, fn: Callable[[], object], repeat: int) -> float:
+    """Median of `repeat` runs after one warm-up, in milliseconds."""
+    fn()
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        runs.append((time.perf_counter() - start) * 1000)
+    median = statistics.median(runs)
+    print(f"  {label:<44} median {median:9.1f} ms   best {min(runs):9.1f} ms   (n={repeat})")
+    return median
+
+
+def raw_fetch(engine: Engine, sql: str) -> Callable[[], object]:
+    def call() -> object:
+        conn = engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+            cursor.close()
+            return rows
+        finally:
+            conn.close()
+
+    return call
+
+
+def scratch_database(server_url: str | None, tmp: str) -> tuple[str, Callable[[], None]]:
+    """A fresh database URL and how to drop it."""
+    if not server_url:
+        return f"sqlite:///{tmp}/bench.sqlite", lambda: None
+    server = make_url(server_url)
+    name = f"catalog_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return server.set(database=name).render_as_string(hide_password=False), drop
+
+
+def signed_in_client(app):  # type: ignore[no-untyped-def]
+    """An admin with a session cookie (for pages) and a bearer token (for the API)."""
+    from catalog.auth.service import create_token, create_user
+
+    session = app.extensions["catalog.sessionmaker"]()
+    session.info["actor_label"] = "bench"
+    with app.app_context():
+        user, _ = create_user(
+            session, email="bench@example.com", role="admin", password="bench-password-123"
+        )
+        token = create_token(session, user, "bench").secret
+    session.commit()
+    user_id = user.id
+    session.close()
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = f"{user_id}:1"
+        sess["_fresh"] = True
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--incidents", type=int, default=100_000)
+    parser.add_argument("--database-url", default=None, help="PostgreSQL server URL")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    os.environ.setdefault("CATALOG_ENV", "development")
+    tmp = tempfile.mkdtemp(prefix="catalog-bench-")
+    os.environ["CATALOG_INSTANCE_PATH"] = tmp
+    url, drop = scratch_database(args.database_url, tmp)
+
+    from catalog import create_app
+    from catalog.demo import load_demo_bulk
+    from catalog.migrate import upgrade
+
+    upgrade(url)
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "WTF_CSRF_ENABLED": False})
+    engine = app.extensions["catalog.engine"]
+    backend = engine.dialect.name
+    print(f"backend={backend} incidents={args.incidents:,}")
+    try:
+        session = app.extensions["catalog.sessionmaker"]()
+        start = time.perf_counter()
+        load_demo_bulk(session, count=args.incidents, seed=1)
+        elapsed = time.perf_counter() - start
+        session.close()
+        print(f"  {'bulk load (catalog demo --incidents N)':<44} {elapsed:9.1f} s")
+        with engine.begin() as conn:  # fresh statistics, as autovacuum would have by now
+            conn.execute(text("ANALYZE"))
+        if backend == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+
+        client = signed_in_client(app)
+
+        def get(path: str) -> Callable[[], object]:
+            def call() -> object:
+                response = client.get(path)
+                assert response.status_code == 200, (path, response.status_code)
+                return response
+
+            return call
+
+        figures: dict[str, float] = {}
+        for group_by in ("vector", "month"):
+            figures[f"api {group_by}"] = timed(
+                f"GET /api/v1/metrics?group_by={group_by}",
+                get(f"/api/v1/metrics?group_by={group_by}"),
+                args.repeat,
+            )
+            figures[f"floor {group_by}"] = timed(
+                f"floor: raw SQL durations ({group_by})",
+                raw_fetch(engine, FLOOR_SQL[backend][group_by]),
+                args.repeat,
+            )
+        figures["overview"] = timed("GET / (overview page, signed in)", get("/"), args.repeat)
+        for group_by in ("vector", "month"):
+            ratio = figures[f"api {group_by}"] / figures[f"floor {group_by}"]
+            print(f"  app/floor group_by={group_by:<26} {ratio:9.2f}")
+        print("  (pandas comparison and caching: not done yet)")
+    finally:
+        engine.dispose()
+        drop()
+
+
+if __name__ == "__main__":
+    main()
