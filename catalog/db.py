@@ -13,7 +13,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, Float, MetaData, create_engine, event, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -81,10 +81,6 @@ def _seconds_between_pg(element: seconds_between, compiler: object, **kw: object
         f"CAST(EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - "  # type: ignore[attr-defined]
         f"{compiler.process(start, **kw)})) AS DOUBLE PRECISION)"  # type: ignore[attr-defined]
     )
-
-
-def seconds_expr(start: ColumnElement[datetime], end: ColumnElement[datetime]) -> seconds_between:
-    return seconds_between(start, end)
 
 
 def make_engine(url: str) -> Engine:

@@ -24,10 +24,6 @@ def human_duration(seconds: float | None) -> str:
     return f"{sign}{secs}s"
 
 
-def to_local(value: datetime | None, zone: ZoneInfo) -> datetime | None:
-    return None if value is None else value.astimezone(zone)
-
-
 def format_local(value: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
     if value is None:
         return "—"

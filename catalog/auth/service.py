@@ -21,7 +21,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from catalog.auth.models import ROLES, ApiToken, LoginAttempt, User
 from catalog.db import utcnow
-from catalog.errors import ConflictError, FieldErrors, NotFoundError, ValidationError
+from catalog.errors import ConflictError, FieldErrors, NotFoundError
 from catalog.rules import SHORT_MAX, check_text, is_storable
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -343,9 +343,3 @@ def revoke_token(session: Session, token: ApiToken) -> ApiToken:
         token.revoked_at = utcnow()
         session.flush()
     return token
-
-
-def check_can_manage_token(acting: User, token: ApiToken) -> None:
-    """Users revoke their own tokens; admins anyone's."""
-    if token.user_id != acting.id and not acting.has_role("admin"):
-        raise ValidationError({"token": ["You can only revoke your own tokens."]})

@@ -7,7 +7,7 @@ from typing import Any
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from catalog.vectors.models import CATEGORIES, CATEGORY_LABELS, Vector
+from catalog.vectors.models import CATEGORIES, CATEGORY_LABELS
 from catalog.web.forms import VersionedForm, options
 
 MARKDOWN_HELP = "Markdown: **bold**, lists, links, `code`. HTML is not rendered."
@@ -58,7 +58,3 @@ class VectorForm(VersionedForm):
             "detectability": self.detectability.data,
             "version": self.version.data,
         }
-
-    @classmethod
-    def for_vector(cls, vector: Vector) -> VectorForm:
-        return cls(obj=vector)
