@@ -12,45 +12,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
-import uuid
-from collections.abc import Callable
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-
-
-def timed(label: str, fn: Callable[[], object], repeat: int = 5) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        runs.append((time.perf_counter() - start) * 1000)
-    best, median = min(runs), statistics.median(runs)
-    print(f"  {label:<48} median {median:8.1f} ms   best {best:8.1f} ms   (n={repeat})")
-    return median
-
-
-def admin_client(app):  # type: ignore[no-untyped-def]
-    """A test client signed in as an admin on the web and carrying an admin API token."""
-    from catalog.auth.service import create_token, create_user
-
-    with app.app_context():
-        session = app.extensions["catalog.sessionmaker"]()
-        user, _ = create_user(
-            session, email="bench@example.com", role="admin", password="bench password"
-        )
-        token = create_token(session, user, "bench").secret
-        session.commit()
-        session_id = user.get_id()
-        session.close()
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = session_id
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return client
+from support import getter, scratch_database, signed_in_client, timed
 
 
 def main() -> None:
@@ -62,21 +28,7 @@ def main() -> None:
     os.environ.setdefault("CATALOG_ENV", "development")
     tmp = tempfile.mkdtemp(prefix="catalog-bench-")
     os.environ["CATALOG_INSTANCE_PATH"] = tmp
-    drop = None
-    if args.database_url:
-        server = make_url(args.database_url)
-        name = f"catalog_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = server.set(database=name).render_as_string(hide_password=False)
-
-        def drop() -> None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-    else:
-        url = f"sqlite:///{tmp}/bench.sqlite"
+    url, drop = scratch_database(args.database_url, tmp)
 
     from catalog import create_app
     from catalog.demo import load_demo
@@ -96,26 +48,19 @@ def main() -> None:
         )
         session.close()
 
-        client = admin_client(app)
-
-        def get(path: str) -> Callable[[], object]:
-            def call() -> object:
-                response = client.get(path)
-                assert response.status_code == 200, (path, response.status_code)
-                return response
-
-            return call
-
-        timed("GET /api/v1/metrics?group_by=vector", get("/api/v1/metrics?group_by=vector"))
-        timed("GET /api/v1/metrics?group_by=month", get("/api/v1/metrics?group_by=month"))
-        timed("GET /api/v1/incidents (50 per page)", get("/api/v1/incidents"))
-        timed("GET /incidents/ (HTML list, 25 per page)", get("/incidents/"))
-        timed("GET / (overview page)", get("/"))
-        timed("GET /incidents/1 (detail page)", get("/incidents/1"))
+        client = signed_in_client(app)
+        for label, path in (
+            ("GET /api/v1/metrics?group_by=vector", "/api/v1/metrics?group_by=vector"),
+            ("GET /api/v1/metrics?group_by=month", "/api/v1/metrics?group_by=month"),
+            ("GET /api/v1/incidents (50 per page)", "/api/v1/incidents"),
+            ("GET /incidents/ (HTML list, 25 per page)", "/incidents/"),
+            ("GET / (overview page)", "/"),
+            ("GET /incidents/1 (detail page)", "/incidents/1"),
+        ):
+            timed(label, getter(client, path), 5)
     finally:
         app.extensions["catalog.engine"].dispose()
-        if drop:
-            drop()
+        drop()
 
 
 if __name__ == "__main__":

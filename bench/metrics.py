@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
+from support import getter, scratch_database, signed_in_client, timed
 
 FLOOR_SQL = {
     "sqlite": {
@@ -44,19 +42,6 @@ FLOOR_SQL = {
 }
 
 
-def timed(label: str, fn: Callable[[], object], repeat: int) -> float:
-    """Median of `repeat` runs after one warm-up, in milliseconds."""
-    fn()
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        runs.append((time.perf_counter() - start) * 1000)
-    median = statistics.median(runs)
-    print(f"  {label:<44} median {median:9.1f} ms   best {min(runs):9.1f} ms   (n={repeat})")
-    return median
-
-
 def raw_fetch(engine: Engine, sql: str) -> Callable[[], object]:
     def call() -> object:
         conn = engine.raw_connection()
@@ -70,46 +55,6 @@ def raw_fetch(engine: Engine, sql: str) -> Callable[[], object]:
             conn.close()
 
     return call
-
-
-def scratch_database(server_url: str | None, tmp: str) -> tuple[str, Callable[[], None]]:
-    """A fresh database URL and how to drop it."""
-    if not server_url:
-        return f"sqlite:///{tmp}/bench.sqlite", lambda: None
-    server = make_url(server_url)
-    name = f"catalog_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return server.set(database=name).render_as_string(hide_password=False), drop
-
-
-def signed_in_client(app):  # type: ignore[no-untyped-def]
-    """An admin with a session cookie (for pages) and a bearer token (for the API)."""
-    from catalog.auth.service import create_token, create_user
-
-    session = app.extensions["catalog.sessionmaker"]()
-    session.info["actor_label"] = "bench"
-    with app.app_context():
-        user, _ = create_user(
-            session, email="bench@example.com", role="admin", password="bench-password-123"
-        )
-        token = create_token(session, user, "bench").secret
-    session.commit()
-    user_id = user.id
-    session.close()
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = f"{user_id}:1"
-        sess["_fresh"] = True
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return client
 
 
 def main() -> None:
@@ -149,12 +94,7 @@ def main() -> None:
         client = signed_in_client(app)
 
         def get(path: str) -> Callable[[], object]:
-            def call() -> object:
-                response = client.get(path)
-                assert response.status_code == 200, (path, response.status_code)
-                return response
-
-            return call
+            return getter(client, path)
 
         figures: dict[str, float] = {}
         for group_by in ("vector", "month"):
