@@ -11,12 +11,9 @@ PostgreSQL URL it creates and drops a database of its own on that server.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
 
-from sqlalchemy.engine import make_url
-from support import getter, scratch_database, signed_in_client, timed
+from support import bench_app, getter, signed_in_client, timed
 
 
 def main() -> None:
@@ -25,18 +22,10 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
 
-    os.environ.setdefault("CATALOG_ENV", "development")
-    tmp = tempfile.mkdtemp(prefix="catalog-bench-")
-    os.environ["CATALOG_INSTANCE_PATH"] = tmp
-    url, drop = scratch_database(args.database_url, tmp)
-
-    from catalog import create_app
+    app, cleanup = bench_app(args.database_url)
     from catalog.demo import load_demo
-    from catalog.migrate import upgrade
 
-    upgrade(url)
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "WTF_CSRF_ENABLED": False})
-    backend = make_url(url).get_backend_name()
+    backend = app.extensions["catalog.engine"].dialect.name
     print(f"backend={backend} incidents={args.incidents}")
     try:
         session = app.extensions["catalog.sessionmaker"]()
@@ -59,8 +48,7 @@ def main() -> None:
         ):
             timed(label, getter(client, path), 5)
     finally:
-        app.extensions["catalog.engine"].dispose()
-        drop()
+        cleanup()
 
 
 if __name__ == "__main__":

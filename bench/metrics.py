@@ -16,13 +16,11 @@ statistics, no JSON. app/floor says what the rest of the app costs on top.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
 from collections.abc import Callable
 
 from sqlalchemy import Engine, text
-from support import getter, scratch_database, signed_in_client, timed
+from support import bench_app, getter, signed_in_client, timed
 
 FLOOR_SQL = {
     "sqlite": {
@@ -64,17 +62,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    os.environ.setdefault("CATALOG_ENV", "development")
-    tmp = tempfile.mkdtemp(prefix="catalog-bench-")
-    os.environ["CATALOG_INSTANCE_PATH"] = tmp
-    url, drop = scratch_database(args.database_url, tmp)
-
-    from catalog import create_app
+    app, cleanup = bench_app(args.database_url)
     from catalog.demo import load_demo_bulk
-    from catalog.migrate import upgrade
 
-    upgrade(url)
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "WTF_CSRF_ENABLED": False})
     engine = app.extensions["catalog.engine"]
     backend = engine.dialect.name
     print(f"backend={backend} incidents={args.incidents:,}")
@@ -114,8 +104,7 @@ def main() -> None:
             print(f"  app/floor group_by={group_by:<26} {ratio:9.2f}")
         print("  (pandas comparison and caching: not done yet)")
     finally:
-        engine.dispose()
-        drop()
+        cleanup()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -73,3 +75,23 @@ def getter(client, path: str) -> Callable[[], object]:  # type: ignore[no-untype
         return response
 
     return call
+
+
+def bench_app(server_url: str | None):  # type: ignore[no-untyped-def]
+    """A migrated scratch database and an app on it; returns (app, cleanup)."""
+    os.environ.setdefault("CATALOG_ENV", "development")
+    tmp = tempfile.mkdtemp(prefix="catalog-bench-")
+    os.environ["CATALOG_INSTANCE_PATH"] = tmp
+    url, drop = scratch_database(server_url, tmp)
+
+    from catalog import create_app
+    from catalog.migrate import upgrade
+
+    upgrade(url)
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "WTF_CSRF_ENABLED": False})
+
+    def cleanup() -> None:
+        app.extensions["catalog.engine"].dispose()
+        drop()
+
+    return app, cleanup

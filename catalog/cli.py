@@ -13,6 +13,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from catalog.auth.models import ROLES
 from catalog.reports.metrics import GROUP_BYS
 
 
@@ -138,7 +139,7 @@ def users_group() -> None:
     "create", help="Create an account. Prints a one-time password unless --password-stdin."
 )
 @click.argument("email")
-@click.option("--role", type=click.Choice(["viewer", "editor", "admin"]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--name", default="", help="Display name.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
@@ -158,7 +159,7 @@ def users_create(email: str, role: str, name: str, password_stdin: bool) -> None
 
 @users_group.command("set-role", help="Change an account's role.")
 @click.argument("email")
-@click.argument("role", type=click.Choice(["viewer", "editor", "admin"]))
+@click.argument("role", type=click.Choice(ROLES))
 @with_appcontext
 def users_set_role(email: str, role: str) -> None:
     from catalog.auth.service import require_user_by_email, set_role
