@@ -5,6 +5,7 @@ from catalog.auth.models import ApiToken, LoginAttempt, User
 from catalog.db import Base
 from catalog.incidents.models import Incident, incident_vectors
 from catalog.postmortems.models import ActionItem, Postmortem
+from catalog.reports.cache import data_version
 from catalog.vectors.models import Vector
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "Postmortem",
     "User",
     "Vector",
+    "data_version",
     "incident_vectors",
 ]

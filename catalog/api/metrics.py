@@ -8,12 +8,12 @@ from catalog.api import bp
 from catalog.api.common import settings
 from catalog.api.incidents import filters_from_query
 from catalog.db import get_session
-from catalog.reports.metrics import compute_metrics
+from catalog.reports.cache import metrics_cache
 
 
 @bp.get("/metrics")
 def metrics():  # type: ignore[no-untyped-def]
-    report = compute_metrics(
+    report = metrics_cache().metrics(
         get_session(),
         settings(),
         group_by=request.args.get("group_by", "overall"),

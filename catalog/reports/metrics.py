@@ -12,21 +12,19 @@ spellings agree on both backends.
 from __future__ import annotations
 
 import statistics
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Row,
-    String,
+    Select,
     bindparam,
     case,
-    cast,
     func,
     null,
     select,
@@ -264,6 +262,9 @@ class MetricsReport:
     filters: IncidentFilters
     groups: list[GroupMetrics] = field(default_factory=list)
     generated_at: datetime = field(default_factory=utcnow)
+    # Until when the figures stay exact if nothing is written: the moment the
+    # next open incident starts breaching (None: no such moment).
+    valid_until: datetime | None = None
 
     def definition(self) -> dict[str, Any]:
         s = self.settings
@@ -293,28 +294,44 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-# One incident as the group statistics need it: its durations, not its timestamps.
-# A result row of the columns below (by position: attribute access on 10^5 rows
-# cost more than the statistics); started_at is only fetched for week/month
-# bucketing (see _utc_start), open_elapsed is None once recovered; a row for
-# the vector grouping has the vector id after them.
-_Row = Row[Any]
-ID, SEVERITY, SERVICE, TEAM, STARTED_AT, TTD, TTR, OPEN_ELAPSED, VECTOR_ID = range(9)
-_GROUP_COLUMN = {"severity": SEVERITY, "service": SERVICE, "team": TEAM}
+# The group statistics read two result sets, both computed by the database:
+#   durations: (group key, ttd, ttr) for every incident (a row per vector link
+#              when grouping by vector), the same rows the raw-SQL floor reads;
+#   open:      (id, group key, open_elapsed) for the open incidents only, which
+#              are few, for the `open` and `breaching` counts.
+# They are fetched as plain DB-API tuples: SQLAlchemy's Row objects cost more
+# on 10^5 rows than the statistics themselves. For week/month the key is the
+# raw started_at (text on SQLite, a naive UTC datetime on PostgreSQL) and the
+# rows come ordered by it (the metrics index is in that order), so each period
+# is a slice found by bisection instead of a Python call per incident; vectors
+# are ordered slices the same way.
 
 
 def period_start(moment: datetime, period: str, settings: MetricSettings) -> date:
-    """The first day of the week (Monday) or month holding `moment`, in the display zone."""
+    """The first day of the week (Monday) or month holding `moment`, in the display zone.
+
+    This is the definition of an incident's period (by started_at); the
+    bisection in _period_slices is checked against it.
+    """
     local = moment.astimezone(settings.zone).date()
     if period == "week":
         return local - timedelta(days=local.weekday())
     return local.replace(day=1)
 
 
-def _next_period(day: date, period: str) -> date:
+def next_period(day: date, period: str) -> date:
     if period == "week":
         return day + timedelta(days=7)
     return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+@dataclass
+class _Bucket:
+    """One group's members, reduced to what the statistics read."""
+
+    ttds: Sequence[float] = ()
+    ttrs: list[float] = field(default_factory=list)
+    open: list[tuple[int, float]] = field(default_factory=list)  # (incident id, elapsed)
 
 
 def compute_metrics(
@@ -331,136 +348,203 @@ def compute_metrics(
         raise ValidationError({"group_by": [f"Group by must be one of: {', '.join(GROUP_BYS)}."]})
     check_filters(filters)
     now = now or utcnow()
-    report = MetricsReport(group_by=group_by, settings=settings, filters=filters)
-    default_ttd = settings.mttd_target_minutes * 60
-    default_ttr = settings.mttr_target_minutes * 60
+    report = MetricsReport(group_by=group_by, settings=settings, filters=filters, generated_at=now)
+    default_targets = (settings.mttd_target_minutes * 60, settings.mttr_target_minutes * 60)
+    dialect = session.get_bind().dialect.name
 
-    buckets: dict[str, list[_Row]] = defaultdict(list)
-    labels: dict[str, str] = {}
-    targets: dict[str, tuple[int, int]] = {}
-    own_ttr_targets: dict[int, int] = {}
+    durations, open_rows = _fetch(session, settings, filters, now, group_by, dialect)
+    buckets = _bucket_durations(group_by, settings, dialect, durations)
+    for incident_id, raw_key, elapsed in open_rows:
+        key = _row_key(group_by, settings, raw_key)
+        buckets.setdefault(key, _Bucket()).open.append((incident_id, elapsed))
+
+    labels: dict[Any, str] = {}
+    targets: dict[Any, tuple[int, int]] = {}
     if group_by == "vector":
-        _bucket_by_vector(session, settings, filters, now, buckets, labels, targets)
+        keys = _vector_keys(session, filters, buckets, labels, targets)
     else:
-        rows = _fetch_rows(session, settings, filters, now, group_by=group_by)
-        own_ttr_targets = _open_ttr_targets(
-            session, [r[ID] for r in rows if r[OPEN_ELAPSED] is not None]
-        )
-        if group_by == "overall":
-            buckets["overall"] = rows
-            labels["overall"] = "All incidents"
-        elif group_by in ("severity", "service", "team"):
-            if group_by == "severity" and not filters.severity:
-                for sev in SEVERITIES:
-                    buckets[sev] = []
-            for row in rows:
-                buckets[row[_GROUP_COLUMN[group_by]] or "(none)"].append(row)
-        else:
-            _bucket_by_period(group_by, settings, filters, rows, buckets)
-
-    for key in _ordered_keys(group_by, buckets):
-        members = buckets[key]
-        ttd_target, ttr_target = targets.get(key, (default_ttd, default_ttr))
-        # In a vector group the vector's target decides; elsewhere each open incident's own.
-        breach_targets = (
+        keys = _ordered_keys(group_by, filters, settings, buckets)
+    # In a vector group the vector's ttr target decides `breaching`; elsewhere
+    # each open incident's own, the strictest of its vectors' targets.
+    own_targets = (
+        None if group_by == "vector" else _open_ttr_targets(session, [r[0] for r in open_rows])
+    )
+    valid_until: datetime | None = None
+    for key in keys:
+        ttd_target, ttr_target = targets.get(key, default_targets)
+        bucket = buckets.get(key) or _Bucket()
+        group, flips_in = _group(
+            str(key),
+            labels.get(key, str(key)),
+            bucket,
+            ttd_target,
+            ttr_target,
             {}
-            if group_by == "vector"
-            else {
-                r[ID]: own_ttr_targets.get(r[ID], default_ttr)
-                for r in members
-                if r[OPEN_ELAPSED] is not None
-            }
+            if own_targets is None
+            else {i: own_targets.get(i, default_targets[1]) for i, _ in bucket.open},
         )
-        report.groups.append(
-            _group(
-                key,
-                labels.get(key, key),
-                members,
-                ttd_target,
-                ttr_target,
-                breach_targets,
-            )
-        )
+        report.groups.append(group)
+        if flips_in is not None:
+            flip = now + timedelta(seconds=flips_in)
+            valid_until = flip if valid_until is None else min(valid_until, flip)
+    report.valid_until = valid_until
     return report
 
 
-def _row_columns(settings: MetricSettings, now: datetime, dialect: str, group_by: str) -> list[Any]:
-    """The _Row columns; those the grouping does not read are NULL, to fetch less."""
-    started: Any = null()
+def _key_column(group_by: str) -> Any:
+    """What a durations row is grouped by, as the database returns it."""
+    if group_by == "vector":
+        return incident_vectors.c.vector_id
+    if group_by in ("severity", "service", "team"):
+        return getattr(Incident, group_by)
     if group_by in ("week", "month"):
-        # As ISO text ('YYYY-MM-DD HH:MM:SS[.ffffff]', naive UTC): bucketing works
-        # per UTC hour on its first 13 characters (see _period_key) and parses
-        # only one value an hour. SQLite stores that text already (type_coerce
-        # just skips SQLAlchemy's regex parser, which dominated the month
-        # grouping); PostgreSQL prints it with the default ISO DateStyle.
-        started = (
-            type_coerce(Incident.started_at, String)
-            if dialect == "sqlite"
-            else cast(Incident.started_at, String)
-        )
-    return [
-        Incident.id.label("id"),
-        *(
-            getattr(Incident, name).label(name) if group_by == name else null().label(name)
-            for name in ("severity", "service", "team")
-        ),
-        started.label("started_at"),
-        exact_seconds(ttd_sql(), dialect).label("ttd"),
-        exact_seconds(ttr_sql(settings.mttr_from), dialect).label("ttr"),
-        exact_seconds(open_elapsed_sql(now=now, mttr_from=settings.mttr_from), dialect).label(
-            "open_elapsed"
-        ),
-    ]
+        # type_coerce: the driver's value as is (see _boundary), no UTC processing.
+        return type_coerce(Incident.started_at, Incident.started_at.type.impl)
+    return null()
 
 
-def _period_key(period: str, settings: MetricSettings) -> Callable[[str], str]:
-    """`period_start(...).isoformat()` for each started_at text, worked out once per UTC hour.
-
-    Within an hour with no UTC-offset change the local clock runs straight, so
-    if the hour's first and last instants fall in the same period every instant
-    between does; hours holding a DST change (or straddling a period edge in a
-    zone with a fractional offset) are worked out per value.
-    """
-    zone = settings.zone
-    per_hour: dict[str, str | None] = {}
-
-    def exact(start: datetime) -> str:
-        return period_start(start, period, settings).isoformat()
-
-    def key(value: str) -> str:
-        hour = value[:13]  # 'YYYY-MM-DD HH'
-        if hour not in per_hour:
-            first = _utc_start(hour + ":00:00")
-            last = first + timedelta(hours=1, microseconds=-1)
-            same_offset = first.astimezone(zone).utcoffset() == last.astimezone(zone).utcoffset()
-            whole = exact(first)
-            per_hour[hour] = whole if same_offset and whole == exact(last) else None
-        return per_hour[hour] or exact(_utc_start(value))
-
-    return key
-
-
-def _utc_start(value: str) -> datetime:
-    """A started_at fetched as text (naive UTC) back to an aware datetime."""
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-def _fetch_rows(
+def _fetch(
     session: Session,
     settings: MetricSettings,
     filters: IncidentFilters,
     now: datetime,
-    *,
     group_by: str,
-) -> list[_Row]:
-    """The filtered incidents with their durations computed by the database.
+    dialect: str,
+) -> tuple[list[tuple[Any, float, float | None]], list[tuple[int, Any, float]]]:
+    """The durations and open rows described above, filtered in the database."""
+    key = _key_column(group_by)
 
-    Executed as Core on the session's connection: the ORM result machinery
-    would only add per-row cost to plain tuples.
+    def scoped(query: Select[Any]) -> Select[Any]:
+        if group_by == "vector":
+            query = query.select_from(Incident).join(
+                incident_vectors, incident_vectors.c.incident_id == Incident.id
+            )
+        return apply_filters(query, filters)
+
+    durations = scoped(
+        select(
+            key,
+            exact_seconds(ttd_sql(), dialect),
+            exact_seconds(ttr_sql(settings.mttr_from), dialect),
+        )
+    )
+    if group_by in ("week", "month"):
+        durations = durations.order_by(key)  # the order of the metrics index
+    elapsed = exact_seconds(open_elapsed_sql(now=now, mttr_from=settings.mttr_from), dialect)
+    open_query = scoped(select(Incident.id, key, elapsed).where(Incident.recovered_at.is_(None)))
+    return _tuples(session, durations), _tuples(session, open_query)
+
+
+def _tuples(session: Session, query: Select[Any]) -> list[Any]:
+    """All rows as the driver's plain tuples.
+
+    SQLAlchemy still compiles the query and binds the parameters (with their
+    type processing); only the per-row Result machinery is skipped, which is
+    safe because every column here is a number, text or a naive datetime.
     """
-    dialect = session.get_bind().dialect.name
-    query = apply_filters(select(*_row_columns(settings, now, dialect, group_by)), filters)
-    return session.connection().execute(query).all()
+    result = session.connection().execute(query)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def _bucket_durations(
+    group_by: str,
+    settings: MetricSettings,
+    dialect: str,
+    rows: list[tuple[Any, float, float | None]],
+) -> dict[Any, _Bucket]:
+    """Durations split into groups: ordered slices where the rows come ordered."""
+    if group_by == "vector":
+        # Sorted here: cheaper than an ORDER BY that makes the database walk the
+        # links in vector order instead of the incidents' own.
+        rows.sort(key=itemgetter(0))
+    keys, ttds, ttrs = (list(map(itemgetter(column), rows)) for column in range(3))
+    slices: dict[Any, tuple[int, int]] | None = None
+    if group_by in ("week", "month"):
+        slices = _period_slices(group_by, settings, dialect, keys)
+    elif group_by == "overall":
+        slices = {"overall": (0, len(keys))}
+    elif group_by == "vector":
+        slices, lo = {}, 0
+        while lo < len(keys):  # vector ids, ordered: one bisection per vector
+            hi = bisect_right(keys, keys[lo], lo)
+            slices[keys[lo]] = (lo, hi)
+            lo = hi
+    if slices is None:  # severity, service, team; periods in an odd zone
+        buckets: dict[Any, _Bucket] = defaultdict(lambda: _Bucket(ttds=[]))
+        for key, ttd, ttr in rows:
+            bucket = buckets[_row_key(group_by, settings, key)]
+            bucket.ttds.append(ttd)  # type: ignore[attr-defined]
+            if ttr is not None:
+                bucket.ttrs.append(ttr)
+        return dict(buckets)
+    return {
+        key: _Bucket(ttds=ttds[lo:hi], ttrs=[t for t in ttrs[lo:hi] if t is not None])
+        for key, (lo, hi) in slices.items()
+    }
+
+
+def _boundary(instant: datetime, dialect: str) -> Any:
+    """An aware instant as the driver returns started_at, so that they compare.
+
+    SQLite holds 'YYYY-MM-DD HH:MM:SS.ffffff' text in naive UTC, which sorts
+    like the instants it names (a boundary without the fraction sorts before
+    every value at that second); PostgreSQL returns naive UTC datetimes.
+    """
+    naive = instant.astimezone(UTC).replace(tzinfo=None)
+    return naive.isoformat(sep=" ") if dialect == "sqlite" else naive
+
+
+def _instant(raw: Any) -> datetime:
+    """A raw started_at (see _boundary) back to an aware UTC datetime."""
+    value = datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+    return value.replace(tzinfo=UTC)
+
+
+def _period_slices(
+    period: str, settings: MetricSettings, dialect: str, starts: Sequence[Any]
+) -> dict[str, tuple[int, int]] | None:
+    """Each period's rows, for `starts` in order: a slice between two bisections.
+
+    A period's first instant is local midnight of its first day; each one is
+    checked against period_start (the definition). None where a check fails (a
+    zone whose local date runs backwards across a midnight): the caller then
+    keys the rows one by one.
+    """
+    if not starts:
+        return {}
+    first = period_start(_instant(starts[0]), period, settings)
+    last = period_start(_instant(starts[-1]), period, settings)
+    edges: list[tuple[date, Any]] = []
+    day = first
+    while day <= next_period(last, period):
+        begin = datetime.combine(day, time(), settings.zone)
+        if period_start(begin, period, settings) != day or (
+            day != first
+            and period_start(begin - timedelta(microseconds=1), period, settings) >= day
+        ):
+            return None
+        edges.append((day, _boundary(begin, dialect)))
+        day = next_period(day, period)
+    slices: dict[str, tuple[int, int]] = {}
+    for (day, begin), (_, end) in zip(edges, edges[1:], strict=False):
+        lo, hi = bisect_left(starts, begin), bisect_left(starts, end)
+        if hi > lo:
+            slices[day.isoformat()] = (lo, hi)
+    return slices
+
+
+def _row_key(group_by: str, settings: MetricSettings, raw_key: Any) -> Any:
+    """The group of one row by its raw key: for open incidents (few) and the slow paths."""
+    if group_by in ("week", "month"):
+        return period_start(_instant(raw_key), group_by, settings).isoformat()
+    if group_by == "overall":
+        return "overall"
+    if group_by in ("severity", "service", "team"):
+        return raw_key or "(none)"
+    return raw_key
 
 
 def _open_ttr_targets(session: Session, open_ids: list[int]) -> dict[int, int]:
@@ -478,99 +562,98 @@ def _open_ttr_targets(session: Session, open_ids: list[int]) -> dict[int, int]:
     return targets
 
 
-def _ordered_keys(group_by: str, buckets: dict[str, list[_Row]]) -> list[str]:
+def _ordered_keys(
+    group_by: str,
+    filters: IncidentFilters,
+    settings: MetricSettings,
+    buckets: dict[Any, _Bucket],
+) -> list[Any]:
+    if group_by == "overall":
+        return ["overall"]
     if group_by == "severity":
-        return sorted(buckets, key=lambda k: (k not in SEVERITIES, k))
-    if group_by in ("week", "month"):
-        return sorted(buckets)
+        keys = set(buckets) | (set() if filters.severity else set(SEVERITIES))
+        return sorted(keys, key=lambda k: (k not in SEVERITIES, k))
     if group_by in ("service", "team"):
-        return sorted(buckets, key=lambda k: (-len(buckets[k]), k))
-    return list(buckets)
+        return sorted(buckets, key=lambda k: (-len(buckets[k].ttds), k))
+    return _periods(group_by, filters, settings, sorted(buckets))
 
 
-def _bucket_by_vector(
-    session: Session,
-    settings: MetricSettings,
-    filters: IncidentFilters,
-    now: datetime,
-    buckets: dict[str, list[_Row]],
-    labels: dict[str, str],
-    targets: dict[str, tuple[int, int]],
-) -> None:
-    """An incident linked to several vectors counts once in each of them (a join row each)."""
-    dialect = session.get_bind().dialect.name
-    query = apply_filters(
-        select(*_row_columns(settings, now, dialect, "vector"), incident_vectors.c.vector_id)
-        .select_from(Incident)
-        .join(incident_vectors, incident_vectors.c.incident_id == Incident.id),
-        filters,
-    )
-    per_vector: dict[int, list[_Row]] = defaultdict(list)
-    for row in session.connection().execute(query).all():
-        per_vector[row[VECTOR_ID]].append(row)
-    vectors = session.scalars(select(Vector).order_by(Vector.name)).all()
-    for vector in vectors:
-        if filters.vector and vector.slug != filters.vector:
-            continue
-        if vector.archived and vector.id not in per_vector:
-            continue
-        buckets[vector.slug] = per_vector.get(vector.id, [])
-        labels[vector.slug] = vector.name
-        targets[vector.slug] = (vector.mttd_target_seconds, vector.mttr_target_seconds)
-
-
-def _bucket_by_period(
-    period: str,
-    settings: MetricSettings,
-    filters: IncidentFilters,
-    rows: list[_Row],
-    buckets: dict[str, list[_Row]],
-) -> None:
-    """Periods by started_at in the display zone; empty periods inside the range are kept."""
-    key = _period_key(period, settings)
-    for row in rows:
-        buckets[key(row[STARTED_AT])].append(row)
+def _periods(
+    period: str, filters: IncidentFilters, settings: MetricSettings, keys: list[str]
+) -> list[str]:
+    """Every period from the range's first to its last, empty ones included."""
     first = period_start(filters.since, period, settings) if filters.since else None
     last = (
         period_start(filters.until - timedelta(microseconds=1), period, settings)
         if filters.until
         else None
     )
-    if buckets:
-        keys = sorted(buckets)
+    if keys:
         first = first or date.fromisoformat(keys[0])
         last = last or date.fromisoformat(keys[-1])
     if first is None or last is None:
-        return
-    day, filled = first, 0
-    while day <= last and filled < MAX_FILLED_PERIODS:
-        buckets.setdefault(day.isoformat(), [])
-        day, filled = _next_period(day, period), filled + 1
+        return []
+    filled, day = set(keys), first
+    for _ in range(MAX_FILLED_PERIODS):
+        if day > last:
+            break
+        filled.add(day.isoformat())
+        day = next_period(day, period)
+    return sorted(filled)
+
+
+def _vector_keys(
+    session: Session,
+    filters: IncidentFilters,
+    buckets: dict[Any, _Bucket],
+    labels: dict[Any, str],
+    targets: dict[Any, tuple[int, int]],
+) -> list[Any]:
+    """Vectors by name, each under its slug; archived ones only while they have incidents."""
+    keys = []
+    for vector in session.scalars(select(Vector).order_by(Vector.name)):
+        if filters.vector and vector.slug != filters.vector:
+            continue
+        bucket = buckets.pop(vector.id, None)
+        if vector.archived and bucket is None:
+            continue
+        buckets[vector.slug] = bucket or _Bucket()
+        labels[vector.slug] = vector.name
+        targets[vector.slug] = (vector.mttd_target_seconds, vector.mttr_target_seconds)
+        keys.append(vector.slug)
+    return keys
 
 
 def _group(
     key: str,
     label: str,
-    members: list[_Row],
+    bucket: _Bucket,
     ttd_target: int,
     ttr_target: int,
-    breach_targets: dict[int, int],
-) -> GroupMetrics:
-    """One pass over the members' durations; the statistics come from DurationStats."""
-    ids, ttds, ttrs_all, elapsed_all = (
-        list(map(itemgetter(column), members)) for column in (ID, TTD, TTR, OPEN_ELAPSED)
-    )
-    ttrs = [v for v in ttrs_all if v is not None]
-    open_ids = [(i, e) for i, e in zip(ids, elapsed_all, strict=True) if e is not None]
-    breaching = sum(
-        1 for i, elapsed in open_ids if over_target(elapsed, breach_targets.get(i, ttr_target))
-    )
-    return GroupMetrics(
+    own_ttr_targets: dict[int, int],
+) -> tuple[GroupMetrics, float | None]:
+    """The group's statistics, and in how many seconds its `breaching` count next changes.
+
+    `own_ttr_targets` holds each open incident's own target; in a vector group it
+    is empty and the vector's target applies. The second value lets a cache keep
+    the result exactly as long as nothing but the clock changes it.
+    """
+    breaching = 0
+    flips_in: float | None = None
+    for incident_id, elapsed in bucket.open:
+        target = own_ttr_targets.get(incident_id, ttr_target)
+        if over_target(elapsed, target):
+            breaching += 1
+        else:
+            left = target - elapsed
+            flips_in = left if flips_in is None else min(flips_in, left)
+    group = GroupMetrics(
         key=key,
         label=label,
-        count=len(members),
-        open=len(open_ids),
+        count=len(bucket.ttds),
+        open=len(bucket.open),
         breaching=breaching,
-        ttd=DurationStats.of(ttds, ttd_target),
-        ttr=DurationStats.of(ttrs, ttr_target),
+        ttd=DurationStats.of(bucket.ttds, ttd_target),
+        ttr=DurationStats.of(bucket.ttrs, ttr_target),
     )
+    return group, flips_in

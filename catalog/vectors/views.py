@@ -7,7 +7,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from catalog.db import get_session, utcnow
 from catalog.errors import NotFoundError
 from catalog.incidents.service import IncidentFilters, list_incidents
-from catalog.reports.metrics import compute_metrics, incident_durations
+from catalog.reports.cache import metrics_cache
+from catalog.reports.metrics import incident_durations
 from catalog.vectors import service
 from catalog.vectors.forms import VectorForm
 from catalog.web.filters import settings
@@ -31,7 +32,9 @@ def index():  # type: ignore[no-untyped-def]
     session = get_session()
     show_archived = request.args.get("archived") == "1"
     vectors = service.list_vectors(session, include_archived=show_archived)
-    metrics = {g.key: g for g in compute_metrics(session, settings(), group_by="vector").groups}
+    metrics = {
+        g.key: g for g in metrics_cache().metrics(session, settings(), group_by="vector").groups
+    }
     return render_template(
         "vectors/index.html", vectors=vectors, metrics=metrics, show_archived=show_archived
     )
@@ -43,7 +46,7 @@ def detail(slug: str):  # type: ignore[no-untyped-def]
     vector = _get_or_404(slug)
     now = utcnow()
     s = settings()
-    report = compute_metrics(
+    report = metrics_cache().metrics(
         session, s, group_by="vector", filters=IncidentFilters(vector=slug), now=now
     )
     page = list_incidents(session, IncidentFilters(vector=slug), per_page=25)

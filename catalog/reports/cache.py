@@ -1,0 +1,112 @@
+"""Metrics that stay fast at 10^5-10^6 incidents: computed once per change of the data.
+
+A metrics report depends on three things: the rows of the tables it reads,
+the request (grouping, filters, settings) and the clock (the `breaching`
+count of open incidents). So a cached report is keyed by the request and a
+*data version*, and kept only until the moment the clock would change it
+(`MetricsReport.valid_until`, the next open incident to start breaching).
+
+The data version is one row that database triggers bump on every INSERT,
+UPDATE or DELETE of incidents, their vector links and vectors, in the writing
+transaction itself (migration 0004). The triggers catch every writer, the ORM,
+the bulk demo loader, an import or someone in psql, and every app process reads
+the same row, so caches in several gunicorn workers never disagree with the
+database: a stale number would be a bug. The version is read *before* the data,
+so a report can only ever be newer than the version it is filed under.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import BigInteger, Column, Integer, Table, select
+from sqlalchemy.orm import Session
+
+from catalog.config import MetricSettings
+from catalog.db import Base, utcnow
+from catalog.incidents.service import IncidentFilters
+from catalog.reports.metrics import MetricsReport, compute_metrics
+
+data_version = Table(
+    "data_version",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    comment="Bumped by triggers on every write to the tables the metrics read.",
+)
+
+# The tables whose writes change a metric (the triggers in migration 0004).
+VERSIONED_TABLES = ("incidents", "incident_vectors", "vectors")
+
+
+def current_version(session: Session) -> int:
+    return int(session.execute(select(data_version.c.version)).scalar_one())
+
+
+@dataclass(frozen=True)
+class _Key:
+    version: int
+    group_by: str
+    filters: IncidentFilters
+    settings: MetricSettings
+
+
+class MetricsCache:
+    """A small LRU of reports per process; `size=0` turns it off."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[_Key, MetricsReport] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def metrics(
+        self,
+        session: Session,
+        settings: MetricSettings,
+        *,
+        group_by: str = "overall",
+        filters: IncidentFilters | None = None,
+        now: datetime | None = None,
+    ) -> MetricsReport:
+        """compute_metrics(...), from the cache while the data and the clock allow."""
+        filters = filters or IncidentFilters()
+        now = now or utcnow()
+        if self.size <= 0:
+            return compute_metrics(session, settings, group_by=group_by, filters=filters, now=now)
+        key = _Key(current_version(session), group_by, filters, settings)
+        with self._lock:
+            cached = self._entries.get(key)
+            if cached is not None and _still_exact(cached, now):
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return replace(cached, generated_at=now)
+        report = compute_metrics(session, settings, group_by=group_by, filters=filters, now=now)
+        with self._lock:
+            self.misses += 1
+            self._entries[key] = report
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return report
+
+
+def metrics_cache() -> MetricsCache:
+    """The app's cache, for the views and the API (the CLI computes directly)."""
+    return current_app.extensions["catalog.metrics_cache"]  # type: ignore[no-any-return]
+
+
+def _still_exact(report: MetricsReport, now: datetime) -> bool:
+    """Not computed in the future of `now`, and no open incident has started breaching since."""
+    if now < report.generated_at:
+        return False
+    return report.valid_until is None or now < report.valid_until

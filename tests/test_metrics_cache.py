@@ -1,0 +1,116 @@
+"""The metrics cache: never a stale number.
+
+A cached report must change the moment the data changes (through the app, the
+bulk loader or raw SQL behind the app's back) and the moment the clock makes an
+open incident start breaching, with no write at all.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from factories import T0, api_payload, make_incident
+from sqlalchemy import text
+
+from catalog.reports.cache import MetricsCache, current_version
+from catalog.reports.metrics import compute_metrics
+
+
+def overall(report):  # type: ignore[no-untyped-def]
+    return report.groups[0]
+
+
+def test_a_write_through_the_api_changes_the_cached_figures(client):
+    before = client.get("/api/v1/metrics").get_json()["groups"][0]
+    assert client.get("/api/v1/metrics").get_json()["groups"][0] == before  # served from cache
+    assert client.post("/api/v1/incidents", json=api_payload()).status_code == 201
+    after = client.get("/api/v1/metrics").get_json()["groups"][0]
+    assert after["count"] == before["count"] + 1
+
+
+def test_repeated_requests_are_hits_with_the_same_figures(app, session, settings):
+    make_incident(session)
+    cache = MetricsCache()
+    now = T0 + timedelta(days=1)
+    first = cache.metrics(session, settings, group_by="vector", now=now)
+    second = cache.metrics(session, settings, group_by="vector", now=now + timedelta(seconds=5))
+    assert (cache.misses, cache.hits) == (1, 1)
+    assert second.groups == first.groups
+    assert second.generated_at == now + timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE incidents SET recovered_at = NULL",
+        "DELETE FROM incident_vectors",
+        "UPDATE vectors SET mttr_target_minutes = 1",
+        "DELETE FROM incidents",
+    ],
+)
+def test_raw_sql_behind_the_apps_back_changes_the_cached_figures(session, settings, statement):
+    """Triggers bump the version for any writer, not just the ORM."""
+    make_incident(session)
+    cache = MetricsCache()
+    now = T0 + timedelta(days=1)
+    version = current_version(session)
+    before = cache.metrics(session, settings, group_by="vector", now=now)
+    session.execute(text(statement))
+    session.commit()
+    assert current_version(session) > version
+    after = cache.metrics(session, settings, group_by="vector", now=now)
+    assert after.groups == compute_metrics(session, settings, group_by="vector", now=now).groups
+    assert after.groups != before.groups
+    assert cache.misses == 2
+
+
+def test_a_rolled_back_write_leaves_the_version_alone(session):
+    make_incident(session)
+    version = current_version(session)
+    session.execute(text("DELETE FROM incidents"))
+    session.rollback()
+    assert current_version(session) == version
+
+
+def test_the_clock_alone_makes_an_open_incident_breach(session, settings):
+    """Detected at T0+4m, open, ttr target 15 min: breaching from T0+19m, with no write."""
+    make_incident(session, recovered_at=None)
+    cache = MetricsCache()
+    early = cache.metrics(session, settings, now=T0 + timedelta(minutes=10))
+    assert (overall(early).open, overall(early).breaching) == (1, 0)
+    assert early.valid_until == T0 + timedelta(minutes=19)
+    at_target = cache.metrics(session, settings, now=T0 + timedelta(minutes=18, seconds=59))
+    assert overall(at_target).breaching == 0 and cache.hits == 1
+    late = cache.metrics(session, settings, now=T0 + timedelta(minutes=19, seconds=1))
+    assert overall(late).breaching == 1 and cache.misses == 2
+
+
+def test_a_report_from_the_future_is_not_served_for_the_past(session, settings):
+    make_incident(session, recovered_at=None)
+    cache = MetricsCache()
+    cache.metrics(session, settings, now=T0 + timedelta(hours=1))
+    past = cache.metrics(session, settings, now=T0 + timedelta(minutes=10))
+    assert overall(past).breaching == 0 and cache.misses == 2
+
+
+def test_size_zero_turns_the_cache_off(session, settings):
+    cache = MetricsCache(size=0)
+    cache.metrics(session, settings)
+    cache.metrics(session, settings)
+    assert (cache.hits, cache.misses) == (0, 0)
+
+
+def test_the_least_recently_used_report_is_dropped(session, settings):
+    cache = MetricsCache(size=2)
+    for group_by in ("overall", "vector", "severity", "overall"):
+        cache.metrics(session, settings, group_by=group_by)
+    assert (cache.hits, cache.misses) == (0, 4)
+
+
+def test_bulk_demo_rows_change_the_version(session):
+    from catalog.demo import load_demo_bulk
+
+    version = current_version(session)
+    load_demo_bulk(session, count=50, seed=3)
+    assert current_version(session) > version
