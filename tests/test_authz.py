@@ -59,6 +59,10 @@ def _url(app, session, rule, acting_email: str) -> str:  # type: ignore[no-untyp
             session.commit()
         elif arg == "filename":
             values[arg] = "app.css"
+        elif arg == "kind":
+            values[arg] = "ttr"
+        elif arg == "table":
+            values[arg] = "trend"
         else:
             raise AssertionError(f"no sample value for <{arg}> in {rule.rule}")
     with app.test_request_context():

@@ -37,6 +37,8 @@ RULES: dict[str, dict[str, str]] = {
     "incidents.delete": _rule(post=ADMIN),
     "postmortems.edit": _rule(get=EDITOR, post=EDITOR),
     "reports.index": _rule(get=VIEWER),
+    "reports.chart": _rule(get=VIEWER),
+    "reports.download": _rule(get=VIEWER),
     # accounts
     "auth.logout": _rule(post=VIEWER),
     "auth.account": _rule(get=VIEWER, post=VIEWER),

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import BigInteger, Column, Integer, Table, select
@@ -30,6 +32,8 @@ from catalog.config import MetricSettings
 from catalog.db import Base, utcnow
 from catalog.incidents.service import IncidentFilters
 from catalog.reports.metrics import MetricsReport, compute_metrics
+
+T = TypeVar("T")
 
 data_version = Table(
     "data_version",
@@ -63,11 +67,13 @@ class MetricsCache:
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[_Key, MetricsReport] = OrderedDict()
+        self._values: OrderedDict[tuple[int, str], object] = OrderedDict()
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._values.clear()
 
     def metrics(
         self,
@@ -98,6 +104,22 @@ class MetricsCache:
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
         return report
+
+    def value(self, session: Session, name: str, compute: Callable[[], T]) -> T:
+        """Any other figure that depends on the data only (not the clock), such as a
+        list of services, cached under the same data version."""
+        if self.size <= 0:
+            return compute()
+        key = (current_version(session), name)
+        with self._lock:
+            if key in self._values:
+                return self._values[key]  # type: ignore[no-any-return]
+        result = compute()
+        with self._lock:
+            self._values[key] = result
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return result
 
 
 def metrics_cache() -> MetricsCache:

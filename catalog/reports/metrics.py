@@ -657,3 +657,16 @@ def _group(
         ttr=DurationStats.of(bucket.ttrs, ttr_target),
     )
     return group, flips_in
+
+
+# ---- change versus the previous period -----------------------------------------
+
+
+def relative_change(current: float | None, previous: float | None) -> float | None:
+    """(current - previous) / previous, as a fraction: -0.35 reads "−35 % vs previous …".
+
+    None when there is nothing to compare with (no previous value, or zero).
+    """
+    if current is None or previous is None or previous == 0:
+        return None
+    return (current - previous) / previous

@@ -1,66 +1,150 @@
-"""Metrics page: the MTTD/MTTR table by any grouping, straight from the metrics module."""
+"""Reports: MTTD/MTTR trends with target lines, change vs the previous range, breakdowns.
+
+Every view is a GET whose URL holds its whole state (see reports/query.py);
+its charts and CSV downloads are the same URL on other routes, so they show
+exactly what the page shows.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
+from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from catalog.db import get_session
+from catalog.db import get_session, utcnow
 from catalog.errors import ValidationError
-from catalog.incidents.models import SEVERITIES
-from catalog.incidents.service import IncidentFilters
-from catalog.reports.metrics import GROUP_BYS, compute_metrics
+from catalog.exports.spreadsheet import csv_text
+from catalog.incidents.models import SEVERITIES, Incident
+from catalog.reports import analytics, charts
+from catalog.reports.cache import metrics_cache
+from catalog.reports.query import (
+    BREAKDOWNS,
+    PERIODS,
+    RANGES,
+    ReportQuery,
+    parse_report_query,
+)
 from catalog.vectors.service import list_vectors
 from catalog.web.filters import settings
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
-def _local_day(name: str, errors: dict[str, list[str]]) -> date | None:
-    raw = request.args.get(name) or ""
-    if not raw:
-        return None
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = ["Use a date like 2026-03-01."]
-        return None
-    if not date(2000, 1, 1) <= day <= date(2100, 12, 31):
-        errors[name] = ["Pick a date between 2000-01-01 and 2100-12-31."]
-        return None
-    return day
+def read_query(now: datetime) -> ReportQuery:
+    """The view in the URL; ValidationError names each bad parameter."""
+    s = settings()
+    return parse_report_query(request.args, s, today=now.astimezone(s.zone).date())
+
+
+def filter_choices(session: Session) -> dict[str, Any]:
+    """The options of the filter form: vectors, severities, and the services and teams in use."""
+
+    def distinct(column: Any) -> list[str]:
+        return list(session.scalars(select(column).where(column.is_not(None)).distinct()))
+
+    cache = metrics_cache()
+    return {
+        "vectors": list_vectors(session, include_archived=True),
+        "severities": SEVERITIES,
+        "services": sorted(cache.value(session, "services", lambda: distinct(Incident.service))),
+        "teams": sorted(cache.value(session, "teams", lambda: distinct(Incident.team))),
+        "ranges": RANGES,
+        "periods": PERIODS,
+    }
+
+
+def _breakdown_args() -> tuple[str, str, bool]:
+    by = request.args.get("by") or "vector"
+    by = by if by in BREAKDOWNS else "vector"
+    sort = request.args.get("sort") or analytics.DEFAULT_SORT
+    sort = sort if sort in analytics.SORT_KEYS else analytics.DEFAULT_SORT
+    descending = (request.args.get("dir") or ("asc" if sort == "name" else "desc")) != "asc"
+    return by, sort, descending
 
 
 @bp.get("/")
 def index():  # type: ignore[no-untyped-def]
+    session = get_session()
     s = settings()
-    errors: dict[str, list[str]] = {}
-    group_by = request.args.get("group_by") or "vector"
-    since_day = _local_day("since", errors)
-    until_day = _local_day("until", errors)
-    since = datetime.combine(since_day, time(), s.zone) if since_day else None
-    # `until` is inclusive on the page: the whole of that local day.
-    until = datetime.combine(until_day + timedelta(days=1), time(), s.zone) if until_day else None
-    filters = IncidentFilters(
-        vector=request.args.get("vector") or None,
-        severity=request.args.get("severity") or None,
-        since=since,
-        until=until,
-    )
-    report = None
-    if not errors:
-        try:
-            report = compute_metrics(get_session(), s, group_by=group_by, filters=filters)
-        except ValidationError as exc:
-            errors.update(exc.fields)
+    now = utcnow()
+    by, sort, descending = _breakdown_args()
+    context: dict[str, Any] = {
+        "errors": {},
+        "args": request.args,
+        "by": by,
+        "sort": sort,
+        "descending": descending,
+        "breakdowns": BREAKDOWNS,
+        **filter_choices(session),
+    }
+    try:
+        query = read_query(now)
+    except ValidationError as exc:
+        context["errors"] = exc.fields
+        return render_template("reports/index.html", query=None, **context), 400
+    breakdown = analytics.metrics_for(session, s, query, by, now=now)
     return render_template(
         "reports/index.html",
-        report=report,
-        errors=errors,
-        group_bys=GROUP_BYS,
-        group_by=group_by,
-        vectors=list_vectors(get_session()),
-        severities=SEVERITIES,
-        args=request.args,
-    ), (400 if errors else 200)
+        query=query,
+        summary=analytics.summarize(session, s, query, now=now),
+        breakdown=analytics.sort_groups(breakdown.groups, sort, descending),
+        **context,
+    )
+
+
+@bp.get("/chart/<kind>.svg")
+def chart(kind: str):  # type: ignore[no-untyped-def]
+    """A trend chart of the view in the query string: ttd, ttr or count."""
+    if kind not in ("ttd", "ttr", "count"):
+        return Response("No such chart: use ttd, ttr or count.", 404, mimetype="text/plain")
+    now = utcnow()
+    try:
+        query = read_query(now)
+    except ValidationError as exc:
+        return _bad_request(exc)
+    report = analytics.metrics_for(get_session(), settings(), query, query.period, now=now)
+    svg = charts.count_chart(report) if kind == "count" else charts.trend_chart(report, kind)
+    response = Response(svg, mimetype="image/svg+xml")
+    # Only this route: pygal's SVG carries its own <style>; it is shown as an image.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+    )
+    return response
+
+
+@bp.get("/<table>.csv")
+def download(table: str):  # type: ignore[no-untyped-def]
+    """The trend or breakdown table of the view, as CSV with durations in seconds."""
+    if table not in ("trend", "breakdown"):
+        return Response("No such table: use trend or breakdown.", 404, mimetype="text/plain")
+    now = utcnow()
+    try:
+        query = read_query(now)
+    except ValidationError as exc:
+        return _bad_request(exc)
+    s = settings()
+    session = get_session()
+    if table == "trend":
+        groups = analytics.metrics_for(session, s, query, query.period, now=now).groups
+        first = f"{query.period}_start"
+        name = f"trend-{query.period}"
+    else:
+        by, sort, descending = _breakdown_args()
+        report = analytics.metrics_for(session, s, query, by, now=now)
+        groups = analytics.sort_groups(report.groups, sort, descending)
+        first, name = by, f"by-{by}"
+    body = csv_text(analytics.csv_header(first), (analytics.csv_row(g) for g in groups))
+    filename = f"mttr-{name}-{query.first_day}-to-{query.last_day}.csv"
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _bad_request(exc: ValidationError) -> Response:
+    lines = [f"{field}: {' '.join(messages)}" for field, messages in exc.fields.items()]
+    return Response("\n".join(lines) + "\n", 400, mimetype="text/plain")

@@ -1,0 +1,32 @@
+"""CSV that is safe to open in a spreadsheet.
+
+Written with the standard library's csv module; the one thing it does not do
+is stop a cell such as `=HYPERLINK(...)` from running as a formula when the
+file is opened in Excel, LibreOffice or Google Sheets (CSV injection, OWASP).
+Text that starts with one of those characters gets a leading apostrophe,
+which spreadsheets hide and treat as "this is text". Numbers are written as
+numbers: a negative duration is still a number, not a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def safe_cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return "" if value is None else value
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([safe_cell(v) for v in row])
+    return out.getvalue()
