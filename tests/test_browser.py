@@ -146,3 +146,52 @@ def test_postmortem_root_cause_flag(page, live_url, session):  # type: ignore[no
     page.wait_for_selector("text=Post-mortem saved.")
     assert "Root cause late" in page.inner_text(".flags")
     assert "Cap retrieved chunks at 8" in page.inner_text("#postmortem")
+
+
+def test_reports_range_and_filter_update_chart_and_table(page, live_url, session):  # type: ignore[no-untyped-def]
+    """A manager narrows the report: the URL, the chart and the tables all follow."""
+    from datetime import UTC, datetime, timedelta
+
+    from factories import make_incident
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    for days_ago, team, ttr in ((3, "search", 10), (10, "ranking", 40), (60, "search", 25)):
+        start = now - timedelta(days=days_ago)
+        make_incident(
+            session,
+            team=team,
+            started_at=start,
+            detected_at=start + timedelta(minutes=3),
+            recovered_at=start + timedelta(minutes=3 + ttr),
+        )
+
+    page.goto(f"{live_url}/reports/")
+    count = page.get_by_test_id("incident-count")
+    assert count.inner_text() == "3"
+    weeks_90 = page.locator("#trend-figures tbody tr").count()
+    chart = page.get_by_test_id("chart-ttr")
+    assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
+
+    page.select_option("#range", "30d")
+    page.select_option("#team", "search")
+    page.click("form[data-testid=view-form] button[type=submit]")
+    page.wait_for_url("**/reports/?range=30d*team=search*")
+    assert page.get_by_test_id("incident-count").inner_text() == "1"
+    assert page.locator("#trend-figures tbody tr").count() < weeks_90
+    chart = page.get_by_test_id("chart-ttr")
+    assert "team=search" in chart.get_attribute("src")
+    chart.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('[data-testid=chart-ttr]');"
+        " return i.complete && i.naturalWidth > 0; }"
+    )
+    breakdown = page.get_by_test_id("breakdown-table").inner_text()
+    assert "Dependency latency" in breakdown
+
+    # The same view on the dashboard keeps the filter and shows the one incident.
+    page.goto(f"{live_url}/?range=30d&team=search")
+    assert page.get_by_test_id("headline-incidents").locator(".big").inner_text() == "1"
+    page.select_option("#range", "90d")
+    page.click("form[data-testid=view-form] button[type=submit]")
+    page.wait_for_url("**/?range=90d*team=search*")
+    assert page.get_by_test_id("headline-incidents").locator(".big").inner_text() == "2"

@@ -789,3 +789,44 @@ def test_sql_durations_agree_with_python_definitions(session, mttr_from):
             else open_elapsed_seconds(row.started_at, row.detected_at, now=now, mttr_from=mttr_from)
         )
         assert elapsed == expected_elapsed
+
+
+@pytest.mark.parametrize(
+    "zone_name",
+    ["Europe/Berlin", "America/Santiago", "Australia/Lord_Howe", "Pacific/Chatham", "Asia/Kolkata"],
+)
+def test_period_slices_agree_with_period_start_for_every_incident(session, zone_name):
+    """Weeks and months are found by bisection over ordered start times; each
+    incident must still land where period_start (the definition) puts it, in zones
+    whose DST changes at midnight (Santiago), by 30 minutes (Lord Howe) or whose
+    offsets are not whole hours (Chatham, Kolkata)."""
+    import random
+
+    zone = ZoneInfo(zone_name)
+    rng = random.Random(zone_name)
+    settings_here = MetricSettings(timezone=zone_name)
+    starts = []
+    for year, month in ((2025, 4), (2025, 9), (2025, 10), (2026, 4)):
+        # local midnights around the month edge, and random moments in the month
+        for day in (1, 2, 5, 6, 7):
+            edge = datetime(year, month, day, tzinfo=zone).astimezone(UTC)
+            starts += [edge - timedelta(seconds=1), edge, edge + timedelta(minutes=30)]
+        starts += [
+            datetime(year, month, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(30 * 86400))
+            for _ in range(6)
+        ]
+    for start in starts:
+        make_incident(
+            session,
+            started_at=start,
+            detected_at=start + timedelta(minutes=1),
+            recovered_at=start + timedelta(minutes=5),
+        )
+    for period in ("week", "month"):
+        report = compute_metrics(session, settings_here, group_by=period, now=T0)
+        counted = {g.key: g.count for g in report.groups if g.count}
+        expected: dict[str, int] = {}
+        for start in starts:
+            key = period_start(start, period, settings_here).isoformat()
+            expected[key] = expected.get(key, 0) + 1
+        assert counted == expected, (zone_name, period)
