@@ -78,7 +78,7 @@ def test_trend_csv_equals_the_metrics_module(client, session, settings, history)
     header = analytics.csv_header("week_start")
     assert list(rows[0]) == header
     assert [list(r.values()) for r in rows] == [
-        as_csv_cells(analytics.csv_row(g)) for g in report.groups
+        as_csv_cells(analytics.csv_row(g, settings.mttr_from)) for g in report.groups
     ]
     assert sum(int(r["incidents"]) for r in rows) == 5
 
@@ -95,7 +95,7 @@ def test_breakdown_csv_equals_the_metrics_module_in_the_order_shown(
     expected = sorted(groups, key=lambda g: g.ttr.median)
     assert [r["team"] for r in rows] == [g.key for g in expected] == ["search", "ranking"]
     assert [list(r.values()) for r in rows] == [
-        as_csv_cells(analytics.csv_row(g)) for g in expected
+        as_csv_cells(analytics.csv_row(g, settings.mttr_from)) for g in expected
     ]
     page = client.get(url.replace("breakdown.csv", "")).get_data(as_text=True)
     table = page[page.index('data-testid="breakdown-table"') :]
@@ -174,7 +174,7 @@ def test_weeks_across_a_dst_change_follow_local_midnight(berlin, client, session
     filters = range_filters(settings, date(2026, 3, 16), date(2026, 4, 12))
     report = compute_metrics(session, settings, group_by="week", filters=filters)
     assert [list(r.values()) for r in rows] == [
-        as_csv_cells(analytics.csv_row(g)) for g in report.groups
+        as_csv_cells(analytics.csv_row(g, settings.mttr_from)) for g in report.groups
     ]
 
 
@@ -265,3 +265,41 @@ def test_open_incidents_on_the_dashboard_follow_the_filters(client, history):
     assert "No open incidents." in page
     page = client.get("/?team=ranking").get_data(as_text=True)
     assert "Breaching MTTR" in page  # opened 20 days ago, target 15 min
+
+
+def test_incident_csv_export_has_every_incident_with_the_metrics_durations(
+    client, session, settings, history
+):
+    make_incident(session, title="=HYPERLINK(\"http://evil\")", service="+cmd", team="@team")
+    response = client.get("/incidents/export.csv")
+    rows = read_csv(response)
+    assert len(rows) == 8
+    by_title = {r["title"]: r for r in rows}
+    evil = by_title["'=HYPERLINK(\"http://evil\")"]  # neutralised for spreadsheets
+    assert evil["service"] == "'+cmd" and evil["team"] == "'@team"
+    two = [r for r in rows if r["vectors"] == "data-drift;dependency-latency"]
+    assert len(two) == 1 and two[0]["ttd_s"] == "720.0" and two[0]["ttr_s"] == "3000.0"
+    open_row = next(r for r in rows if r["severity"] == "SEV1")
+    assert open_row["recovered_at"] == "" and open_row["ttr_s"] == ""
+    assert {r["ttr_from"] for r in rows} == {"detected"}
+    assert open_row["started_at"].endswith("Z")
+
+
+def test_incident_csv_export_follows_the_list_filters(client, history):
+    rows = read_csv(client.get("/incidents/export.csv?team=ranking&status=open"))
+    assert [r["team"] for r in rows] == ["ranking"]
+    bad = client.get("/incidents/export.csv?severity=SEV9")
+    assert bad.status_code == 400 and bad.get_data(as_text=True).startswith("severity:")
+
+
+def test_incident_csv_export_gives_its_connection_back_even_when_cut_off(app, client, history):
+    """A streamed download holds a database connection; finished or abandoned, it returns it."""
+    pool = app.extensions["catalog.engine"].pool
+    full = client.get("/incidents/export.csv")
+    full.get_data()
+    full.close()
+    assert pool.checkedout() == 0
+    cut = client.get("/incidents/export.csv", buffered=False)
+    next(iter(cut.response))  # the header line only
+    cut.close()
+    assert pool.checkedout() == 0

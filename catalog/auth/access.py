@@ -32,6 +32,7 @@ RULES: dict[str, dict[str, str]] = {
     "vectors.delete": _rule(post=ADMIN),
     "incidents.index": _rule(get=VIEWER),
     "incidents.detail": _rule(get=VIEWER),
+    "incidents.export_csv": _rule(get=VIEWER),
     "incidents.create": _rule(get=EDITOR, post=EDITOR),
     "incidents.edit": _rule(get=EDITOR, post=EDITOR),
     "incidents.delete": _rule(post=ADMIN),

@@ -23,10 +23,14 @@ def safe_cell(value: object) -> object:
     return "" if value is None else value
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+def csv_rows(rows: Iterable[Sequence[object]]) -> str:
+    """CSV lines (RFC 4180, CRLF) for the rows, every cell made safe."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
     for row in rows:
         writer.writerow([safe_cell(v) for v in row])
     return out.getvalue()
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    return csv_rows([header]) + csv_rows(rows)

@@ -124,16 +124,18 @@ def csv_header(first: str) -> list[str]:
             for part in ("ttd", "ttr")
             for name in STAT_FIELDS
         ),
+        "ttr_from",
     ]
 
 
 _SECONDS = ("median", "p90", "mean", "max", "target")
 
 
-def csv_row(group: GroupMetrics) -> list[object]:
+def csv_row(group: GroupMetrics, mttr_from: str) -> list[object]:
     cells: list[object] = [group.key, group.label, group.count, group.open, group.breaching]
     for part in (group.ttd, group.ttr):
         for name in STAT_FIELDS:
             value = getattr(part, name)
             cells.append(round(value, 3) if isinstance(value, float) else value)
+    cells.append(mttr_from)
     return cells

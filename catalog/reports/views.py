@@ -11,13 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.db import get_session, utcnow
 from catalog.errors import ValidationError
 from catalog.exports.spreadsheet import csv_text
 from catalog.incidents.models import SEVERITIES, Incident
+from catalog.incidents.service import distinct_values
 from catalog.reports import analytics, charts
 from catalog.reports.cache import metrics_cache
 from catalog.reports.query import (
@@ -42,15 +42,14 @@ def read_query(now: datetime) -> ReportQuery:
 def filter_choices(session: Session) -> dict[str, Any]:
     """The options of the filter form: vectors, severities, and the services and teams in use."""
 
-    def distinct(column: Any) -> list[str]:
-        return list(session.scalars(select(column).where(column.is_not(None)).distinct()))
-
     cache = metrics_cache()
     return {
         "vectors": list_vectors(session, include_archived=True),
         "severities": SEVERITIES,
-        "services": sorted(cache.value(session, "services", lambda: distinct(Incident.service))),
-        "teams": sorted(cache.value(session, "teams", lambda: distinct(Incident.team))),
+        "services": cache.value(
+            session, "services", lambda: distinct_values(session, Incident.service)
+        ),
+        "teams": cache.value(session, "teams", lambda: distinct_values(session, Incident.team)),
         "ranges": RANGES,
         "periods": PERIODS,
     }
@@ -136,7 +135,9 @@ def download(table: str):  # type: ignore[no-untyped-def]
         report = analytics.metrics_for(session, s, query, by, now=now)
         groups = analytics.sort_groups(report.groups, sort, descending)
         first, name = by, f"by-{by}"
-    body = csv_text(analytics.csv_header(first), (analytics.csv_row(g) for g in groups))
+    body = csv_text(
+        analytics.csv_header(first), (analytics.csv_row(g, s.mttr_from) for g in groups)
+    )
     filename = f"mttr-{name}-{query.first_day}-to-{query.last_day}.csv"
     return Response(
         body,
