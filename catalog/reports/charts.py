@@ -42,6 +42,7 @@ STYLE = Style(
     major_guide_stroke_dasharray="0",
 )
 
+MAX_LABELLED_POINTS = 26
 PARTS = {"ttd": "MTTD — time to detect", "ttr": "MTTR — time to recover"}
 
 
@@ -60,6 +61,7 @@ def _config(title: str, labels: list[str]) -> dict[str, object]:
         "x_labels_major_every": max(1, -(-len(labels) // 13)),
         "truncate_label": -1,
         "margin": 12,
+        "margin_right": 36,  # room for the last point's n= label
         "spacing": 10,
         "include_x_axis": True,
         "allow_interruptions": True,
@@ -88,13 +90,13 @@ def _axis(values: list[float]) -> tuple[bool, list[float]]:
     """(logarithmic?, tick values in minutes) for the plotted values.
 
     Linear while the values are of one order; logarithmic when a few outlier
-    periods (a multi-day p90) would squash the medians and the target line
+    periods (a multi-hour p90) would squash the medians and the target line
     flat at the bottom. Ticks are round durations either way.
     """
     top = max(values)
     positive = sorted(v for v in values if v > 0)
     typical = positive[len(positive) * 3 // 4] if positive else top
-    logarithmic = bool(positive) and min(values) > 0 and top > 8 * typical
+    logarithmic = bool(positive) and min(values) > 0 and top > 5 * typical
     if logarithmic:
         low, high = positive[0], top
         below = [t for t in LOG_TICKS if t <= low] or [LOG_TICKS[0]]
@@ -124,7 +126,17 @@ def trend_chart(report: MetricsReport, part: str) -> bytes:
         chart.y_labels = ticks
         chart.range = (ticks[0], ticks[-1])
     if plotted:
-        chart.add("median", minutes("median"), stroke_style={"width": 3})
+        # Each median point is labelled with its sample size (n = incidents with a
+        # value), while the points are few enough for the labels to be read.
+        samples = [getattr(g, part).samples for g in groups]
+        medians: list[object] = minutes("median")
+        if len(groups) <= MAX_LABELLED_POINTS:
+            medians = [
+                None if v is None else {"value": v, "label": f"n={n}"}
+                for v, n in zip(medians, samples, strict=True)
+            ]
+            chart.print_labels = True
+        chart.add("median", medians, stroke_style={"width": 3})
         chart.add("p90", minutes("p90"))
         chart.add("mean", minutes("mean"), stroke_style={"dasharray": "2, 4"})
         chart.add(
