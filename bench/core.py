@@ -43,7 +43,7 @@ def main() -> None:
             ("GET /api/v1/metrics?group_by=month", "/api/v1/metrics?group_by=month"),
             ("GET /api/v1/incidents (50 per page)", "/api/v1/incidents"),
             ("GET /incidents/ (HTML list, 25 per page)", "/incidents/"),
-            ("GET / (overview page)", "/"),
+            ("GET / (dashboard)", "/"),
             ("GET /incidents/1 (detail page)", "/incidents/1"),
         ):
             timed(label, getter(client, path), 5)

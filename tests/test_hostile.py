@@ -45,7 +45,7 @@ from tests.conftest import signed_in_client
 from tests.factories import T0, api_payload, form_payload, iso, make_incident
 
 ADMIN = "admin@example.com"
-DUE = (T0 + timedelta(days=7)).date()  # long past: the item is overdue on the overview
+DUE = (T0 + timedelta(days=7)).date()  # long past: the item is overdue on the dashboard
 CONFLICT = "Someone else saved a change to this while you were editing."
 CONTROL = "contains control characters; only newline and tab are allowed."
 

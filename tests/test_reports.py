@@ -270,12 +270,12 @@ def test_open_incidents_on_the_dashboard_follow_the_filters(client, history):
 def test_incident_csv_export_has_every_incident_with_the_metrics_durations(
     client, session, settings, history
 ):
-    make_incident(session, title="=HYPERLINK(\"http://evil\")", service="+cmd", team="@team")
+    make_incident(session, title='=HYPERLINK("http://evil")', service="+cmd", team="@team")
     response = client.get("/incidents/export.csv")
     rows = read_csv(response)
     assert len(rows) == 8
     by_title = {r["title"]: r for r in rows}
-    evil = by_title["'=HYPERLINK(\"http://evil\")"]  # neutralised for spreadsheets
+    evil = by_title['\'=HYPERLINK("http://evil")']  # neutralised for spreadsheets
     assert evil["service"] == "'+cmd" and evil["team"] == "'@team"
     two = [r for r in rows if r["vectors"] == "data-drift;dependency-latency"]
     assert len(two) == 1 and two[0]["ttd_s"] == "720.0" and two[0]["ttr_s"] == "3000.0"
