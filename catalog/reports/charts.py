@@ -36,6 +36,7 @@ STYLE = Style(
     title_font_size=15,
     value_font_size=11,
     tooltip_font_size=12,
+    no_data_font_size=18,
     guide_stroke_color="#eceef2",
     major_guide_stroke_color="#d5d9e0",
     guide_stroke_dasharray="0",
