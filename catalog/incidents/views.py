@@ -32,6 +32,7 @@ from catalog.postmortems.service import (
 )
 from catalog.reports.metrics import incident_durations
 from catalog.vectors.models import Vector
+from catalog.web.errors import plain_text_400
 from catalog.web.filters import display_zone, settings
 from catalog.web.forms import EmptyForm, options
 from catalog.web.pages import save_or_report
@@ -79,8 +80,7 @@ def export_csv():  # type: ignore[no-untyped-def]
     try:
         service.check_filters(filters)
     except ValidationError as exc:
-        lines = [f"{field}: {' '.join(messages)}" for field, messages in exc.fields.items()]
-        return Response("\n".join(lines) + "\n", 400, mimetype="text/plain")
+        return plain_text_400(exc)
     sessionmaker = current_app.extensions["catalog.sessionmaker"]
     metric_settings = settings()
 

@@ -28,6 +28,7 @@ from catalog.reports.query import (
     parse_report_query,
 )
 from catalog.vectors.service import list_vectors
+from catalog.web.errors import plain_text_400
 from catalog.web.filters import settings
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -103,7 +104,7 @@ def chart(kind: str):  # type: ignore[no-untyped-def]
     try:
         query = read_query(now)
     except ValidationError as exc:
-        return _bad_request(exc)
+        return plain_text_400(exc)
     report = analytics.metrics_for(get_session(), settings(), query, query.period, now=now)
     svg = charts.count_chart(report) if kind == "count" else charts.trend_chart(report, kind)
     response = Response(svg, mimetype="image/svg+xml")
@@ -123,7 +124,7 @@ def download(table: str):  # type: ignore[no-untyped-def]
     try:
         query = read_query(now)
     except ValidationError as exc:
-        return _bad_request(exc)
+        return plain_text_400(exc)
     s = settings()
     session = get_session()
     if table == "trend":
@@ -144,8 +145,3 @@ def download(table: str):  # type: ignore[no-untyped-def]
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-def _bad_request(exc: ValidationError) -> Response:
-    lines = [f"{field}: {' '.join(messages)}" for field, messages in exc.fields.items()]
-    return Response("\n".join(lines) + "\n", 400, mimetype="text/plain")

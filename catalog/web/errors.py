@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from catalog.api.errors import error_response
+from catalog.errors import ValidationError
+
+
+def plain_text_400(exc: ValidationError) -> Response:
+    """A bad query for a file download (CSV, SVG): one `field: message` line per field.
+
+    A download has no page to show a form error on; the text says what to fix.
+    """
+    lines = [f"{field}: {' '.join(messages)}" for field, messages in exc.fields.items()]
+    return Response("\n".join(lines) + "\n", 400, mimetype="text/plain")
 
 
 def _wants_json() -> bool:
