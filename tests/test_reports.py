@@ -303,3 +303,24 @@ def test_incident_csv_export_gives_its_connection_back_even_when_cut_off(app, cl
     next(iter(cut.response))  # the header line only
     cut.close()
     assert pool.checkedout() == 0
+
+
+def test_dashboard_and_change_csv_downloads(client, session, settings, history):
+    page = client.get("/?range=90d").get_data(as_text=True)
+    assert "/reports/breakdown.csv?by=vector&amp;sort=name&amp;dir=asc&amp;range=90d" in page
+    rows = read_csv(client.get("/reports/breakdown.csv?by=vector&sort=name&dir=asc&range=90d"))
+    table = page[page.index('data-testid="vector-table"') :]
+    positions = [table.index(f">{r['label']}<") for r in rows]
+    assert positions == sorted(positions)  # the same vectors, in the same order
+    change = read_csv(client.get("/reports/change.csv?range=90d"))
+    assert [r["figure"] for r in change] == [
+        "Incidents",
+        "MTTD median",
+        "MTTD p90",
+        "MTTR median",
+        "MTTR p90",
+    ]
+    incidents = change[0]
+    assert (incidents["current"], incidents["previous"], incidents["change"]) == ("5", "2", "1.5")
+    mttr = change[3]
+    assert (mttr["current"], mttr["previous"], mttr["unit"]) == ("1320.0", "3900.0", "seconds")

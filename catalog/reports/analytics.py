@@ -139,3 +139,40 @@ def csv_row(group: GroupMetrics, mttr_from: str) -> list[object]:
             cells.append(round(value, 3) if isinstance(value, float) else value)
     cells.append(mttr_from)
     return cells
+
+
+CHANGE_HEADER = [
+    "figure",
+    "unit",
+    "range_start",
+    "range_end",
+    "current",
+    "previous_start",
+    "previous_end",
+    "previous",
+    "change",
+    "ttr_from",
+]
+
+
+def change_rows(summary: Summary, mttr_from: str) -> list[list[object]]:
+    """The "vs previous range" lines as CSV rows; `change` is a fraction (-0.35 = −35 %)."""
+    query, previous = summary.query, summary.query.previous()
+    rows: list[list[object]] = []
+    for change in summary.changes:
+        fraction = change.fraction
+        rows.append(
+            [
+                change.label,
+                "incidents" if change.kind == "count" else "seconds",
+                query.first_day,
+                query.last_day,
+                change.current,
+                previous.first_day,
+                previous.last_day,
+                change.previous,
+                None if fraction is None else round(fraction, 4),
+                mttr_from,
+            ]
+        )
+    return rows

@@ -117,9 +117,11 @@ def chart(kind: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/<table>.csv")
 def download(table: str):  # type: ignore[no-untyped-def]
-    """The trend or breakdown table of the view, as CSV with durations in seconds."""
-    if table not in ("trend", "breakdown"):
-        return Response("No such table: use trend or breakdown.", 404, mimetype="text/plain")
+    """A table of the view (trend, breakdown or change) as CSV, durations in seconds."""
+    if table not in ("trend", "breakdown", "change"):
+        return Response(
+            "No such table: use trend, breakdown or change.", 404, mimetype="text/plain"
+        )
     now = utcnow()
     try:
         query = read_query(now)
@@ -127,6 +129,10 @@ def download(table: str):  # type: ignore[no-untyped-def]
         return plain_text_400(exc)
     s = settings()
     session = get_session()
+    if table == "change":
+        summary = analytics.summarize(session, s, query, now=now)
+        body = csv_text(analytics.CHANGE_HEADER, analytics.change_rows(summary, s.mttr_from))
+        return _csv(body, f"mttr-change-{query.first_day}-to-{query.last_day}.csv")
     if table == "trend":
         groups = analytics.metrics_for(session, s, query, query.period, now=now).groups
         first = f"{query.period}_start"
@@ -139,7 +145,10 @@ def download(table: str):  # type: ignore[no-untyped-def]
     body = csv_text(
         analytics.csv_header(first), (analytics.csv_row(g, s.mttr_from) for g in groups)
     )
-    filename = f"mttr-{name}-{query.first_day}-to-{query.last_day}.csv"
+    return _csv(body, f"mttr-{name}-{query.first_day}-to-{query.last_day}.csv")
+
+
+def _csv(body: str, filename: str) -> Response:
     return Response(
         body,
         mimetype="text/csv",

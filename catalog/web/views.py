@@ -46,8 +46,9 @@ def index():  # type: ignore[no-untyped-def]
         "main/index.html",
         query=query,
         summary=summary,
-        by_vector={g.key: g for g in by_vector.groups},
-        catalog_vectors=list_vectors(session),
+        # The catalog table is exactly its CSV: the vector breakdown, by name.
+        vector_groups=analytics.sort_groups(by_vector.groups, "name", descending=False),
+        vector_info={v.slug: v for v in list_vectors(session, include_archived=True)},
         open_rows=[
             (i, incident_durations(i, s, now=now), incident_status(i)) for i in open_page.items
         ],
