@@ -55,6 +55,7 @@ def load_config(instance_path: str) -> dict[str, object]:
         "MTTR_FROM": mttr_from,
         "MTTD_TARGET_MINUTES": _int_env("CATALOG_MTTD_TARGET_MINUTES", 5),
         "MTTR_TARGET_MINUTES": _int_env("CATALOG_MTTR_TARGET_MINUTES", 15),
+        "ALERT_DEFAULT_VECTOR": (os.environ.get("CATALOG_ALERT_DEFAULT_VECTOR") or "").strip(),
         "METRICS_CACHE_SIZE": _int_env("CATALOG_METRICS_CACHE_SIZE", 256, minimum=0),
         "DEV_MODE": os.environ.get("CATALOG_ENV", "production") == "development",
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,

@@ -65,4 +65,4 @@ def _too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
     return error_response(413, "payload_too_large", "The request body is larger than 2 MiB.")
 
 
-from catalog.api import incidents, metrics, openapi, postmortems, vectors  # noqa: E402,F401
+from catalog.api import hooks, incidents, metrics, openapi, postmortems, vectors  # noqa: E402,F401

@@ -433,6 +433,44 @@ def _metrics_schemas() -> dict[str, Schema]:
     }
 
 
+def _hook_schemas() -> dict[str, Schema]:
+    strings = {"type": "object", "additionalProperties": {"type": "string", "maxLength": 10000}}
+    alert: Schema = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["firing", "resolved"]},
+            "fingerprint": {"type": "string", "pattern": "^[0-9A-Za-z]{1,64}$"},
+            "startsAt": TIMESTAMP_IN,
+            "endsAt": {
+                **TIMESTAMP_IN,
+                "description": "Required when resolved; `0001-01-01T00:00:00Z` means not set.",
+            },
+            "labels": strings,
+            "annotations": strings,
+            "generatorURL": {"type": "string"},
+        },
+        "required": ["status", "fingerprint", "startsAt"],
+        "additionalProperties": True,  # Alertmanager may add fields
+    }
+    ids = {"type": "array", "items": {"type": "integer"}}
+    return {
+        "AlertmanagerDelivery": {
+            "type": "object",
+            "properties": {
+                "version": {"type": "string"},
+                "status": {"type": "string"},
+                "alerts": {"type": "array", "items": alert, "minItems": 1, "maxItems": 1000},
+            },
+            "required": ["alerts"],
+            "additionalProperties": True,
+        },
+        "HookResult": _object(
+            {"created": ids, "updated": ids, "unchanged": ids},
+            ["created", "updated", "unchanged"],
+        ),
+    }
+
+
 def _list_schema(item: str) -> Schema:
     return _object(
         {
@@ -730,6 +768,25 @@ def _paths() -> dict[str, Schema]:
                 ],
             ),
         },
+        "/api/v1/hooks/alertmanager": {
+            "post": _operation(
+                "alertmanager_hook",
+                "hooks",
+                "Receive a Prometheus Alertmanager webhook delivery (payload version 4)",
+                {
+                    **_ok(200, "What each alert did (incident ids).", _ref("HookResult")),
+                    **_errors(*write_errors, 409),
+                },
+                requestBody=_body("AlertmanagerDelivery"),
+                description="A firing alert opens an incident (started = `startsAt`, detected "
+                "= when received, vector from the label `failure_vector` or "
+                "`CATALOG_ALERT_DEFAULT_VECTOR`, severity from `severity`, service from "
+                "`service` or `job`); the resolved alert sets recovered = `endsAt`. Idempotent "
+                "by `fingerprint` and `startsAt`: repeated, reordered or batched deliveries "
+                "never duplicate an incident or move a timestamp back. All or nothing per "
+                "delivery: a bad alert is a 422 naming `alerts[i].field`, and nothing is kept.",
+            ),
+        },
         "/api/v1/openapi.json": {
             "get": _operation(
                 "openapi",
@@ -748,6 +805,7 @@ def openapi_document() -> dict[str, Any]:
         **_incident_schemas(),
         **_postmortem_schemas(),
         **_metrics_schemas(),
+        **_hook_schemas(),
         "VectorList": _list_schema("Vector"),
         "IncidentList": _list_schema("Incident"),
         "Error": ERROR_SCHEMA,
@@ -767,6 +825,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "incidents", "description": "Incidents with derived TTD/TTR."},
             {"name": "postmortems", "description": "One post-mortem per incident."},
             {"name": "metrics", "description": "MTTD/MTTR statistics."},
+            {"name": "hooks", "description": "Incidents opened and closed by monitoring."},
             {"name": "meta", "description": "About the API itself."},
         ],
         "security": [{"bearerAuth": []}],

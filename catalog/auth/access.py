@@ -63,6 +63,7 @@ RULES: dict[str, dict[str, str]] = {
     "api.get_postmortem": _rule(get=VIEWER),
     "api.put_postmortem": _rule(put=EDITOR),
     "api.metrics": _rule(get=VIEWER),
+    "api.alertmanager_hook": _rule(post=EDITOR),
     "api.openapi": _rule(get=VIEWER),
 }
 

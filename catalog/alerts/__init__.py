@@ -1,0 +1,1 @@
+"""Incidents opened and closed by monitoring: the Alertmanager webhook."""
