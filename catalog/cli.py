@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from catalog.auth.models import ROLES
+from catalog.incidents.models import SEVERITIES
 from catalog.reports.metrics import GROUP_BYS
 
 
@@ -125,9 +126,14 @@ def _commit_or_fail(session, action):  # type: ignore[no-untyped-def]
     except DomainError as exc:
         session.rollback()
         if isinstance(exc, ValidationError):
-            details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.fields.items())
-            raise click.ClickException(details) from exc
+            raise _field_errors(exc) from exc
         raise click.ClickException(getattr(exc, "message", str(exc))) from exc
+
+
+def _field_errors(exc):  # type: ignore[no-untyped-def]
+    """A ValidationError as one CLI error line: `field: message; field: message`."""
+    details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.fields.items())
+    return click.ClickException(details)
 
 
 @click.group("users", help="Accounts: create, change role, deactivate, first admin.")
@@ -239,9 +245,48 @@ def tokens_create(email: str, name: str) -> None:
     click.echo(new.secret)
 
 
+@click.group("export", help="Export data (more formats arrive with the JSON backup).")
+def export_group() -> None:
+    pass
+
+
+@export_group.command(
+    "incidents",
+    help="Every incident as CSV (one row each, durations in seconds), streamed to "
+    "standard output or --output. Filters as on the incident list.",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None)
+@click.option("--vector", default=None, help="Vector slug.")
+@click.option("--severity", type=click.Choice(SEVERITIES), default=None)
+@click.option("--service", default=None)
+@click.option("--team", default=None)
+@click.option(
+    "--status", type=click.Choice(["investigating", "mitigated", "recovered", "open"]), default=None
+)
+@with_appcontext
+def export_incidents(output: str | None, **filters: str | None) -> None:
+    from catalog.db import get_session
+    from catalog.errors import ValidationError
+    from catalog.exports.incidents_csv import incident_csv_chunks
+    from catalog.incidents.service import IncidentFilters
+
+    chunks = incident_csv_chunks(
+        get_session(), current_app.extensions["catalog.settings"], IncidentFilters(**filters)
+    )
+    try:
+        first = next(chunks)  # the filters are checked before anything is written
+    except ValidationError as exc:
+        raise _field_errors(exc) from exc
+    with click.open_file(output or "-", "wb") as out:  # bytes: the CRLF of CSV as written
+        out.write(first.encode("utf-8"))
+        for chunk in chunks:
+            out.write(chunk.encode("utf-8"))
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(tokens_group)
     app.cli.add_command(db_group)
     app.cli.add_command(demo)
     app.cli.add_command(report)
+    app.cli.add_command(export_group)

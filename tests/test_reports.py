@@ -324,3 +324,17 @@ def test_dashboard_and_change_csv_downloads(client, session, settings, history):
     assert (incidents["current"], incidents["previous"], incidents["change"]) == ("5", "2", "1.5")
     mttr = change[3]
     assert (mttr["current"], mttr["previous"], mttr["unit"]) == ("1320.0", "3900.0", "seconds")
+
+
+def test_incident_csv_from_the_api_and_the_cli_is_the_same_file(app, client, runner, history):
+    web = client.get("/incidents/export.csv?team=search").get_data(as_text=True)
+    api = client.get("/api/v1/exports/incidents.csv?team=search")
+    assert api.status_code == 200 and api.mimetype == "text/csv"
+    assert api.get_data(as_text=True) == web
+    result = runner.invoke(args=["export", "incidents", "--team", "search"])
+    assert result.exit_code == 0, result.output
+    assert result.output.replace("\r\n", "\n") == web.replace("\r\n", "\n")
+    bad = client.get("/api/v1/exports/incidents.csv?severity=SEV9")
+    assert bad.status_code == 422 and "severity" in bad.get_json()["error"]["fields"]
+    failed = runner.invoke(args=["export", "incidents", "--vector", "bad\x01"])
+    assert failed.exit_code == 1 and "vector:" in failed.output

@@ -10,6 +10,7 @@ from catalog.api.parsing import json_body, parse_timestamps, query_timestamp, re
 from catalog.api.serializers import incident_to_dict
 from catalog.db import get_session, utcnow
 from catalog.errors import FieldErrors
+from catalog.exports.incidents_csv import incidents_csv_response
 from catalog.incidents import service
 from catalog.incidents.models import TIMESTAMP_FIELDS
 
@@ -89,3 +90,9 @@ def delete_incident(incident_id: int):  # type: ignore[no-untyped-def]
     service.delete_incident(session, service.get_incident(session, incident_id))
     session.commit()
     return "", 204
+
+
+@bp.get("/exports/incidents.csv")
+def export_incidents_csv():  # type: ignore[no-untyped-def]
+    """Every incident matching the list filters as CSV, streamed (not paginated)."""
+    return incidents_csv_response(filters_from_query())

@@ -768,6 +768,25 @@ def _paths() -> dict[str, Schema]:
                 ],
             ),
         },
+        "/api/v1/exports/incidents.csv": {
+            "get": _operation(
+                "export_incidents_csv",
+                "incidents",
+                "Every incident matching the filters as CSV (streamed, not paginated)",
+                {
+                    "200": {
+                        "description": "One row per incident: `vectors` joined by `;`, "
+                        "timestamps ISO 8601 UTC, `ttd_s`/`ttr_s` in seconds, `ttr_from`. "
+                        "Cells starting with = + - @ get a leading `'`.",
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(422),
+                },
+                parameters=_params(
+                    "Vector", "Severity", "Service", "Team", "Status", "Since", "Until", "Q"
+                ),
+            ),
+        },
         "/api/v1/hooks/alertmanager": {
             "post": _operation(
                 "alertmanager_hook",

@@ -56,6 +56,7 @@ RULES: dict[str, dict[str, str]] = {
     "api.update_vector": _rule(patch=EDITOR),
     "api.delete_vector": _rule(delete=ADMIN),
     "api.list_incidents": _rule(get=VIEWER),
+    "api.export_incidents_csv": _rule(get=VIEWER),
     "api.create_incident": _rule(post=EDITOR),
     "api.get_incident": _rule(get=VIEWER),
     "api.update_incident": _rule(patch=EDITOR),

@@ -9,11 +9,12 @@ a spreadsheet or pandas working from this file gets the app's own numbers.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
+from flask import Response, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -102,3 +103,30 @@ def incident_csv_chunks(
             yield csv_rows(batch)
     finally:
         result.close()  # a download cut off half way leaves no server-side cursor open
+
+
+def incidents_csv_response(filters: IncidentFilters) -> Response:
+    """The export as a streamed download, for the web page and the API.
+
+    The rows are read on a session of its own, closed when the download ends
+    or is cut off: Flask closes the request's session before a streamed body
+    is sent. The filters are checked first, so a bad one is an error response,
+    not a broken file.
+    """
+    check_filters(filters)
+    sessionmaker = current_app.extensions["catalog.sessionmaker"]
+    settings: MetricSettings = current_app.extensions["catalog.settings"]
+
+    def chunks() -> Iterator[str]:
+        session = sessionmaker()
+        try:
+            yield from incident_csv_chunks(session, settings, filters)
+        finally:
+            session.close()
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return Response(
+        chunks(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="incidents-{stamp}.csv"'},
+    )

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
-    Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -21,7 +18,7 @@ from sqlalchemy import select
 from catalog.audit.service import incident_history
 from catalog.db import get_session, utcnow
 from catalog.errors import NotFoundError, ValidationError
-from catalog.exports.incidents_csv import incident_csv_chunks
+from catalog.exports.incidents_csv import incidents_csv_response
 from catalog.incidents import service
 from catalog.incidents.forms import IncidentFilterForm, IncidentForm
 from catalog.incidents.models import Incident
@@ -76,29 +73,10 @@ def _list_filters() -> service.IncidentFilters:
 @bp.get("/export.csv")
 def export_csv():  # type: ignore[no-untyped-def]
     """The filtered list as CSV, streamed: every incident, not one page."""
-    filters = _list_filters()
     try:
-        service.check_filters(filters)
+        return incidents_csv_response(_list_filters())
     except ValidationError as exc:
         return plain_text_400(exc)
-    sessionmaker = current_app.extensions["catalog.sessionmaker"]
-    metric_settings = settings()
-
-    def chunks() -> Iterator[str]:
-        # A session of its own, closed when the download ends or is cut off: the
-        # request's session is closed before a streamed body is sent.
-        session = sessionmaker()
-        try:
-            yield from incident_csv_chunks(session, metric_settings, filters)
-        finally:
-            session.close()
-
-    stamp = utcnow().strftime("%Y%m%d-%H%M")
-    return Response(
-        chunks(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="incidents-{stamp}.csv"'},
-    )
 
 
 @bp.get("/")
