@@ -283,6 +283,61 @@ def export_incidents(output: str | None, **filters: str | None) -> None:
             out.write(chunk.encode("utf-8"))
 
 
+@click.command(
+    "import",
+    help="Import incident history from FILE, all or nothing: the first bad record stops the "
+    "import with its index and the reason, and nothing is written. Records already imported "
+    "(by their id in the source) are skipped, so importing a file twice is safe. "
+    "Formats: statuspage (Atlassian Statuspage v2 incidents.json).",
+)
+@click.argument("file", type=click.File("rb"))
+@click.option(
+    "--format", "fmt", type=click.Choice(["statuspage"]), default="statuspage", show_default=True
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Check everything and say what would be created; write nothing."
+)
+@click.option("--default-vector", default=None, help="Vector slug for records no rule matches.")
+@click.option(
+    "--vector-rule",
+    "rules",
+    multiple=True,
+    metavar="PATTERN=SLUG",
+    help="Records whose name matches the regex PATTERN (any case) get vector SLUG; the first "
+    "matching rule wins. Repeatable.",
+)
+@with_appcontext
+def import_command(
+    file, fmt: str, dry_run: bool, default_vector: str | None, rules: tuple[str, ...]
+) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from catalog.errors import ValidationError
+    from catalog.imports.statuspage import VectorRule, import_statuspage
+
+    try:
+        document = json.loads(file.read().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{file.name} is not UTF-8 JSON: {exc}") from exc
+    session = _cli_session()
+    try:
+        summary = import_statuspage(
+            session,
+            document,
+            default_vector=default_vector,
+            rules=[VectorRule.parse(rule) for rule in rules],
+            dry_run=dry_run,
+        )
+    except ValidationError as exc:
+        session.rollback()
+        raise click.ClickException(f"{exc.message} {_field_errors(exc).message}") from exc
+    if dry_run:
+        session.rollback()
+    else:
+        session.commit()
+    click.echo(summary.describe())
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(tokens_group)
@@ -290,3 +345,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(report)
     app.cli.add_command(export_group)
+    app.cli.add_command(import_command)

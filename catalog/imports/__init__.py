@@ -1,0 +1,1 @@
+"""Bringing history in: other tools' exports to incidents, all or nothing."""
