@@ -65,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from catalog.api import bp as api_bp
     from catalog.auth.admin_views import bp as admin_bp
     from catalog.auth.views import bp as auth_bp
+    from catalog.exports.views import bp as exports_bp
     from catalog.health import bp as health_bp
     from catalog.incidents.views import bp as incidents_bp
     from catalog.postmortems.views import bp as postmortems_bp
@@ -72,7 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from catalog.vectors.views import bp as vectors_bp
     from catalog.web.views import bp as main_bp
 
-    blueprints = (main_bp, vectors_bp, incidents_bp, postmortems_bp, reports_bp)
+    blueprints = (main_bp, vectors_bp, incidents_bp, postmortems_bp, reports_bp, exports_bp)
     for bp in (*blueprints, auth_bp, admin_bp, api_bp, health_bp):
         app.register_blueprint(bp)
 

@@ -338,3 +338,18 @@ def test_incident_csv_from_the_api_and_the_cli_is_the_same_file(app, client, run
     assert bad.status_code == 422 and "severity" in bad.get_json()["error"]["fields"]
     failed = runner.invoke(args=["export", "incidents", "--vector", "bad\x01"])
     assert failed.exit_code == 1 and "vector:" in failed.output
+
+
+def test_exports_page_offers_the_incident_csv_with_its_filters(client, history):
+    page = client.get("/exports/").get_data(as_text=True)
+    assert 'action="/incidents/export.csv"' in page
+    for name in ("vector", "severity", "service", "team", "status"):
+        assert f'name="{name}"' in page
+    assert ">ranking<" in page and ">search<" in page  # the teams in use
+    assert "/reports/change.csv?range=90d" in page
+    rows = read_csv(
+        client.get("/incidents/export.csv?vector=&severity=&service=&team=search&status=")
+    )
+    assert {r["team"] for r in rows} == {
+        "search"
+    }  # empty choices mean "all", as the form sends them

@@ -40,6 +40,7 @@ RULES: dict[str, dict[str, str]] = {
     "reports.index": _rule(get=VIEWER),
     "reports.chart": _rule(get=VIEWER),
     "reports.download": _rule(get=VIEWER),
+    "exports.index": _rule(get=VIEWER),
     # accounts
     "auth.logout": _rule(post=VIEWER),
     "auth.account": _rule(get=VIEWER, post=VIEWER),
