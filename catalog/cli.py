@@ -317,7 +317,7 @@ def import_command(
 
     try:
         document = json.loads(file.read().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise click.ClickException(f"{file.name} is not UTF-8 JSON: {exc}") from exc
     session = _cli_session()
     try:

@@ -221,3 +221,6 @@ def test_cli_import_dry_run_then_real_then_again(runner, session, tmp_path):
     garbage = tmp_path / "garbage.json"
     garbage.write_bytes(b"\xff not json")
     assert runner.invoke(args=["import", str(garbage)]).exit_code == 1
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    assert runner.invoke(args=["import", str(deep)]).exit_code == 1
