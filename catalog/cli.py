@@ -132,8 +132,7 @@ def _commit_or_fail(session, action):  # type: ignore[no-untyped-def]
 
 def _field_errors(exc):  # type: ignore[no-untyped-def]
     """A ValidationError as one CLI error line: `field: message; field: message`."""
-    details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.fields.items())
-    return click.ClickException(details)
+    return click.ClickException("; ".join(exc.field_lines()))
 
 
 @click.group("users", help="Accounts: create, change role, deactivate, first admin.")

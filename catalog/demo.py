@@ -73,15 +73,21 @@ def _lognormal_seconds(rng: random.Random, median: float, sigma: float) -> float
     return float(round(median * math.exp(rng.gauss(0, sigma))))
 
 
-def load_demo(session: Session, *, count: int = 60, seed: int = 7, days: int = 30) -> DemoSummary:
-    """Add `count` incidents spread over the last `days` days; commit once at the end."""
-    rng = random.Random(seed)
-    now = utcnow().replace(microsecond=0)
+def _active_vectors(session: Session) -> list[Vector]:
+    """The vectors demo incidents may use; there must be some."""
     vectors = list(
         session.scalars(select(Vector).where(Vector.archived_at.is_(None)).order_by(Vector.id))
     )
     if not vectors:
         raise RuntimeError("No active failure vectors: run `catalog db upgrade` first.")
+    return vectors
+
+
+def load_demo(session: Session, *, count: int = 60, seed: int = 7, days: int = 30) -> DemoSummary:
+    """Add `count` incidents spread over the last `days` days; commit once at the end."""
+    rng = random.Random(seed)
+    now = utcnow().replace(microsecond=0)
+    vectors = _active_vectors(session)
     summary = DemoSummary()
     weights = [
         5 if v.slug in ("dependency-latency", "token-limit-overflow") else 2 for v in vectors
@@ -201,11 +207,7 @@ def load_demo_bulk(
     """
     rng = random.Random(seed)
     now = utcnow().replace(microsecond=0)
-    vectors = list(
-        session.scalars(select(Vector).where(Vector.archived_at.is_(None)).order_by(Vector.id))
-    )
-    if not vectors:
-        raise RuntimeError("No active failure vectors: run `catalog db upgrade` first.")
+    vectors = _active_vectors(session)
     # Ids are assigned here: plain executemany is several times faster than
     # RETURNING, which SQLite can only keep in order one row at a time.
     next_id = (session.scalar(select(func.max(Incident.id))) or 0) + 1

@@ -25,6 +25,10 @@ class ValidationError(DomainError):
         self.fields = fields
         self.message = message
 
+    def field_lines(self) -> list[str]:
+        """`field: message message` per field, for surfaces without a form (CLI, text, 400 pages)."""
+        return [f"{field}: {' '.join(messages)}" for field, messages in self.fields.items()]
+
 
 class ConflictError(DomainError):
     """The object changed since the caller read it (stale `version`), or a state clash."""

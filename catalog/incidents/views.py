@@ -104,7 +104,7 @@ def index():  # type: ignore[no-untyped-def]
             per_page=per_page,
         )
     except ValidationError as exc:
-        messages = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
+        messages = "; ".join(exc.field_lines())
         abort(400, description=f"The list cannot be shown with these filters — {messages}")
     now = utcnow()
     s = settings()

@@ -14,8 +14,7 @@ def plain_text_400(exc: ValidationError) -> Response:
 
     A download has no page to show a form error on; the text says what to fix.
     """
-    lines = [f"{field}: {' '.join(messages)}" for field, messages in exc.fields.items()]
-    return Response("\n".join(lines) + "\n", 400, mimetype="text/plain")
+    return Response("\n".join(exc.field_lines()) + "\n", 400, mimetype="text/plain")
 
 
 def _wants_json() -> bool:
