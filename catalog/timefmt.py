@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from catalog.errors import FieldErrors
+
 
 def human_duration(seconds: float | None) -> str:
     """`4m 10s`, `2h 05m`, `3d 4h` (SPEC §3); two units at most, rounded down."""
@@ -49,3 +51,36 @@ def iso_utc(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+_LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+
+
+def parse_timestamp(errors: FieldErrors, field: str, value: object) -> datetime | None:
+    """ISO 8601 with an offset; a naive value is refused rather than guessed.
+
+    For every machine-written time: the API, imports, webhook deliveries.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.add(field, "Must be an ISO 8601 timestamp string, e.g. 2026-03-01T12:00:00Z.")
+        return None
+    text = value.strip()
+    if len(text) > 64:
+        errors.add(field, "Timestamp is too long.")
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        errors.add(field, "Not a valid ISO 8601 timestamp, e.g. 2026-03-01T12:00:00Z.")
+        return None
+    if parsed.tzinfo is None:
+        errors.add(field, "Timestamp needs a UTC offset or Z; naive times are ambiguous.")
+        return None
+    # Years 1 and 9999 overflow once shifted to UTC or to a week/month boundary.
+    if not _EARLIEST <= parsed <= _LATEST:
+        errors.add(field, "Timestamp is out of range (years 0001 to 9998).")
+        return None
+    return parsed

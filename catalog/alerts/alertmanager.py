@@ -29,11 +29,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.api.parsing import parse_timestamp
 from catalog.errors import FieldErrors, ValidationError
 from catalog.incidents import service
 from catalog.incidents.models import SEVERITIES, Incident
 from catalog.rules import SHORT_MAX, TITLE_MAX
+from catalog.timefmt import parse_timestamp
 
 SOURCE = "alertmanager"
 MAX_ALERTS = 1000

@@ -7,16 +7,14 @@ unknown fields); every domain rule is left to the service functions.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import request
 from werkzeug.exceptions import BadRequest
 
 from catalog.errors import FieldErrors, ValidationError
-
-_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
-_LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+from catalog.timefmt import parse_timestamp
 
 
 class MalformedRequest(Exception):
@@ -49,32 +47,6 @@ def refuse_unknown(data: dict[str, Any], allowed: Iterable[str]) -> None:
             {key[:100]: ["Unknown field."] for key in unknown[:50]},
             "The request has unknown fields.",
         )
-
-
-def parse_timestamp(errors: FieldErrors, field: str, value: object) -> datetime | None:
-    """ISO 8601 with an offset; a naive value is refused rather than guessed."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors.add(field, "Must be an ISO 8601 timestamp string, e.g. 2026-03-01T12:00:00Z.")
-        return None
-    text = value.strip()
-    if len(text) > 64:
-        errors.add(field, "Timestamp is too long.")
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        errors.add(field, "Not a valid ISO 8601 timestamp, e.g. 2026-03-01T12:00:00Z.")
-        return None
-    if parsed.tzinfo is None:
-        errors.add(field, "Timestamp needs a UTC offset or Z; naive times are ambiguous.")
-        return None
-    # Years 1 and 9999 overflow once shifted to UTC or to a week/month boundary.
-    if not _EARLIEST <= parsed <= _LATEST:
-        errors.add(field, "Timestamp is out of range (years 0001 to 9998).")
-        return None
-    return parsed
 
 
 def parse_date(errors: FieldErrors, field: str, value: object) -> date | None:
