@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import BigInteger, Column, Integer, Table, select
@@ -99,10 +99,7 @@ class MetricsCache:
         report = compute_metrics(session, settings, group_by=group_by, filters=filters, now=now)
         with self._lock:
             self.misses += 1
-            self._entries[key] = report
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            self._keep(self._entries, key, report)
         return report
 
     def value(self, session: Session, name: str, compute: Callable[[], T]) -> T:
@@ -116,10 +113,15 @@ class MetricsCache:
                 return self._values[key]  # type: ignore[no-any-return]
         result = compute()
         with self._lock:
-            self._values[key] = result
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
+            self._keep(self._values, key, result)
         return result
+
+    def _keep(self, store: OrderedDict[Any, Any], key: Any, item: object) -> None:
+        """Store as the most recent entry, dropping the least recent beyond `size` (lock held)."""
+        store[key] = item
+        store.move_to_end(key)
+        while len(store) > self.size:
+            store.popitem(last=False)
 
 
 def metrics_cache() -> MetricsCache:
