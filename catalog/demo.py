@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from catalog.db import utcnow
-from catalog.incidents.models import SEVERITIES, Incident, incident_vectors
+from catalog.incidents.models import SEVERITIES, Incident, incident_vectors, new_uid
 from catalog.incidents.service import create_incident
 from catalog.postmortems.service import TEMPLATE, save_postmortem
 from catalog.vectors.models import Vector
@@ -297,6 +297,7 @@ def _bulk_incident(
     acknowledged = detected + timedelta(seconds=rng.randint(20, 300))
     title_vector = next(v for v in vectors if v.id == linked[0])
     row: dict[str, object] = {
+        "uid": new_uid(),
         "title": rng.choice(TITLES.get(title_vector.slug, [f"{title_vector.name} incident"])),
         "severity": severity,
         "service": service,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
+from uuid import uuid4
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,6 +14,11 @@ from catalog.vectors.models import Vector
 
 if TYPE_CHECKING:
     from catalog.postmortems.models import Postmortem
+
+
+def new_uid() -> str:
+    return uuid4().hex
+
 
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 DETECTION_SOURCES = ("alert", "customer", "internal", "other")
@@ -59,9 +65,12 @@ class Incident(Base):
         ),
         Index("ix_incidents_recovered_at", "recovered_at"),  # open incidents
         Index("uq_incidents_external", "external_source", "external_id", unique=True),
+        Index("uq_incidents_uid", "uid", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The incident's identity across installations (backups); see migration 0005.
+    uid: Mapped[str] = mapped_column(String(40), default=new_uid)
     title: Mapped[str] = mapped_column(String(200))
     severity: Mapped[str] = mapped_column(String(4))
     service: Mapped[str] = mapped_column(String(100))
