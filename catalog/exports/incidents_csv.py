@@ -27,6 +27,7 @@ from catalog.vectors.models import Vector
 
 HEADER = [
     "id",
+    "uid",
     "title",
     "severity",
     "service",
@@ -59,6 +60,7 @@ def incident_csv_chunks(
     dialect = session.get_bind().dialect.name
     columns: list[Any] = [
         Incident.id,
+        Incident.uid,
         Incident.title,
         Incident.severity,
         Incident.service,
@@ -87,12 +89,12 @@ def incident_csv_chunks(
             first = rows[0]
             batch.append(
                 [
-                    *first[:5],
-                    ";".join(r[5] for r in rows if r[5]),
-                    first[6],
-                    *(_iso(v) for v in first[7:12]),
-                    first[12],
-                    "" if first[13] is None else first[13],
+                    *first[:6],
+                    ";".join(r[6] for r in rows if r[6]),
+                    first[7],
+                    *(_iso(v) for v in first[8:13]),
+                    first[13],
+                    "" if first[14] is None else first[14],
                     settings.mttr_from,
                 ]
             )

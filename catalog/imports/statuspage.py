@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.errors import FieldErrors, ValidationError
+from catalog.imports.summary import ImportSummary
 from catalog.incidents import service
 from catalog.incidents.models import Incident
 from catalog.rules import SHORT_MAX, TITLE_MAX
@@ -54,23 +55,6 @@ class VectorRule:
             raise ValidationError({"vector_rule": [f"Bad pattern {pattern!r}: {exc}."]}) from exc
 
 
-@dataclass
-class ImportSummary:
-    records: int = 0
-    created: int = 0
-    already_imported: int = 0
-    skipped_maintenance: int = 0
-    dry_run: bool = False
-
-    def describe(self) -> str:
-        verb = "Would create" if self.dry_run else "Created"
-        return (
-            f"{verb} {self.created} incidents from {self.records} records; "
-            f"{self.already_imported} already imported, "
-            f"{self.skipped_maintenance} maintenance records skipped."
-        )
-
-
 def import_statuspage(
     session: Session,
     document: object,
@@ -87,7 +71,7 @@ def import_statuspage(
         raise ValidationError(
             {"incidents": ["Not a Statuspage v2 incidents.json: no list of incidents."]}
         )
-    summary = ImportSummary(records=len(document["incidents"]), dry_run=dry_run)
+    summary = ImportSummary(source=SOURCE, records=len(document["incidents"]), dry_run=dry_run)
     known = set(
         session.scalars(select(Incident.external_id).where(Incident.external_source == SOURCE))
     )

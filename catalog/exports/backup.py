@@ -1,0 +1,187 @@
+"""The JSON backup: the whole catalog in one versioned, documented document.
+
+Format `failure-catalog-backup`, version 1 (README, "JSON backup format"):
+the vectors by slug, then the incidents by id, each incident with its vector
+slugs and its post-mortem (with action items) inside it. Database ids are
+left out, since they differ between installations: an incident is named by
+its `uid`, a vector by its slug. Nothing in it depends on when it was written,
+so export → import into an empty database → export gives the same bytes.
+
+Streams: one vector or incident per line, written as it is read, a batch of
+incidents (and their links, post-mortems and action items) at a time, so the
+memory an export needs does not grow with the number of incidents. On
+PostgreSQL the export reads one REPEATABLE READ snapshot, so a backup taken
+while people work is still consistent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import Response, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.incidents.models import Incident, incident_vectors
+from catalog.postmortems.models import ActionItem, Postmortem
+from catalog.timefmt import iso_utc
+from catalog.vectors.models import Vector
+
+FORMAT = "failure-catalog-backup"
+VERSION = 1
+BATCH = 2000
+
+VECTOR_FIELDS = (
+    "slug",
+    "name",
+    "category",
+    "description",
+    "detection",
+    "mitigation",
+    "mttd_target_minutes",
+    "mttr_target_minutes",
+    "severity",
+    "occurrence",
+    "detectability",
+    "archived_at",
+    "created_at",
+    "updated_at",
+)
+INCIDENT_FIELDS = (
+    "uid",
+    "title",
+    "severity",
+    "service",
+    "team",
+    "summary",
+    "detection_source",
+    "started_at",
+    "detected_at",
+    "acknowledged_at",
+    "mitigated_at",
+    "recovered_at",
+    "external_source",
+    "external_id",
+    "created_at",
+    "updated_at",
+)
+POSTMORTEM_FIELDS = (
+    "status",
+    "root_cause_at",
+    "root_cause",
+    "body",
+    "published_at",
+    "created_at",
+    "updated_at",
+)
+ACTION_ITEM_FIELDS = ("title", "owner", "due_on", "done_at", "link", "created_at", "updated_at")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _record(row: Any, fields: Sequence[str]) -> dict[str, Any]:
+    return {name: _plain(getattr(row, name)) for name in fields}
+
+
+def _line(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def backup_chunks(session: Session) -> Iterator[str]:
+    """The backup document in pieces: the header and vectors, then a batch of incidents each."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    vectors = session.execute(
+        select(*(getattr(Vector, f) for f in VECTOR_FIELDS)).order_by(Vector.slug)
+    ).all()
+    head = f'{{"format":"{FORMAT}","version":{VERSION},\n"vectors":[\n'
+    head += ",\n".join(_line(_record(v, VECTOR_FIELDS)) for v in vectors)
+    yield head + '\n],\n"incidents":[\n'
+    columns = [Incident.id, *(getattr(Incident, f) for f in INCIDENT_FIELDS)]
+    last_id, first = 0, True
+    while True:
+        rows = session.execute(
+            select(*columns).where(Incident.id > last_id).order_by(Incident.id).limit(BATCH)
+        ).all()
+        if not rows:
+            break
+        lo, hi = rows[0].id, rows[-1].id
+        last_id = hi
+        lines = [_line(record) for record in _incident_records(session, rows, lo, hi)]
+        yield ("" if first else ",\n") + ",\n".join(lines)
+        first = False
+    yield "\n]}\n"
+
+
+def _incident_records(
+    session: Session, rows: Sequence[Any], lo: int, hi: int
+) -> Iterator[dict[str, Any]]:
+    """Each incident of one id range with its vector slugs and post-mortem."""
+    slugs: dict[int, list[str]] = defaultdict(list)
+    for incident_id, slug in session.execute(
+        select(incident_vectors.c.incident_id, Vector.slug)
+        .join(Vector, Vector.id == incident_vectors.c.vector_id)
+        .where(incident_vectors.c.incident_id.between(lo, hi))
+        .order_by(incident_vectors.c.incident_id, Vector.slug)
+    ):
+        slugs[incident_id].append(slug)
+    postmortems = {
+        pm.incident_id: pm
+        for pm in session.execute(
+            select(
+                Postmortem.id,
+                Postmortem.incident_id,
+                *(getattr(Postmortem, f) for f in POSTMORTEM_FIELDS),
+            ).where(Postmortem.incident_id.between(lo, hi))
+        )
+    }
+    items: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if postmortems:
+        for item in session.execute(
+            select(ActionItem.postmortem_id, *(getattr(ActionItem, f) for f in ACTION_ITEM_FIELDS))
+            .join(Postmortem, Postmortem.id == ActionItem.postmortem_id)
+            .where(Postmortem.incident_id.between(lo, hi))
+            .order_by(ActionItem.id)
+        ):
+            items[item.postmortem_id].append(_record(item, ACTION_ITEM_FIELDS))
+    for row in rows:
+        record = _record(row, INCIDENT_FIELDS)
+        record["vectors"] = slugs.get(row.id, [])
+        pm = postmortems.get(row.id)
+        if pm is None:
+            record["postmortem"] = None
+        else:
+            record["postmortem"] = {
+                **_record(pm, POSTMORTEM_FIELDS),
+                "action_items": items.get(pm.id, []),
+            }
+        yield record
+
+
+def backup_response() -> Response:
+    """The backup as a streamed download, on a session of its own (see incidents_csv)."""
+    sessionmaker = current_app.extensions["catalog.sessionmaker"]
+
+    def chunks() -> Iterator[str]:
+        session = sessionmaker()
+        try:
+            yield from backup_chunks(session)
+        finally:
+            session.close()
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return Response(
+        chunks(),
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="catalog-backup-{stamp}.json"'},
+    )

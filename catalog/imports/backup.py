@@ -1,0 +1,292 @@
+"""Restore a JSON backup (catalog/exports/backup.py): all or nothing, idempotent.
+
+Vectors are matched by slug: one that exists is updated to the backup's
+values (a fresh database holds the five seeded vectors, so a restore updates
+them), a missing one is created. Incidents are matched by `uid`, and by their
+external source and id when they have one (the same Statuspage incident
+imported into two installations): one already here is left as it is and
+counted, never overwritten, so restoring a backup into the database it came
+from, or importing it twice, creates nothing.
+
+Every record goes through the same domain rules as the forms and the API
+(validate_vector, validate_incident, validate_postmortem); the first bad one
+aborts with its place in the document, e.g. `incidents[12].started_at`, and
+the caller rolls back. The one rule relaxed is "no new incident on an archived
+vector": history restored from a backup may name one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.db import utcnow
+from catalog.errors import FieldErrors, ValidationError
+from catalog.exports.backup import (
+    ACTION_ITEM_FIELDS,
+    FORMAT,
+    INCIDENT_FIELDS,
+    POSTMORTEM_FIELDS,
+    VECTOR_FIELDS,
+    VERSION,
+)
+from catalog.imports.summary import ImportSummary
+from catalog.incidents.models import Incident
+from catalog.incidents.service import validate_incident
+from catalog.postmortems.models import ActionItem, Postmortem
+from catalog.postmortems.service import validate_postmortem
+from catalog.rules import check_text
+from catalog.timefmt import parse_timestamp
+from catalog.vectors.models import Vector
+from catalog.vectors.service import validate_vector
+
+UID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
+FLUSH_EVERY = 500
+
+
+def import_backup(
+    session: Session, document: object, *, dry_run: bool = False, now: datetime | None = None
+) -> ImportSummary:
+    """Apply a backup document; flushes, never commits (the caller commits or rolls back)."""
+    now = now or utcnow()
+    _check_header(document)
+    assert isinstance(document, dict)
+    summary = ImportSummary(source="backup", records=len(document["incidents"]), dry_run=dry_run)
+    for index, record in enumerate(document["vectors"]):
+        _import_vector(session, f"vectors[{index}]", record, summary)
+    session.flush()
+    uids = set(session.scalars(select(Incident.uid)))
+    catalog = {v.slug: v for v in session.scalars(select(Vector))}
+    externals = set(
+        session.execute(
+            select(Incident.external_source, Incident.external_id).where(
+                Incident.external_id.is_not(None)
+            )
+        ).tuples()
+    )
+    for index, record in enumerate(document["incidents"]):
+        where = f"incidents[{index}]"
+        if not isinstance(record, dict):
+            raise ValidationError({where: ["Each incident must be an object."]})
+        uid = record.get("uid")
+        if not isinstance(uid, str) or not UID_RE.match(uid):
+            raise ValidationError(
+                {f"{where}.uid": ["Each incident needs its uid (1-40 letters, digits, . _ : -)."]},
+                f"Record {where} is refused; nothing was imported.",
+            )
+        external = (record.get("external_source"), record.get("external_id"))
+        if uid in uids or (external[1] is not None and external in externals):
+            summary.already_imported += 1
+            continue
+        try:
+            incident = _incident(session, where, record, now, catalog)
+        except ValidationError as exc:
+            raise ValidationError(
+                exc.fields, f"Record {where} (uid {uid}) is refused; nothing was imported."
+            ) from exc
+        uids.add(uid)
+        externals.add(external)
+        summary.created += 1
+        summary.postmortems_created += incident.postmortem is not None
+        if summary.created % FLUSH_EVERY == 0:
+            session.flush()
+    session.flush()
+    return summary
+
+
+def _check_header(document: object) -> None:
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValidationError(
+            {"format": [f'Not a Failure Catalog backup: expected "format": "{FORMAT}".']}
+        )
+    version = document.get("version")
+    if version != VERSION:
+        raise ValidationError(
+            {
+                "version": [
+                    f"Backup format version {version!r} is not one this app reads ({VERSION})."
+                ]
+            }
+        )
+    errors = FieldErrors()
+    for key in ("vectors", "incidents"):
+        if not isinstance(document.get(key), list):
+            errors.add(key, "Must be a list.")
+    errors.raise_if_any()
+
+
+def _unknown_keys(
+    errors: FieldErrors, where: str, record: Mapping[str, Any], known: set[str]
+) -> None:
+    """A misspelt key would otherwise be dropped in silence: refuse it instead."""
+    for key in record:
+        if key not in known:
+            errors.add(f"{where}.{str(key)[:60]}", "Unknown field in a version 1 backup.")
+
+
+def _stamp(
+    errors: FieldErrors, where: str, record: Mapping[str, Any], name: str
+) -> datetime | None:
+    return parse_timestamp(errors, f"{where}.{name}", record.get(name))
+
+
+def _prefixed(exc: ValidationError, where: str) -> ValidationError:
+    return ValidationError({f"{where}.{k}": v for k, v in exc.fields.items()}, exc.message)
+
+
+def _import_vector(session: Session, where: str, record: object, summary: ImportSummary) -> None:
+    if not isinstance(record, dict):
+        raise ValidationError({where: ["Each vector must be an object."]})
+    errors = FieldErrors()
+    _unknown_keys(errors, where, record, set(VECTOR_FIELDS))
+    stamps = {
+        name: _stamp(errors, where, record, name)
+        for name in ("archived_at", "created_at", "updated_at")
+    }
+    errors.raise_if_any()
+    slug = record.get("slug")
+    current = (
+        session.scalar(select(Vector).where(Vector.slug == slug)) if isinstance(slug, str) else None
+    )
+    data = {k: v for k, v in record.items() if k not in stamps}
+    try:
+        clean = validate_vector(session, data, current=current)
+    except ValidationError as exc:
+        raise _prefixed(exc, where) from exc
+    clean["archived_at"] = stamps["archived_at"]
+    clean["created_at"] = stamps["created_at"] or utcnow()
+    clean["updated_at"] = stamps["updated_at"] or clean["created_at"]
+    if current is None:
+        session.add(Vector(**clean))
+        summary.vectors_created += 1
+    elif any(getattr(current, k) != v for k, v in clean.items()):
+        for field, value in clean.items():
+            setattr(current, field, value)
+        summary.vectors_updated += 1
+
+
+def _incident(
+    session: Session,
+    where: str,
+    record: Mapping[str, Any],
+    now: datetime,
+    catalog: Mapping[str, Vector],
+) -> Incident:
+    errors = FieldErrors()
+    _unknown_keys(errors, where, record, {*INCIDENT_FIELDS, "vectors", "postmortem"})
+    data: dict[str, Any] = {
+        k: v for k, v in record.items() if k in INCIDENT_FIELDS and not k.endswith("_at")
+    }
+    for name in ("started_at", "detected_at", "acknowledged_at", "mitigated_at", "recovered_at"):
+        data[name] = _stamp(errors, where, record, name)
+    data["vectors"] = record.get("vectors")
+    created = _stamp(errors, where, record, "created_at") or now
+    updated = _stamp(errors, where, record, "updated_at") or created
+    source = check_text(
+        errors, f"{where}.external_source", record.get("external_source"), max_length=32
+    )
+    external_id = check_text(
+        errors, f"{where}.external_id", record.get("external_id"), max_length=200
+    )
+    if (source is None) != (external_id is None):
+        errors.add(f"{where}.external_id", "external_source and external_id come together.")
+    errors.raise_if_any()
+    try:
+        clean = validate_incident(session, data, now=now, allow_archived=True, catalog=catalog)
+    except ValidationError as exc:
+        raise _prefixed(exc, where) from exc
+    incident = Incident(
+        **clean,
+        uid=record["uid"],
+        external_source=source,
+        external_id=external_id,
+        created_at=created,
+        updated_at=updated,
+    )
+    session.add(incident)
+    pm_record = record.get("postmortem")
+    if pm_record is not None:
+        incident.postmortem = _postmortem(incident, f"{where}.postmortem", pm_record, now)
+    return incident
+
+
+def _postmortem(incident: Incident, where: str, record: object, now: datetime) -> Postmortem:
+    if not isinstance(record, dict):
+        raise ValidationError({where: ["The post-mortem must be an object or null."]})
+    errors = FieldErrors()
+    _unknown_keys(errors, where, record, {*POSTMORTEM_FIELDS, "action_items"})
+    data: dict[str, Any] = {k: record.get(k) for k in ("status", "root_cause", "body")}
+    for name in ("root_cause_at", "published_at"):
+        data[name] = _stamp(errors, where, record, name)
+    created = _stamp(errors, where, record, "created_at") or now
+    updated = _stamp(errors, where, record, "updated_at") or created
+    raw_items = record.get("action_items") or []
+    items_meta: list[tuple[datetime, datetime]] = []
+    if isinstance(raw_items, list):
+        converted = []
+        for i, raw in enumerate(raw_items):
+            item_where = f"{where}.action_items[{i}]"
+            if not isinstance(raw, dict):
+                converted.append(raw)  # validate_postmortem names it
+                items_meta.append((created, updated))
+                continue
+            _unknown_keys(errors, item_where, raw, set(ACTION_ITEM_FIELDS))
+            item = {k: raw.get(k) for k in ("title", "owner", "link")}
+            item["owner"] = item["owner"] or ""
+            item["done_at"] = _stamp(errors, item_where, raw, "done_at")
+            item["due_on"] = _date(errors, f"{item_where}.due_on", raw.get("due_on"))
+            item_created = _stamp(errors, item_where, raw, "created_at") or created
+            items_meta.append(
+                (item_created, _stamp(errors, item_where, raw, "updated_at") or item_created)
+            )
+            converted.append(item)
+        data["action_items"] = converted
+    else:
+        data["action_items"] = raw_items
+    errors.raise_if_any()
+    try:
+        clean = validate_postmortem(incident, data, now=now)
+    except ValidationError as exc:
+        raise ValidationError(
+            {f"{where}.{_item_path(k)}": v for k, v in exc.fields.items()}, exc.message
+        ) from exc
+    items = clean.pop("action_items")
+    pm = Postmortem(**clean, created_at=created, updated_at=updated)
+    pm.action_items = [
+        ActionItem(
+            title=c.title,
+            owner=c.owner,
+            due_on=c.due_on,
+            done_at=c.done_at,
+            link=c.link,
+            created_at=meta[0],
+            updated_at=meta[1],
+        )
+        for c, meta in zip(items, items_meta, strict=True)
+    ]
+    return pm
+
+
+def _item_path(field: str) -> str:
+    """validate_postmortem's `action_items.3.title` in this document's terms: `action_items[3].title`."""
+    parts = field.split(".")
+    if len(parts) >= 2 and parts[0] == "action_items" and parts[1].isdigit():
+        return f"action_items[{parts[1]}]" + "".join(f".{p}" for p in parts[2:])
+    return field
+
+
+def _date(errors: FieldErrors, field: str, value: object) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    errors.add(field, "Must be a date, e.g. 2026-03-01.")
+    return None

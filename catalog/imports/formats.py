@@ -1,0 +1,80 @@
+"""One entry point for every import format, shared by the CLI, the API and the upload page.
+
+It turns the file's bytes into what the format's importer reads (JSON or CSV
+text), refusing what is not UTF-8 or not well formed with the line and column,
+and runs the importer. The caller owns the transaction: it commits, or rolls
+back on an error or a dry run.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from catalog.errors import ValidationError
+from catalog.imports.backup import import_backup
+from catalog.imports.incidents_csv import import_incidents_csv
+from catalog.imports.statuspage import VectorRule, import_statuspage
+from catalog.imports.summary import ImportSummary
+
+FORMATS = {
+    "json": "Failure Catalog JSON backup",
+    "csv": "Incident CSV (the columns of the export)",
+    "statuspage": "Atlassian Statuspage v2 incidents.json",
+}
+
+
+def run_import(
+    session: Session,
+    fmt: str,
+    raw: bytes,
+    *,
+    vector: str | None = None,
+    rules: list[VectorRule] | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> ImportSummary:
+    if fmt not in FORMATS:
+        raise ValidationError({"format": [f"Format must be one of: {', '.join(FORMATS)}."]})
+    text = _text(raw)
+    if fmt == "csv":
+        return import_incidents_csv(session, text, default_vector=vector, dry_run=dry_run, now=now)
+    document = _json(text)
+    if fmt == "json":
+        return import_backup(session, document, dry_run=dry_run, now=now)
+    return import_statuspage(
+        session, document, default_vector=vector, rules=rules, dry_run=dry_run, now=now
+    )
+
+
+def detect_format(filename: str, raw: bytes) -> str:
+    """For the CLI without --format: by extension, then by what the JSON says it is."""
+    if filename.lower().endswith(".csv"):
+        return "csv"
+    head = raw[:4096]
+    return "json" if b'"failure-catalog-backup"' in head else "statuspage"
+
+
+def _text(raw: bytes) -> str:
+    if not raw.strip():
+        raise ValidationError({"file": ["The file is empty."]})
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            {"file": [f"Not UTF-8 text (byte {exc.start} cannot be read)."]}
+        ) from exc
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            {"file": [f"Not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}."]}
+        ) from exc
+    except RecursionError as exc:
+        raise ValidationError({"file": ["The JSON is nested too deeply to read."]}) from exc
