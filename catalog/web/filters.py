@@ -51,11 +51,18 @@ def _url_with(**changes: object) -> str:
     return request.path + ("?" + urlencode(args) if args else "")
 
 
+def _md_cell(value: object) -> str:
+    """Text safe inside a Markdown table cell: one line, pipes and backslashes escaped."""
+    text = " ".join(str(value).split())
+    return text.replace("\\", "\\\\").replace("|", "\\|")
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(human_duration, "duration")
     app.add_template_filter(_localtime, "localtime")
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(_percent, "percent")
+    app.add_template_filter(_md_cell, "md_cell")
     app.add_template_global(_url_with, "url_with")
 
     @app.context_processor
