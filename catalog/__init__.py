@@ -67,13 +67,22 @@ def register_blueprints(app: Flask) -> None:
     from catalog.auth.views import bp as auth_bp
     from catalog.exports.views import bp as exports_bp
     from catalog.health import bp as health_bp
+    from catalog.imports.views import bp as imports_bp
     from catalog.incidents.views import bp as incidents_bp
     from catalog.postmortems.views import bp as postmortems_bp
     from catalog.reports.views import bp as reports_bp
     from catalog.vectors.views import bp as vectors_bp
     from catalog.web.views import bp as main_bp
 
-    blueprints = (main_bp, vectors_bp, incidents_bp, postmortems_bp, reports_bp, exports_bp)
+    blueprints = (
+        main_bp,
+        vectors_bp,
+        incidents_bp,
+        postmortems_bp,
+        reports_bp,
+        exports_bp,
+        imports_bp,
+    )
     for bp in (*blueprints, auth_bp, admin_bp, api_bp, health_bp):
         app.register_blueprint(bp)
 

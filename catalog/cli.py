@@ -244,34 +244,49 @@ def tokens_create(email: str, name: str) -> None:
     click.echo(new.secret)
 
 
-@click.group("export", help="Export data (more formats arrive with the JSON backup).")
-def export_group() -> None:
-    pass
-
-
-@export_group.command(
-    "incidents",
-    help="Every incident as CSV (one row each, durations in seconds), streamed to "
-    "standard output or --output. Filters as on the incident list.",
+@click.command(
+    "export",
+    help="Export to standard output or --output. csv: every incident, one row each, durations "
+    "in seconds (filters as on the incident list). json: the whole catalog as the versioned "
+    "backup. md or html: the dossier. Large exports stream; memory stays flat.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json", "md", "html"]),
+    default="csv",
+    show_default=True,
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None)
-@click.option("--vector", default=None, help="Vector slug.")
-@click.option("--severity", type=click.Choice(SEVERITIES), default=None)
-@click.option("--service", default=None)
-@click.option("--team", default=None)
+@click.option("--vector", default=None, help="csv: vector slug.")
+@click.option("--severity", type=click.Choice(SEVERITIES), default=None, help="csv only.")
+@click.option("--service", default=None, help="csv only.")
+@click.option("--team", default=None, help="csv only.")
 @click.option(
-    "--status", type=click.Choice(["investigating", "mitigated", "recovered", "open"]), default=None
+    "--status",
+    type=click.Choice(["investigating", "mitigated", "recovered", "open"]),
+    default=None,
+    help="csv only.",
 )
 @with_appcontext
-def export_incidents(output: str | None, **filters: str | None) -> None:
+def export_command(fmt: str, output: str | None, **filters: str | None) -> None:
     from catalog.db import get_session
     from catalog.errors import ValidationError
+    from catalog.exports.backup import backup_chunks
+    from catalog.exports.dossier import build_dossier, dossier_html, dossier_markdown
     from catalog.exports.incidents_csv import incident_csv_chunks
     from catalog.incidents.service import IncidentFilters
 
-    chunks = incident_csv_chunks(
-        get_session(), current_app.extensions["catalog.settings"], IncidentFilters(**filters)
-    )
+    settings = current_app.extensions["catalog.settings"]
+    if fmt != "csv" and any(filters.values()):
+        raise click.UsageError("Filters apply to --format csv only.")
+    if fmt == "csv":
+        chunks = incident_csv_chunks(get_session(), settings, IncidentFilters(**filters))
+    elif fmt == "json":
+        chunks = backup_chunks(get_session())
+    else:
+        dossier = build_dossier(get_session(), settings)
+        chunks = iter([dossier_markdown(dossier) if fmt == "md" else dossier_html(dossier)])
     try:
         first = next(chunks)  # the filters are checked before anything is written
     except ValidationError as exc:
@@ -284,46 +299,48 @@ def export_incidents(output: str | None, **filters: str | None) -> None:
 
 @click.command(
     "import",
-    help="Import incident history from FILE, all or nothing: the first bad record stops the "
-    "import with its index and the reason, and nothing is written. Records already imported "
-    "(by their id in the source) are skipped, so importing a file twice is safe. "
-    "Formats: statuspage (Atlassian Statuspage v2 incidents.json).",
+    help="Import FILE, all or nothing: the first bad record stops the import with its line "
+    "(CSV) or index (JSON) and the reason, and nothing is written. Records already here are "
+    "skipped, so importing a file twice is safe. Formats: json (this app's backup), csv (the "
+    "incident CSV export's columns), statuspage (Atlassian Statuspage v2 incidents.json); "
+    "without --format, a .csv file is csv and a JSON file is told apart by its content.",
 )
 @click.argument("file", type=click.File("rb"))
-@click.option(
-    "--format", "fmt", type=click.Choice(["statuspage"]), default="statuspage", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "statuspage"]), default=None)
 @click.option(
     "--dry-run", is_flag=True, help="Check everything and say what would be created; write nothing."
 )
-@click.option("--default-vector", default=None, help="Vector slug for records no rule matches.")
+@click.option(
+    "--vector",
+    "--default-vector",
+    "vector",
+    default=None,
+    help="Vector slug for records that name none (CSV) or that no rule matches (Statuspage).",
+)
 @click.option(
     "--vector-rule",
     "rules",
     multiple=True,
     metavar="PATTERN=SLUG",
-    help="Records whose name matches the regex PATTERN (any case) get vector SLUG; the first "
-    "matching rule wins. Repeatable.",
+    help="Statuspage: records whose name matches the regex PATTERN (any case) get vector SLUG; "
+    "the first matching rule wins. Repeatable.",
 )
 @with_appcontext
 def import_command(
-    file, fmt: str, dry_run: bool, default_vector: str | None, rules: tuple[str, ...]
+    file, fmt: str | None, dry_run: bool, vector: str | None, rules: tuple[str, ...]
 ) -> None:  # type: ignore[no-untyped-def]
-    import json
-
     from catalog.errors import ValidationError
-    from catalog.imports.statuspage import VectorRule, import_statuspage
+    from catalog.imports.formats import detect_format, run_import
+    from catalog.imports.statuspage import VectorRule
 
-    try:
-        document = json.loads(file.read().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise click.ClickException(f"{file.name} is not UTF-8 JSON: {exc}") from exc
+    raw = file.read()
     session = _cli_session()
     try:
-        summary = import_statuspage(
+        summary = run_import(
             session,
-            document,
-            default_vector=default_vector,
+            fmt or detect_format(file.name, raw),
+            raw,
+            vector=vector,
             rules=[VectorRule.parse(rule) for rule in rules],
             dry_run=dry_run,
         )
@@ -343,5 +360,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(demo)
     app.cli.add_command(report)
-    app.cli.add_command(export_group)
+    app.cli.add_command(export_command)
     app.cli.add_command(import_command)

@@ -59,6 +59,7 @@ def load_config(instance_path: str) -> dict[str, object]:
         "METRICS_CACHE_SIZE": _int_env("CATALOG_METRICS_CACHE_SIZE", 256, minimum=0),
         "DEV_MODE": os.environ.get("CATALOG_ENV", "production") == "development",
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "IMPORT_MAX_BYTES": _int_env("CATALOG_IMPORT_MAX_MB", 64) * 1024 * 1024,
         "PER_PAGE": 50,
     }
 

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 import markdown as md
 import nh3
-from flask import Flask, Request, Response, has_request_context, request
+from flask import Flask, Request, Response, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 from werkzeug.exceptions import BadRequest
@@ -110,8 +110,11 @@ class _Utf8FormDataParser(FormDataParser):
     def _parse_multipart(
         self, stream: Any, mimetype: Any, content_length: Any, options: Any
     ) -> Any:
-        # No form of this app uploads files, and Werkzeug's multipart parser turns
-        # invalid UTF-8 into U+FFFD silently; refusing is simpler than checking.
+        # Only the import page uploads a file; its bytes are decoded (strictly) by the
+        # importer. Elsewhere Werkzeug's multipart parser would turn invalid UTF-8 into
+        # U+FFFD silently; refusing is simpler than checking.
+        if has_request_context() and request.endpoint in MULTIPART_ENDPOINTS:
+            return super()._parse_multipart(stream, mimetype, content_length, options)
         raise BadRequest("Send forms url-encoded; this app accepts no multipart bodies.")
 
 
@@ -128,7 +131,22 @@ class _SessionInterface(SecureCookieSessionInterface):
         )
 
 
+MULTIPART_ENDPOINTS = frozenset({"imports.upload"})
+UPLOAD_ENDPOINTS = frozenset({"imports.upload", "api.import_file"})
+
+
+def _upload_limit(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Imports take files larger than the 2 MiB every other request is held to.
+
+    A URL value preprocessor runs before every before_request hook, CSRF's
+    included, so the larger limit is in place before anything reads the body.
+    """
+    if endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
+
+
 def init_app(app: Flask) -> None:
+    app.url_value_preprocessor(_upload_limit)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.session_interface = _SessionInterface()

@@ -331,12 +331,12 @@ def test_incident_csv_from_the_api_and_the_cli_is_the_same_file(app, client, run
     api = client.get("/api/v1/exports/incidents.csv?team=search")
     assert api.status_code == 200 and api.mimetype == "text/csv"
     assert api.get_data(as_text=True) == web
-    result = runner.invoke(args=["export", "incidents", "--team", "search"])
+    result = runner.invoke(args=["export", "--format", "csv", "--team", "search"])
     assert result.exit_code == 0, result.output
     assert result.output.replace("\r\n", "\n") == web.replace("\r\n", "\n")
     bad = client.get("/api/v1/exports/incidents.csv?severity=SEV9")
     assert bad.status_code == 422 and "severity" in bad.get_json()["error"]["fields"]
-    failed = runner.invoke(args=["export", "incidents", "--vector", "bad\x01"])
+    failed = runner.invoke(args=["export", "--vector", "bad\x01"])
     assert failed.exit_code == 1 and "vector:" in failed.output
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -62,7 +62,18 @@ def _malformed(exc: MalformedRequest):  # type: ignore[no-untyped-def]
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
-    return error_response(413, "payload_too_large", "The request body is larger than 2 MiB.")
+    limit = request.max_content_length or 0
+    return error_response(
+        413, "payload_too_large", f"The request body is larger than {limit / 2**20:g} MiB."
+    )
 
 
-from catalog.api import hooks, incidents, metrics, openapi, postmortems, vectors  # noqa: E402,F401
+from catalog.api import (  # noqa: E402,F401
+    hooks,
+    incidents,
+    metrics,
+    openapi,
+    postmortems,
+    transfer,
+    vectors,
+)

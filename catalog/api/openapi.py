@@ -520,7 +520,11 @@ ERRORS = {
         "A stale `version`, a change clashing with one saved meanwhile, or a delete "
         "that would lose history.",
     ),
-    413: ("PayloadTooLarge", "The request body is over 2 MiB."),
+    413: (
+        "PayloadTooLarge",
+        "The request body is over 2 MiB (over CATALOG_IMPORT_MAX_MB, 64 MiB by default, "
+        "for an import).",
+    ),
     422: ("ValidationFailed", "Validation failed; `fields` names every offending field."),
 }
 
@@ -787,6 +791,91 @@ def _paths() -> dict[str, Schema]:
                 ),
             ),
         },
+        "/api/v1/exports/backup.json": {
+            "get": _operation(
+                "export_backup",
+                "transfer",
+                "The whole catalog as the JSON backup (streamed)",
+                {
+                    "200": {
+                        "description": "Format `failure-catalog-backup`, version 1 (see the "
+                        "README): vectors by slug, incidents by id with their vector slugs, "
+                        "post-mortem and action items inline; no database ids, so export → "
+                        "import into an empty catalog → export gives the same document.",
+                        "content": {JSON: {"schema": _ref("Backup")}},
+                    },
+                    **_errors(),
+                },
+            ),
+        },
+        "/api/v1/exports/dossier.md": {
+            "get": _operation(
+                "export_dossier",
+                "transfer",
+                "The dossier in Markdown: catalog, MTTD/MTTR vs targets, post-mortems, trend",
+                {
+                    "200": {
+                        "description": "Markdown; the last 12 months.",
+                        "content": {"text/markdown": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(),
+                },
+            ),
+        },
+        "/api/v1/imports": {
+            "post": _operation(
+                "import_file",
+                "transfer",
+                "Import a file: the JSON backup, the incident CSV or a Statuspage history",
+                {
+                    **_ok(
+                        200, "What was (or, in a dry run, would be) created.", _ref("ImportSummary")
+                    ),
+                    **_errors(400, 413, 422),
+                },
+                parameters=[
+                    {
+                        **_query(
+                            "format",
+                            {"type": "string", "enum": ["json", "csv", "statuspage"]},
+                            "`json` (this app's backup), `csv` (the incident CSV export's "
+                            "columns) or `statuspage` (Statuspage v2 incidents.json).",
+                        ),
+                        "required": True,
+                    },
+                    _query(
+                        "dry_run",
+                        {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no"]},
+                        "Check everything and report; write nothing.",
+                    ),
+                    _query(
+                        "vector",
+                        {"type": "string", "maxLength": SHORT_MAX},
+                        "Vector slug for records that name none (CSV) or that no rule matches "
+                        "(Statuspage).",
+                    ),
+                    _query(
+                        "vector_rule",
+                        {"type": "string", "maxLength": 500},
+                        "Statuspage: `PATTERN=slug`, repeatable; the first whose regex matches "
+                        "the incident name wins.",
+                    ),
+                ],
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/octet-stream": {
+                            "schema": {"type": "string", "format": "binary"}
+                        },
+                    },
+                    "description": "The file itself, UTF-8. Any content type is read as bytes.",
+                },
+                description="All or nothing: the first bad record is a 422 naming its place "
+                "(`line 12: severity`, `incidents[3].started_at`) and nothing is written. "
+                "Records already present (by uid, source id or, for a CSV row without uid, "
+                "its title, service and start) are skipped, so a repeat creates nothing.",
+            ),
+        },
         "/api/v1/hooks/alertmanager": {
             "post": _operation(
                 "alertmanager_hook",
@@ -817,6 +906,37 @@ def _paths() -> dict[str, Schema]:
     }
 
 
+def _transfer_schemas() -> dict[str, Schema]:
+    count = {"type": "integer", "minimum": 0}
+    return {
+        "ImportSummary": _object(
+            {
+                "source": {"type": "string", "enum": ["backup", "csv", "statuspage"]},
+                "records": count,
+                "created": count,
+                "already_imported": count,
+                "skipped_maintenance": count,
+                "postmortems_created": count,
+                "vectors_created": count,
+                "vectors_updated": count,
+                "dry_run": {"type": "boolean"},
+                "message": {"type": "string"},
+            },
+            ["source", "records", "created", "already_imported", "dry_run", "message"],
+        ),
+        "Backup": {
+            "type": "object",
+            "required": ["format", "version", "vectors", "incidents"],
+            "properties": {
+                "format": {"const": "failure-catalog-backup"},
+                "version": {"const": 1},
+                "vectors": {"type": "array", "items": {"type": "object"}},
+                "incidents": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole document, built afresh (cheap) so no caller can change a shared copy."""
     schemas: dict[str, Schema] = {
@@ -825,6 +945,7 @@ def openapi_document() -> dict[str, Any]:
         **_postmortem_schemas(),
         **_metrics_schemas(),
         **_hook_schemas(),
+        **_transfer_schemas(),
         "VectorList": _list_schema("Vector"),
         "IncidentList": _list_schema("Incident"),
         "Error": ERROR_SCHEMA,
@@ -845,6 +966,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "postmortems", "description": "One post-mortem per incident."},
             {"name": "metrics", "description": "MTTD/MTTR statistics."},
             {"name": "hooks", "description": "Incidents opened and closed by monitoring."},
+            {"name": "transfer", "description": "Exports (backup, dossier) and imports."},
             {"name": "meta", "description": "About the API itself."},
         ],
         "security": [{"bearerAuth": []}],

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from catalog.db import get_session
+from catalog.exports.backup import backup_response
+from catalog.exports.dossier import DOSSIER_CSP, build_dossier, dossier_html, dossier_markdown
 from catalog.incidents.models import SEVERITIES, STATUSES
 from catalog.reports.views import filter_choices
 
@@ -19,3 +23,29 @@ def index():  # type: ignore[no-untyped-def]
         severities=SEVERITIES,
         **{k: v for k, v in filter_choices(get_session()).items() if k != "severities"},
     )
+
+
+@bp.get("/backup.json")
+def backup():  # type: ignore[no-untyped-def]
+    return backup_response()
+
+
+@bp.get("/dossier")
+def dossier():  # type: ignore[no-untyped-def]
+    """The dossier to read (HTML, print-ready), or to download as HTML or Markdown."""
+    fmt = request.args.get("format", "html")
+    download = request.args.get("download", "") in ("1", "true", "yes")
+    if fmt not in ("html", "md"):
+        abort(404)
+    built = build_dossier(get_session(), current_app.extensions["catalog.settings"])
+    if fmt == "md":
+        response = Response(dossier_markdown(built), mimetype="text/markdown")
+    else:
+        response = Response(dossier_html(built, toolbar=not download), mimetype="text/html")
+        response.headers["Content-Security-Policy"] = DOSSIER_CSP
+    if download:
+        stamp = datetime.now(UTC).strftime("%Y%m%d")
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="failure-catalog-dossier-{stamp}.{fmt}"'
+        )
+    return response
