@@ -195,3 +195,54 @@ def test_reports_range_and_filter_update_chart_and_table(page, live_url, session
     page.click("form[data-testid=view-form] button[type=submit]")
     page.wait_for_url("**/?range=90d*team=search*")
     assert page.get_by_test_id("headline-incidents").locator(".big").inner_text() == "2"
+
+
+def test_backup_download_upload_and_the_dossier_in_print(page, live_url, session, tmp_path):  # type: ignore[no-untyped-def]
+    """An editor backs up, restores (dry run, then a bad CSV), reads the dossier and prints it."""
+    from factories import make_incident
+    from sqlalchemy import func, select
+
+    from catalog.incidents.models import Incident
+
+    make_incident(session, title="Retriever returned 40 chunks")
+    make_incident(session, title="Embedding API latency spike", service="embedder")
+
+    page.goto(f"{live_url}/exports/")
+    with page.expect_download() as info:
+        page.click("text=Download backup")
+    backup = tmp_path / "backup.json"
+    info.value.save_as(backup)
+    assert backup.read_text(encoding="utf-8").startswith('{"format":"failure-catalog-backup"')
+
+    page.click("text=Import a file…")
+    page.wait_for_url(f"{live_url}/imports/")
+    page.set_input_files("#file", str(backup))
+    page.select_option("#format", "json")
+    assert page.is_checked("#dry_run")  # a first try never writes
+    page.click("form[enctype] button[type=submit]")
+    status = page.get_by_role("status").inner_text()
+    assert "Dry run, nothing written." in status and "2 already imported" in status
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "title,severity,service,started_at,detected_at,vectors\n"
+        "Fine,SEV2,api,2026-03-01T10:00:00Z,2026-03-01T10:05:00Z,data-drift\n"
+        "Broken,SEV9,api,2026-03-01T10:00:00Z,2026-03-01T10:05:00Z,data-drift\n",
+        encoding="utf-8",
+    )
+    page.set_input_files("#file", str(bad))
+    page.select_option("#format", "csv")
+    page.uncheck("#dry_run")
+    page.click("form[enctype] button[type=submit]")
+    alert = page.get_by_role("alert").first.inner_text()
+    assert "Line 3 is refused; nothing was imported." in alert and "severity" in alert
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Incident)) == 2
+
+    page.goto(f"{live_url}/exports/dossier")
+    assert page.locator("h1").inner_text() == "Failure-mode catalog and incident record"
+    assert "Readiness" in page.inner_text("#readiness")
+    assert "Dependency latency" in page.inner_text("section[aria-labelledby=catalog] table")
+    for paper in ("A4", "Letter"):
+        pdf = page.pdf(format=paper)
+        assert pdf.startswith(b"%PDF") and b"/Type /Page" in pdf

@@ -62,13 +62,14 @@ def import_backup(
     session.flush()
     uids = set(session.scalars(select(Incident.uid)))
     catalog = {v.slug: v for v in session.scalars(select(Vector))}
-    externals = set(
-        session.execute(
+    externals = {
+        (source, external_id)
+        for source, external_id in session.execute(
             select(Incident.external_source, Incident.external_id).where(
                 Incident.external_id.is_not(None)
             )
-        ).tuples()
-    )
+        )
+    }
     for index, record in enumerate(document["incidents"]):
         where = f"incidents[{index}]"
         if not isinstance(record, dict):
