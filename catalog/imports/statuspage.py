@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import regex
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,22 +38,51 @@ SUMMARY_LIMIT = 20_000
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+RULE_TIMEOUT_SECONDS = 0.05
+PATTERN_MAX = 500
+
+
 @dataclass(frozen=True)
 class VectorRule:
-    """`PATTERN=slug`: incidents whose name matches PATTERN (a regex, any case) get `slug`."""
+    """`PATTERN=slug`: incidents whose name matches PATTERN (a regex, any case) get `slug`.
 
-    pattern: re.Pattern[str]
+    Compiled with the `regex` package rather than `re` for its match timeout:
+    the pattern comes from a user (an upload form, an API call), and a pattern
+    such as `(a+)+$` would otherwise hold a worker for minutes on one name.
+    """
+
+    pattern: regex.Pattern[str]
     slug: str
 
     @classmethod
     def parse(cls, text: str) -> VectorRule:
         pattern, sep, slug = text.rpartition("=")
         if not sep or not pattern or not slug:
-            raise ValidationError({"vector_rule": [f"Use PATTERN=vector-slug, got {text!r}."]})
+            raise ValidationError(
+                {"vector_rule": [f"Use PATTERN=vector-slug, got {text[:100]!r}."]}
+            )
+        if len(pattern) > PATTERN_MAX:
+            raise ValidationError(
+                {"vector_rule": [f"A pattern is at most {PATTERN_MAX} characters."]}
+            )
         try:
-            return cls(re.compile(pattern, re.IGNORECASE), slug.strip())
-        except re.error as exc:
-            raise ValidationError({"vector_rule": [f"Bad pattern {pattern!r}: {exc}."]}) from exc
+            return cls(regex.compile(pattern, regex.IGNORECASE | regex.VERSION0), slug.strip())
+        except (regex.error, ValueError, OverflowError, RecursionError) as exc:
+            raise ValidationError(
+                {"vector_rule": [f"Bad pattern {pattern[:100]!r}: {exc}."]}
+            ) from exc
+
+    def matches(self, name: str) -> bool:
+        try:
+            return self.pattern.search(name, timeout=RULE_TIMEOUT_SECONDS) is not None
+        except TimeoutError as exc:
+            raise ValidationError(
+                {
+                    "vector_rule": [
+                        f"Pattern {self.pattern.pattern[:100]!r} takes too long to match; simplify it."
+                    ]
+                }
+            ) from exc
 
 
 def import_statuspage(
@@ -186,7 +216,7 @@ def _incident_data(
     )
     mitigated, recovered = stamp("monitoring_at"), stamp("resolved_at")
     errors.raise_if_any()
-    vector = next((rule.slug for rule in rules if rule.pattern.search(name)), default)
+    vector = next((rule.slug for rule in rules if rule.matches(name)), default)
     return {
         "title": " ".join(name.split())[:TITLE_MAX],
         "severity": IMPACT_SEVERITY[impact],

@@ -23,6 +23,7 @@ class ImportForm(FlaskForm):
     format = SelectField("Format", choices=options(FORMATS.items()), default="json")
     vector = SelectField(
         "Vector for records that name none",
+        default="",
         description="CSV rows with an empty vectors cell, and Statuspage incidents no rule matches.",
     )
     rules = TextAreaField(
@@ -48,7 +49,9 @@ def upload():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             rules = [
-                VectorRule.parse(line) for line in form.rules.data.splitlines() if line.strip()
+                VectorRule.parse(line)
+                for line in (form.rules.data or "").splitlines()
+                if line.strip()
             ]
             outcome = run_import(
                 session,
