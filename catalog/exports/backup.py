@@ -19,13 +19,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.exports.streaming import streamed_download
 from catalog.incidents.models import Incident, incident_vectors
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.timefmt import iso_utc
@@ -169,19 +170,7 @@ def _incident_records(
 
 
 def backup_response() -> Response:
-    """The backup as a streamed download, on a session of its own (see incidents_csv)."""
-    sessionmaker = current_app.extensions["catalog.sessionmaker"]
-
-    def chunks() -> Iterator[str]:
-        session = sessionmaker()
-        try:
-            yield from backup_chunks(session)
-        finally:
-            session.close()
-
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    return Response(
-        chunks(),
-        mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="catalog-backup-{stamp}.json"'},
+    """The backup as a streamed download, for the web page and the API."""
+    return streamed_download(
+        backup_chunks, mimetype="application/json", name="catalog-backup", extension="json"
     )

@@ -9,7 +9,7 @@ a spreadsheet or pandas working from this file gets the app's own numbers.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from catalog.config import MetricSettings
 from catalog.exports.spreadsheet import csv_rows
+from catalog.exports.streaming import streamed_download
 from catalog.incidents.models import Incident, incident_vectors
 from catalog.incidents.service import IncidentFilters, apply_filters, check_filters
 from catalog.reports.metrics import exact_seconds, ttd_sql, ttr_sql
@@ -110,25 +111,14 @@ def incident_csv_chunks(
 def incidents_csv_response(filters: IncidentFilters) -> Response:
     """The export as a streamed download, for the web page and the API.
 
-    The rows are read on a session of its own, closed when the download ends
-    or is cut off: Flask closes the request's session before a streamed body
-    is sent. The filters are checked first, so a bad one is an error response,
-    not a broken file.
+    The filters are checked first, so a bad one is an error response, not a
+    broken file.
     """
     check_filters(filters)
-    sessionmaker = current_app.extensions["catalog.sessionmaker"]
     settings: MetricSettings = current_app.extensions["catalog.settings"]
-
-    def chunks() -> Iterator[str]:
-        session = sessionmaker()
-        try:
-            yield from incident_csv_chunks(session, settings, filters)
-        finally:
-            session.close()
-
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    return Response(
-        chunks(),
+    return streamed_download(
+        lambda session: incident_csv_chunks(session, settings, filters),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="incidents-{stamp}.csv"'},
+        name="incidents",
+        extension="csv",
     )
