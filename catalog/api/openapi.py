@@ -781,7 +781,7 @@ def _paths() -> dict[str, Schema]:
                     "200": {
                         "description": "One row per incident: `vectors` joined by `;`, "
                         "timestamps ISO 8601 UTC, `ttd_s`/`ttr_s` in seconds, `ttr_from`. "
-                        "Cells starting with = + - @ get a leading `'`.",
+                        "Cells starting with = + - @ or ' get a leading `'`.",
                         "content": {"text/csv": {"schema": {"type": "string"}}},
                     },
                     **_errors(422),

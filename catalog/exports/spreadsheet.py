@@ -5,7 +5,9 @@ is stop a cell such as `=HYPERLINK(...)` from running as a formula when the
 file is opened in Excel, LibreOffice or Google Sheets (CSV injection, OWASP).
 Text that starts with one of those characters gets a leading apostrophe,
 which spreadsheets hide and treat as "this is text". Numbers are written as
-numbers: a negative duration is still a number, not a formula.
+numbers: a negative duration is still a number, not a formula. Text that
+already starts with an apostrophe gets one too, so that taking one leading
+apostrophe off (`unguard_cell`, the CSV import) always gives the text back.
 """
 
 from __future__ import annotations
@@ -17,10 +19,20 @@ from collections.abc import Iterable, Sequence
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
+GUARDED_STARTS = (*FORMULA_STARTS, "'")
+
+
 def safe_cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith(GUARDED_STARTS):
         return "'" + value
     return "" if value is None else value
+
+
+def unguard_cell(cell: str) -> str:
+    """The text `safe_cell` guarded: `'=x` back to `=x`, `''x` back to `'x`."""
+    if cell.startswith("'") and cell[1:].startswith(GUARDED_STARTS):
+        return cell[1:]
+    return cell
 
 
 def csv_rows(rows: Iterable[Sequence[object]]) -> str:

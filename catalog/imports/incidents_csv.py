@@ -11,8 +11,8 @@ derived from its title, service and start (`csv-` and a hash), so importing
 the same hand-written file twice creates nothing either. The export's
 apostrophe in front of a formula-like cell is taken off again.
 
-Every row goes through validate_incident; the first bad one aborts the import
-with its line number (as an editor shows it, so a cell spanning lines counts
+Every row goes through validate_incident (history may name a vector archived
+since, as in a backup); the first bad one aborts the import with its line number (as an editor shows it, so a cell spanning lines counts
 them all) and the reason.
 """
 
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from catalog.db import utcnow
 from catalog.errors import FieldErrors, ValidationError
 from catalog.exports.incidents_csv import HEADER
-from catalog.exports.spreadsheet import FORMULA_STARTS
+from catalog.exports.spreadsheet import unguard_cell
 from catalog.imports.backup import UID_RE
 from catalog.imports.summary import ImportSummary
 from catalog.incidents.models import TIMESTAMP_FIELDS, Incident
@@ -77,7 +77,7 @@ def import_incidents_csv(
                 line, {"row": [f"Has {len(row)} cells; the header has {len(header)} columns."]}
             )
         summary.records += 1
-        values = {name: _unescape(cell) for name, cell in zip(header, row, strict=True)}
+        values = {name: unguard_cell(cell) for name, cell in zip(header, row, strict=True)}
         uid = values.get("uid") or _derived_uid(values)
         if not UID_RE.match(uid):
             raise _refused(line, {"uid": ["A uid is 1-40 letters, digits, . _ : or -."]})
@@ -86,7 +86,7 @@ def import_incidents_csv(
             continue
         data = _incident_data(line, values, default_vector)
         try:
-            clean = validate_incident(session, data, now=now, catalog=catalog)
+            clean = validate_incident(session, data, now=now, catalog=catalog, allow_archived=True)
         except ValidationError as exc:
             raise _refused(line, exc.fields) from exc
         session.add(Incident(**clean, uid=uid))
@@ -130,13 +130,6 @@ def _header(reader: csv.Reader) -> list[str]:  # type: ignore[name-defined]
     if errors:
         raise _refused(1, errors.fields)
     return header
-
-
-def _unescape(cell: str) -> str:
-    """Undo the export's formula guard: `'=x` was written for the text `=x`."""
-    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
-        return cell[1:]
-    return cell
 
 
 def _derived_uid(values: dict[str, str]) -> str:
