@@ -12,8 +12,9 @@ the same hand-written file twice creates nothing either. The export's
 apostrophe in front of a formula-like cell is taken off again.
 
 Every row goes through validate_incident (history may name a vector archived
-since, as in a backup); the first bad one aborts the import with its line number (as an editor shows it, so a cell spanning lines counts
-them all) and the reason.
+since, as in a backup); the first bad one aborts the import with its line
+number (as an editor shows it, so a cell spanning lines counts them all) and
+the reason.
 """
 
 from __future__ import annotations
