@@ -103,3 +103,27 @@ def test_a_vector_rule_that_backtracks_forever_is_refused_not_run(client, api_he
     assert response.status_code == 422
     assert "too long to match" in str(response.get_json()["error"]["fields"])
     assert session.scalar(select(func.count()).select_from(Incident)) == 0
+
+
+def test_a_json_number_too_long_to_read_is_a_clear_refusal(client, api_headers):
+    body = b'{"format": "failure-catalog-backup", "version": ' + b"9" * 5000 + b"}"
+    response = client.post(
+        "/api/v1/imports?format=json",
+        data=body,
+        headers=api_headers,
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert "file" in response.get_json()["error"]["fields"]
+
+
+def test_a_vector_slug_with_a_nul_byte_is_named_not_a_crash(client, api_headers):
+    document = {
+        "format": "failure-catalog-backup",
+        "version": 1,
+        "vectors": [{"slug": "a\u0000b", "name": "x", "category": "other"}],
+        "incidents": [],
+    }
+    response = client.post("/api/v1/imports?format=json", json=document, headers=api_headers)
+    assert response.status_code == 422
+    assert "vectors[0].slug" in response.get_json()["error"]["fields"]

@@ -40,7 +40,7 @@ from catalog.incidents.models import Incident
 from catalog.incidents.service import validate_incident
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.service import validate_postmortem
-from catalog.rules import check_text
+from catalog.rules import check_text, is_storable
 from catalog.timefmt import parse_timestamp
 from catalog.vectors.models import Vector
 from catalog.vectors.service import validate_vector
@@ -151,14 +151,18 @@ def _import_vector(session: Session, where: str, record: object, summary: Import
     }
     errors.raise_if_any()
     slug = record.get("slug")
-    current = (
-        session.scalar(select(Vector).where(Vector.slug == slug)) if isinstance(slug, str) else None
+    current = (  # a NUL byte would make PostgreSQL fail the query; validation names it
+        session.scalar(select(Vector).where(Vector.slug == slug))
+        if isinstance(slug, str) and is_storable(slug)
+        else None
     )
     data = {k: v for k, v in record.items() if k not in stamps}
     try:
         clean = validate_vector(session, data, current=current)
     except ValidationError as exc:
-        raise _prefixed(exc, where) from exc
+        raise ValidationError(
+            _prefixed(exc, where).fields, f"Record {where} is refused; nothing was imported."
+        ) from exc
     clean["archived_at"] = stamps["archived_at"]
     clean["created_at"] = stamps["created_at"] or utcnow()
     clean["updated_at"] = stamps["updated_at"] or clean["created_at"]

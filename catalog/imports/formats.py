@@ -78,3 +78,5 @@ def _json(text: str) -> Any:
         ) from exc
     except RecursionError as exc:
         raise ValidationError({"file": ["The JSON is nested too deeply to read."]}) from exc
+    except ValueError as exc:  # e.g. a number of more than 4,300 digits
+        raise ValidationError({"file": [f"The JSON cannot be read: {exc}."]}) from exc
