@@ -1,7 +1,7 @@
 """Time and peak memory of the CSV and JSON exports and imports at 10k, 100k and 1M incidents.
 
     .venv/bin/python bench/exports.py [--sizes 10000,100000,1000000] [--database-url URL]
-        [--skip-import-above N]
+        [--skip-import-above N] [--formats csv,json]
 
 Each step runs in a child process of its own, so its peak resident memory
 (ru_maxrss) is that step's alone: an export whose memory is flat shows about
@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument(
         "--skip-import-above", type=int, default=None, help="Measure imports only up to N."
     )
+    parser.add_argument("--formats", default="csv,json", help="Which of csv,json to measure.")
     parser.add_argument("--child", nargs=3, metavar=("STEP", "URL", "PATH"))
     args = parser.parse_args()
     if args.child:
@@ -119,7 +120,7 @@ def main() -> None:
                 session.info["actor_label"] = "bench"
                 load_demo_bulk(session, count=size)
             engine.dispose()
-            for fmt in ("csv", "json"):
+            for fmt in args.formats.split(","):
                 path = f"{tmp}/export.{fmt}"
                 result = _run(f"export-{fmt}", source, path)
                 print(
