@@ -140,8 +140,16 @@ def _upload_limit(endpoint: str | None, values: dict[str, Any] | None) -> None:
 
     A URL value preprocessor runs before every before_request hook, CSRF's
     included, so the larger limit is in place before anything reads the body.
+    Only for a caller allowed to import: nobody else gets to make the server
+    read 64 MiB (CSRF parses the form before the authorization check runs).
     """
-    if endpoint in UPLOAD_ENDPOINTS:
+    if endpoint not in UPLOAD_ENDPOINTS:
+        return
+    from catalog.auth import current_actor
+    from catalog.auth.access import required_role
+
+    user, role = current_actor(), required_role(endpoint, request.method)
+    if user is not None and role is not None and user.has_role(role):
         request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
 
 

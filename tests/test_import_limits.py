@@ -127,3 +127,20 @@ def test_a_vector_slug_with_a_nul_byte_is_named_not_a_crash(client, api_headers)
     response = client.post("/api/v1/imports?format=json", json=document, headers=api_headers)
     assert response.status_code == 422
     assert "vectors[0].slug" in response.get_json()["error"]["fields"]
+
+
+def test_only_someone_allowed_to_import_gets_the_larger_limit(app, anon_client):
+    """Anonymous and viewer callers stay at 2 MiB: they cannot make the server read 64 MiB."""
+    from conftest import make_user
+
+    body = padded_csv(3 * 2**20)
+    anonymous = anon_client.post("/api/v1/imports?format=csv", data=body, content_type="text/csv")
+    assert anonymous.status_code == 401
+    _, _, token = make_user(app, "viewer", "vera@example.com")
+    viewer = app.test_client().post(
+        "/api/v1/imports?format=csv",
+        data=body,
+        headers={"Authorization": f"Bearer {token}"},
+        content_type="text/csv",
+    )
+    assert viewer.status_code == 403
