@@ -141,7 +141,7 @@ def _check_vectors(session: Session, default: str | None, rules: list[VectorRule
     slugs = {slug for (slug,) in session.execute(select(Vector.slug))}
     errors = FieldErrors()
     if default and default not in slugs:
-        errors.add("default_vector", f"There is no vector {default!r}.")
+        errors.add("vector", f"There is no vector {default!r}.")
     for rule in rules:
         if rule.slug not in slugs:
             errors.add("vector_rule", f"There is no vector {rule.slug!r}.")
