@@ -643,3 +643,15 @@ def test_html_in_vector_names_and_descriptions_is_escaped_or_sanitised(app, clie
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
     assert "&lt;b&gt;title&lt;/b&gt;" in html
     assert "<strong>bold</strong>" in html
+
+
+def test_a_vector_name_cannot_break_the_markdown_dossier(app, session, settings):
+    """A name with a line break or Markdown in it is read literally, in headings and cells."""
+    create_vector(
+        session, {"name": "Evil\n## Injected <b>x</b> *y*", "slug": "evil", "category": "other"}
+    )
+    session.commit()
+    _, text = dossier_at(app, session, settings, utcnow())
+    assert "\n## Injected" not in text
+    assert "### Evil \\#\\# Injected" not in text  # not over-escaped either
+    assert "### Evil ## Injected \\<b\\>x\\</b\\> \\*y\\*" in text

@@ -81,3 +81,25 @@ def test_timestamps_read_back_aware_utc(app, session):
         assert (stored.started_at.day, stored.started_at.hour) == (28, 22)
     finally:
         other.close()
+
+
+def test_downgrading_0005_keeps_the_data_version_triggers(tmp_path):
+    """0005 must not rebuild `incidents` on SQLite: a batch rebuild drops 0004's triggers."""
+    from alembic import command
+
+    from catalog.migrate import alembic_config, upgrade
+
+    url = f"sqlite:///{tmp_path / 'down.sqlite'}"
+    upgrade(url)
+    command.downgrade(alembic_config(url), "0004")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            triggers = conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='incidents'"
+            ).scalars()
+            assert len(list(triggers)) == 3
+            assert "uid" not in {c["name"] for c in inspect(conn).get_columns("incidents")}
+    finally:
+        engine.dispose()
+    upgrade(url)

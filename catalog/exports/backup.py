@@ -98,10 +98,22 @@ def _line(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
-def backup_chunks(session: Session) -> Iterator[str]:
-    """The backup document in pieces: the header and vectors, then a batch of incidents each."""
+def _snapshot(session: Session) -> None:
+    """Read the whole export from one snapshot, so a backup taken during work is consistent.
+
+    PostgreSQL: a REPEATABLE READ transaction. SQLite (WAL): an explicit BEGIN,
+    since the driver otherwise runs each SELECT on its own and a vector created
+    between two batches could be named by an incident yet missing from the file.
+    """
     if session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    else:
+        session.connection().exec_driver_sql("BEGIN")
+
+
+def backup_chunks(session: Session) -> Iterator[str]:
+    """The backup document in pieces: the header and vectors, then a batch of incidents each."""
+    _snapshot(session)
     vectors = session.execute(
         select(*(getattr(Vector, f) for f in VECTOR_FIELDS)).order_by(Vector.slug)
     ).all()

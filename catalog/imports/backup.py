@@ -40,12 +40,12 @@ from catalog.incidents.models import Incident
 from catalog.incidents.service import validate_incident
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.service import validate_postmortem
-from catalog.rules import check_text, is_storable
+from catalog.rules import TITLE_MAX, check_text, is_storable
 from catalog.timefmt import parse_timestamp
 from catalog.vectors.models import Vector
 from catalog.vectors.service import validate_vector
 
-UID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
+UID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,40}")  # always .fullmatch: `$` would let "x\n" in
 FLUSH_EVERY = 500
 
 
@@ -57,6 +57,7 @@ def import_backup(
     _check_header(document)
     assert isinstance(document, dict)
     summary = ImportSummary(source="backup", records=len(document["incidents"]), dry_run=dry_run)
+    _park_names(session, document["vectors"])
     for index, record in enumerate(document["vectors"]):
         _import_vector(session, f"vectors[{index}]", record, summary)
     session.flush()
@@ -75,21 +76,20 @@ def import_backup(
         if not isinstance(record, dict):
             raise ValidationError({where: ["Each incident must be an object."]})
         uid = record.get("uid")
-        if not isinstance(uid, str) or not UID_RE.match(uid):
+        if not isinstance(uid, str) or not UID_RE.fullmatch(uid):
             raise ValidationError(
                 {f"{where}.uid": ["Each incident needs its uid (1-40 letters, digits, . _ : -)."]},
                 f"Record {where} is refused; nothing was imported.",
             )
-        external = (record.get("external_source"), record.get("external_id"))
+        refused = f"Record {where} (uid {uid}) is refused; nothing was imported."
+        external = _external(where, record, refused)
         if uid in uids or (external[1] is not None and external in externals):
             summary.already_imported += 1
             continue
         try:
-            incident = _incident(session, where, record, now, catalog)
+            incident = _incident(session, where, record, now, catalog, external)
         except ValidationError as exc:
-            raise ValidationError(
-                exc.fields, f"Record {where} (uid {uid}) is refused; nothing was imported."
-            ) from exc
+            raise ValidationError(exc.fields, refused) from exc
         uids.add(uid)
         externals.add(external)
         summary.created += 1
@@ -100,13 +100,47 @@ def import_backup(
     return summary
 
 
+def _external(where: str, record: Mapping[str, Any], refused: str) -> tuple[str | None, str | None]:
+    """The record's source and id there, cleaned as they will be stored (for the duplicate check)."""
+    errors = FieldErrors()
+    source = check_text(
+        errors, f"{where}.external_source", record.get("external_source"), max_length=32
+    )
+    external_id = check_text(
+        errors, f"{where}.external_id", record.get("external_id"), max_length=200
+    )
+    if not errors and (source is None) != (external_id is None):
+        errors.add(f"{where}.external_id", "external_source and external_id come together.")
+    if errors:
+        raise ValidationError(errors.fields, refused)
+    return source, external_id
+
+
+def _park_names(session: Session, records: list[Any]) -> None:
+    """Give the vectors this restore renames a placeholder name first.
+
+    Names are unique, and a backup may move one between slugs (`data-drift`
+    renamed, its old name given to a new vector): checked one vector at a
+    time against the names still here, a valid backup would be refused.
+    """
+    wanted = {
+        r["slug"]: r.get("name")
+        for r in records
+        if isinstance(r, dict) and isinstance(r.get("slug"), str) and is_storable(r["slug"])
+    }
+    for vector in session.scalars(select(Vector).where(Vector.slug.in_(list(wanted)))):
+        if vector.name != wanted[vector.slug]:
+            vector.name = f"(being restored) {vector.slug}"[:TITLE_MAX]
+    session.flush()
+
+
 def _check_header(document: object) -> None:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValidationError(
             {"format": [f'Not a Failure Catalog backup: expected "format": "{FORMAT}".']}
         )
     version = document.get("version")
-    if version != VERSION:
+    if type(version) is not int or version != VERSION:  # True == 1 and 1.0 == 1 in Python
         raise ValidationError(
             {
                 "version": [
@@ -181,6 +215,7 @@ def _incident(
     record: Mapping[str, Any],
     now: datetime,
     catalog: Mapping[str, Vector],
+    external: tuple[str | None, str | None],
 ) -> Incident:
     errors = FieldErrors()
     _unknown_keys(errors, where, record, {*INCIDENT_FIELDS, "vectors", "postmortem"})
@@ -192,14 +227,6 @@ def _incident(
     data["vectors"] = record.get("vectors")
     created = _stamp(errors, where, record, "created_at") or now
     updated = _stamp(errors, where, record, "updated_at") or created
-    source = check_text(
-        errors, f"{where}.external_source", record.get("external_source"), max_length=32
-    )
-    external_id = check_text(
-        errors, f"{where}.external_id", record.get("external_id"), max_length=200
-    )
-    if (source is None) != (external_id is None):
-        errors.add(f"{where}.external_id", "external_source and external_id come together.")
     errors.raise_if_any()
     try:
         clean = validate_incident(session, data, now=now, allow_archived=True, catalog=catalog)
@@ -208,8 +235,8 @@ def _incident(
     incident = Incident(
         **clean,
         uid=record["uid"],
-        external_source=source,
-        external_id=external_id,
+        external_source=external[0],
+        external_id=external[1],
         created_at=created,
         updated_at=updated,
     )

@@ -80,7 +80,7 @@ def import_incidents_csv(
         summary.records += 1
         values = {name: unguard_cell(cell) for name, cell in zip(header, row, strict=True)}
         uid = values.get("uid") or _derived_uid(values)
-        if not UID_RE.match(uid):
+        if not UID_RE.fullmatch(uid):
             raise _refused(line, {"uid": ["A uid is 1-40 letters, digits, . _ : or -."]})
         if uid in uids:
             summary.already_imported += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import Length
 
@@ -64,6 +65,12 @@ def upload():  # type: ignore[no-untyped-def]
         except ValidationError as exc:
             session.rollback()
             refusal = exc
+        except IntegrityError:  # written meanwhile by someone else: nothing of the file is kept
+            session.rollback()
+            refusal = ValidationError(
+                {"file": ["Clashes with data saved meanwhile; run the import again."]},
+                "The import is refused; nothing was imported.",
+            )
         else:
             if outcome.dry_run:
                 session.rollback()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from catalog.api.errors import error_response
@@ -38,6 +38,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        if "db_session" in g:  # a failed flush leaves it unusable; the error page reads from it
+            g.db_session.rollback()
         if _wants_json():
             return error_response(500, "internal_error", "Something went wrong on our side.")
         err = InternalServerError()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,10 +52,16 @@ def _url_with(**changes: object) -> str:
     return request.path + ("?" + urlencode(args) if args else "")
 
 
+_MD_SPECIAL = re.compile(r"([\\|*_`\[\]<>])")
+
+
 def _md_cell(value: object) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes and backslashes escaped."""
-    text = " ".join(str(value).split())
-    return text.replace("\\", "\\\\").replace("|", "\\|")
+    """Plain text inside Markdown (a table cell, a heading): one line, read literally.
+
+    Pipes would split the cell; `*`, `_`, backticks, brackets and `<` would turn
+    a title into emphasis, code, a link or live HTML.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
 
 def init_app(app: Flask) -> None:

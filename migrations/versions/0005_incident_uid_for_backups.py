@@ -39,8 +39,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_incidents_uid", table_name="incidents")
-    if op.get_bind().dialect.name == "postgresql":
-        op.drop_column("incidents", "uid")
-    else:
-        with op.batch_alter_table("incidents") as batch:
-            batch.drop_column("uid")
+    # Plain DROP COLUMN on SQLite too (3.35+): a batch rebuild would drop 0004's triggers.
+    op.execute("ALTER TABLE incidents DROP COLUMN uid")
