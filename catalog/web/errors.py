@@ -39,7 +39,10 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         if "db_session" in g:  # a failed flush leaves it unusable; the error page reads from it
-            g.db_session.rollback()
+            try:
+                g.db_session.rollback()
+            except Exception:  # the database itself is gone: the page still renders
+                app.logger.warning("Rollback after an unhandled error failed too.")
         if _wants_json():
             return error_response(500, "internal_error", "Something went wrong on our side.")
         err = InternalServerError()
