@@ -9,7 +9,6 @@ a spreadsheet or pandas working from this file gets the app's own numbers.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -21,9 +20,10 @@ from sqlalchemy.orm import Session
 from catalog.config import MetricSettings
 from catalog.exports.spreadsheet import csv_rows
 from catalog.exports.streaming import streamed_download
-from catalog.incidents.models import Incident, incident_vectors
+from catalog.incidents.models import TIMESTAMP_FIELDS, Incident, incident_vectors
 from catalog.incidents.service import IncidentFilters, apply_filters, check_filters
 from catalog.reports.metrics import exact_seconds, ttd_sql, ttr_sql
+from catalog.timefmt import iso_utc
 from catalog.vectors.models import Vector
 
 HEADER = [
@@ -44,12 +44,7 @@ HEADER = [
     "ttr_s",
     "ttr_from",
 ]
-TIMESTAMPS = ("started_at", "detected_at", "acknowledged_at", "mitigated_at", "recovered_at")
 BATCH = 5000
-
-
-def _iso(value: datetime | None) -> str:
-    return "" if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 def incident_csv_chunks(
@@ -68,7 +63,7 @@ def incident_csv_chunks(
         Incident.team,
         Vector.slug,
         Incident.detection_source,
-        *(getattr(Incident, name) for name in TIMESTAMPS),
+        *(getattr(Incident, name) for name in TIMESTAMP_FIELDS),
         exact_seconds(ttd_sql(), dialect),
         exact_seconds(ttr_sql(settings.mttr_from), dialect),
     ]
@@ -93,7 +88,7 @@ def incident_csv_chunks(
                     *first[:6],
                     ";".join(r[6] for r in rows if r[6]),
                     first[7],
-                    *(_iso(v) for v in first[8:13]),
+                    *(iso_utc(v) or "" for v in first[8:13]),
                     first[13],
                     "" if first[14] is None else first[14],
                     settings.mttr_from,

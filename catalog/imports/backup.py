@@ -36,7 +36,7 @@ from catalog.exports.backup import (
     VERSION,
 )
 from catalog.imports.summary import ImportSummary
-from catalog.incidents.models import Incident
+from catalog.incidents.models import TIMESTAMP_FIELDS, Incident
 from catalog.incidents.service import validate_incident
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.service import validate_postmortem
@@ -222,7 +222,7 @@ def _incident(
     data: dict[str, Any] = {
         k: v for k, v in record.items() if k in INCIDENT_FIELDS and not k.endswith("_at")
     }
-    for name in ("started_at", "detected_at", "acknowledged_at", "mitigated_at", "recovered_at"):
+    for name in TIMESTAMP_FIELDS:
         data[name] = _stamp(errors, where, record, name)
     data["vectors"] = record.get("vectors")
     created = _stamp(errors, where, record, "created_at") or now

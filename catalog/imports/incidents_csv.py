@@ -53,16 +53,13 @@ def import_incidents_csv(
 ) -> ImportSummary:
     """Create the incidents of a CSV text; flushes, never commits."""
     now = now or utcnow()
-    if (
-        default_vector is not None
-        and session.scalar(select(Vector.id).where(Vector.slug == default_vector)) is None
-    ):
+    catalog = {v.slug: v for v in session.scalars(select(Vector))}
+    if default_vector is not None and default_vector not in catalog:
         raise ValidationError({"vector": [f"There is no vector {default_vector!r}."]})
     reader = csv.reader(_lines(text), strict=True)
     header = _header(reader)
     summary = ImportSummary(source="csv", dry_run=dry_run)
     uids = set(session.scalars(select(Incident.uid)))
-    catalog = {v.slug: v for v in session.scalars(select(Vector))}
     while True:
         try:
             row = next(reader)
