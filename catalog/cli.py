@@ -345,12 +345,7 @@ def import_command(
             dry_run=dry_run,
         )
     except ValidationError as exc:
-        session.rollback()
         raise click.ClickException(f"{exc.message} {_field_errors(exc).message}") from exc
-    if dry_run:
-        session.rollback()
-    else:
-        session.commit()
     click.echo(summary.describe())
 
 

@@ -47,12 +47,7 @@ def import_file():  # type: ignore[no-untyped-def]
                 for message in messages:
                     errors.add(field, message)
     errors.raise_if_any()
-    session = get_session()
     summary = run_import(
-        session, fmt, request.get_data(), vector=vector, rules=rules, dry_run=dry in TRUE
+        get_session(), fmt, request.get_data(), vector=vector, rules=rules, dry_run=dry in TRUE
     )
-    if summary.dry_run:
-        session.rollback()
-    else:
-        session.commit()
     return summary.to_dict()

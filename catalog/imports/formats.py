@@ -2,8 +2,9 @@
 
 It turns the file's bytes into what the format's importer reads (JSON or CSV
 text), refusing what is not UTF-8 or not well formed with the line and column,
-and runs the importer. The caller owns the transaction: it commits, or rolls
-back on an error or a dry run.
+and runs the importer in one transaction, which it ends: committed, or rolled
+back on any error and on a dry run. All or nothing is kept here, once, not by
+each surface.
 """
 
 from __future__ import annotations
@@ -36,6 +37,28 @@ def run_import(
     rules: list[VectorRule] | None = None,
     dry_run: bool = False,
     now: datetime | None = None,
+) -> ImportSummary:
+    try:
+        summary = _run(session, fmt, raw, vector=vector, rules=rules, dry_run=dry_run, now=now)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    except BaseException:  # a refusal, or a clash with a concurrent writer: nothing is kept
+        session.rollback()
+        raise
+    return summary
+
+
+def _run(
+    session: Session,
+    fmt: str,
+    raw: bytes,
+    *,
+    vector: str | None,
+    rules: list[VectorRule] | None,
+    dry_run: bool,
+    now: datetime | None,
 ) -> ImportSummary:
     if fmt not in FORMATS:
         raise ValidationError({"format": [f"Format must be one of: {', '.join(FORMATS)}."]})

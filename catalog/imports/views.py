@@ -63,19 +63,14 @@ def upload():  # type: ignore[no-untyped-def]
                 dry_run=form.dry_run.data,
             )
         except ValidationError as exc:
-            session.rollback()
             refusal = exc
         except IntegrityError:  # written meanwhile by someone else: nothing of the file is kept
-            session.rollback()
             refusal = ValidationError(
                 {"file": ["Clashes with data saved meanwhile; run the import again."]},
                 "The import is refused; nothing was imported.",
             )
         else:
-            if outcome.dry_run:
-                session.rollback()
-            else:
-                session.commit()
+            if not outcome.dry_run:
                 flash(outcome.describe(), "success")
                 return redirect(url_for("imports.upload"))
     status = 422 if refusal is not None or form.errors else 200
