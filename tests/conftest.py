@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,27 +64,36 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[tuple[str, list[dict]]]:
-    """A database of this run's own on the PostgreSQL server, migrated once."""
+@contextmanager
+def scratch_pg_database(prefix: str) -> Iterator[str]:
+    """A new, migrated database on the test PostgreSQL server, dropped afterwards."""
     assert PG_URL
     server = make_url(PG_URL)
-    name = f"catalog_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        seed = [dict(r._mapping) for r in conn.execute(text("SELECT * FROM vectors ORDER BY id"))]
-    engine.dispose()
     try:
-        yield url, seed
+        url = server.set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        yield url
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[tuple[str, list[dict]]]:
+    """A database of this run's own on the PostgreSQL server, migrated once."""
+    with scratch_pg_database("catalog_test") as url:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            seed = [
+                dict(r._mapping) for r in conn.execute(text("SELECT * FROM vectors ORDER BY id"))
+            ]
+        engine.dispose()
+        yield url, seed
 
 
 def _reset_pg(url: str, seed: list[dict]) -> None:

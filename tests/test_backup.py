@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BACKENDS, PG_URL, signed_in_client
+from conftest import BACKENDS, scratch_pg_database, signed_in_client
 from factories import T0, incident_data, make_incident
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog import create_app
@@ -183,20 +182,8 @@ def fresh_database(kind: str, tmp_path: Path) -> Iterator[str]:
         upgrade(url)
         yield url
         return
-    assert PG_URL
-    server = make_url(PG_URL)
-    name = f"catalog_restore_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = server.set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
+    with scratch_pg_database("catalog_restore") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager
