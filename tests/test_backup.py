@@ -196,10 +196,15 @@ def second_app(app_config: dict[str, object], url: str) -> Iterator[Any]:
 
 
 def restore(app, document: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
-    """import_backup on a session of its own, committed (rolled back on a dry run or error)."""
+    return imported(app, import_backup, document, **kwargs)
+
+
+def imported(app, importer, source: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+    """An importer on a session of its own, committed (rolled back on a dry run or error),
+    as run_import does it."""
     session = app.extensions["catalog.sessionmaker"]()
     try:
-        summary = import_backup(session, document, **kwargs)
+        summary = importer(session, source, **kwargs)
         if summary.dry_run:
             session.rollback()
         else:

@@ -23,7 +23,7 @@ from factories import T0, incident_data
 from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from test_backup import delete_all_incidents, state
+from test_backup import delete_all_incidents, imported, state
 
 from catalog.db import utcnow
 from catalog.demo import load_demo
@@ -75,17 +75,7 @@ def incidents_by_uid(app) -> dict[str, tuple[Any, ...]]:  # type: ignore[no-unty
 
 
 def csv_import(app, text: str, **kwargs: Any):  # type: ignore[no-untyped-def]
-    """import_incidents_csv on a session of its own, committed (rolled back on an error)."""
-    session = app.extensions["catalog.sessionmaker"]()
-    try:
-        summary = import_incidents_csv(session, text, **kwargs)
-        session.commit()
-        return summary
-    except ValidationError:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    return imported(app, import_incidents_csv, text, **kwargs)
 
 
 def without_ids(text: str) -> list[list[str]]:
