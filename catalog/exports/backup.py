@@ -36,6 +36,8 @@ FORMAT = "failure-catalog-backup"
 VERSION = 1
 BATCH = 2000
 
+# Spelt out, not derived from the services' EDITABLE tuples: these lists are the
+# version 1 format, and a field added to a form must not change it silently.
 VECTOR_FIELDS = (
     "slug",
     "name",
