@@ -6,7 +6,7 @@ HOST    ?= 127.0.0.1
 PORT    ?= 5000
 export CATALOG_ENV ?= development
 
-.PHONY: install run demo test lint format migrate report clean
+.PHONY: install run serve demo test lint format migrate report clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,21 @@ run: migrate ## migrate, create the first admin if needed, then serve on http://
 	@echo "  Demo data: stop with Ctrl-C and run 'make demo' to add a realistic month of incidents."
 	@echo ""
 	$(BIN)/catalog run --host $(HOST) --port $(PORT)
+
+# Production serving: gunicorn on CATALOG_BIND (default 127.0.0.1:8000) with CATALOG_WORKERS
+# workers against CATALOG_DATABASE_URL. Without CATALOG_SECRET_KEY(_FILE) a random key is
+# made once in instance/secret_key (mode 600) so that sessions survive restarts.
+serve: install ## migrate, then serve with gunicorn (production mode; see docs/deploy.md)
+	@mkdir -p instance
+	@if [ -z "$$CATALOG_SECRET_KEY$$CATALOG_SECRET_KEY_FILE" ] && [ ! -s instance/secret_key ]; then \
+	  (umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' > instance/secret_key) \
+	  && echo "  made instance/secret_key (keep it: it signs every session)"; fi
+	@export CATALOG_ENV=$${SERVE_ENV:-production}; \
+	if [ -z "$$CATALOG_SECRET_KEY$$CATALOG_SECRET_KEY_FILE" ]; then \
+	  export CATALOG_SECRET_KEY_FILE="$(CURDIR)/instance/secret_key"; fi; \
+	$(BIN)/catalog db upgrade && $(BIN)/catalog users bootstrap && \
+	echo "  Failure Catalog (gunicorn) is starting on $${CATALOG_BIND:-127.0.0.1:8000}" && \
+	exec $(BIN)/gunicorn -c python:catalog.gunicorn_conf wsgi:app
 
 demo: migrate ## add a realistic month of demo incidents and post-mortems
 	$(BIN)/catalog demo

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MTTR_FROM_CHOICES = ("detected", "started")
+SECRET_KEY_MIN_BYTES = 32
 
 
 class ConfigError(RuntimeError):
@@ -49,7 +50,7 @@ def load_config(instance_path: str) -> dict[str, object]:
     default_db = "sqlite:///" + os.path.join(instance_path, "catalog.sqlite")
     return {
         "DATABASE_URL": os.environ.get("CATALOG_DATABASE_URL") or default_db,
-        "SECRET_KEY": os.environ.get("CATALOG_SECRET_KEY") or None,
+        "SECRET_KEY": _secret_key(),
         "TIMEZONE": tz_name,
         "RCA_HOURS": _int_env("CATALOG_RCA_HOURS", 48),
         "MTTR_FROM": mttr_from,
@@ -61,20 +62,84 @@ def load_config(instance_path: str) -> dict[str, object]:
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "IMPORT_MAX_BYTES": _int_env("CATALOG_IMPORT_MAX_MB", 64) * 1024 * 1024,
         "PER_PAGE": 50,
+        **_serving_config(),
+    }
+
+
+def _secret_key() -> str | None:
+    """CATALOG_SECRET_KEY, or the contents of the file CATALOG_SECRET_KEY_FILE names.
+
+    A file keeps the secret out of the process environment (systemd's
+    LoadCredential, a Kubernetes secret volume, `make serve`'s instance/secret_key).
+    """
+    key = os.environ.get("CATALOG_SECRET_KEY")
+    if key:
+        return key
+    path = os.environ.get("CATALOG_SECRET_KEY_FILE")
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip() or None
+    except OSError as exc:
+        raise ConfigError(
+            f"CATALOG_SECRET_KEY_FILE {path!r} cannot be read: {exc.strerror}"
+        ) from exc
+
+
+def _bool_env(name: str) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0 (true or false), got {raw!r}")
+
+
+def _serving_config() -> dict[str, object]:
+    """What changes behind a reverse proxy or over HTTPS (docs/deploy.md).
+
+    CATALOG_PROXY_HOPS: how many proxies in front of the app set X-Forwarded-*;
+    0 (the default) trusts none of those headers, since anyone can send them.
+    CATALOG_TRUSTED_HOSTS: the host names the app answers to; any other Host
+    header is refused (400), so nothing the app builds from it (the API's
+    `next` links) can point elsewhere.
+    """
+    hosts = [h.strip() for h in (os.environ.get("CATALOG_TRUSTED_HOSTS") or "").split(",")]
+    secure = _bool_env("CATALOG_SECURE_COOKIES")
+    return {
+        "PROXY_HOPS": _int_env("CATALOG_PROXY_HOPS", 0, minimum=0),
+        "TRUSTED_HOSTS": [h for h in hosts if h] or None,
+        "SECURE_COOKIES": secure,
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_SECURE": secure,
     }
 
 
 def ensure_secret_key(config: dict[str, object]) -> None:
-    """Refuse to run in production without a secret; invent one in development."""
-    if config.get("SECRET_KEY"):
-        return
-    if config.get("DEV_MODE") or config.get("TESTING"):
-        config["SECRET_KEY"] = secrets.token_hex(32)
-        return
-    raise ConfigError(
-        "CATALOG_SECRET_KEY is not set. Set it to a long random string, "
-        "or set CATALOG_ENV=development for a local run."
-    )
+    """Refuse to run in production without a strong secret; invent one in development.
+
+    Whoever knows the key can forge a session cookie for any user, so a short,
+    guessable one ("changeme") is refused in production like a missing one.
+    """
+    key = config.get("SECRET_KEY")
+    relaxed = config.get("DEV_MODE") or config.get("TESTING")
+    if not key:
+        if relaxed:
+            config["SECRET_KEY"] = secrets.token_hex(32)
+            return
+        raise ConfigError(
+            "CATALOG_SECRET_KEY is not set. Set it (or CATALOG_SECRET_KEY_FILE) to a long random "
+            "string, e.g. `python3 -c 'import secrets; print(secrets.token_hex(32))'`, "
+            "or set CATALOG_ENV=development for a local run."
+        )
+    size = len(str(key).encode("utf-8"))
+    if size < SECRET_KEY_MIN_BYTES and not relaxed:
+        raise ConfigError(
+            f"CATALOG_SECRET_KEY is {size} bytes long; production needs at least "
+            f"{SECRET_KEY_MIN_BYTES} random bytes, e.g. `python3 -c 'import secrets; "
+            "print(secrets.token_hex(32))'`."
+        )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 from werkzeug.exceptions import BadRequest
 from werkzeug.formparser import FormDataParser
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -86,7 +87,7 @@ def _headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    if request.is_secure:
+    if request.is_secure or current_app.config["SECURE_COOKIES"]:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
 
@@ -153,7 +154,22 @@ def _upload_limit(endpoint: str | None, values: dict[str, Any] | None) -> None:
         request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind CATALOG_PROXY_HOPS reverse proxies, take the client's address, scheme,
+    host and path prefix from their X-Forwarded-* headers (Werkzeug's ProxyFix).
+
+    With no proxy configured the headers are ignored: any client can send them,
+    and the sign-in throttle counts failures by address.
+    """
+    hops = int(app.config["PROXY_HOPS"])
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
+
+
 def init_app(app: Flask) -> None:
+    trust_proxies(app)
     app.url_value_preprocessor(_upload_limit)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

@@ -31,6 +31,16 @@ def paging() -> tuple[int, int]:
     return page, per_page
 
 
+def host_is_trusted() -> bool:
+    """Whether an absolute URL may name the request's host.
+
+    Only when the app checks the Host header (CATALOG_TRUSTED_HOSTS) or names
+    itself (SERVER_NAME); otherwise a forged Host would turn up in the links a
+    client follows, so they stay relative to wherever the request went.
+    """
+    return bool(current_app.config.get("TRUSTED_HOSTS") or current_app.config.get("SERVER_NAME"))
+
+
 def list_envelope(
     items: Sequence[dict[str, Any]], *, page: int, per_page: int, total: int, endpoint: str
 ) -> dict[str, Any]:
@@ -39,7 +49,7 @@ def list_envelope(
     if has_next:
         args = request.args.to_dict()
         args.update(page=str(page + 1), per_page=str(per_page))
-        next_url = url_for(endpoint, _external=True, **args)
+        next_url = url_for(endpoint, _external=host_is_trusted(), **args)
     return {
         "items": list(items),
         "page": page,

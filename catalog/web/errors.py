@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, g, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from catalog.api.errors import error_response
 from catalog.errors import ValidationError
@@ -22,6 +22,14 @@ def _wants_json() -> bool:
 
 
 def init_app(app: Flask) -> None:
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(exc: SecurityError):  # type: ignore[no-untyped-def]
+        """A Host outside CATALOG_TRUSTED_HOSTS: no URL can be built for it, so no page."""
+        message = "This server does not answer for that host name."
+        if _wants_json():
+            return error_response(400, "bad_request", message)
+        return Response(message + "\n", 400, mimetype="text/plain")
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         if _wants_json():
