@@ -39,7 +39,8 @@ max_requests_jitter = 500
 # The app's own ProxyFix (CATALOG_PROXY_HOPS) decides which X-Forwarded-* headers to
 # trust; gunicorn must not apply its own defaults on top.
 forwarded_allow_ips = ""
-accesslog = "-"
+# One line per request to standard output (journald); CATALOG_ACCESS_LOG=off for none.
+accesslog = None if os.environ.get("CATALOG_ACCESS_LOG", "").lower() == "off" else "-"
 errorlog = "-"
 loglevel = os.environ.get("CATALOG_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'

@@ -13,6 +13,7 @@ from catalog.errors import FieldErrors
 from catalog.exports.incidents_csv import incidents_csv_response
 from catalog.incidents import service
 from catalog.incidents.models import TIMESTAMP_FIELDS
+from catalog.reports.cache import cached_values
 
 
 def filters_from_query() -> service.IncidentFilters:
@@ -38,12 +39,14 @@ def filters_from_query() -> service.IncidentFilters:
 def list_incidents():  # type: ignore[no-untyped-def]
     page_no, per_page = paging()
     filters = filters_from_query()
+    session = get_session()
     result = service.list_incidents(
-        get_session(),
+        session,
         filters,
         sort=request.args.get("sort", "-started"),
         page=page_no,
         per_page=per_page,
+        cached=cached_values(session),
     )
     now = utcnow()
     return list_envelope(

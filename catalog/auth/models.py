@@ -32,8 +32,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    # Loaded when a page lists them, not with every signed-in request.
     tokens: Mapped[list[ApiToken]] = relationship(
-        back_populates="user", order_by="ApiToken.id", lazy="selectin"
+        back_populates="user", order_by="ApiToken.id", lazy="select"
     )
 
     # Flask-Login's protocol

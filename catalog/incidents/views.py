@@ -27,6 +27,7 @@ from catalog.postmortems.service import (
     is_action_item_overdue,
     root_cause_seconds,
 )
+from catalog.reports.cache import cached_values
 from catalog.reports.metrics import incident_durations
 from catalog.vectors.models import Vector
 from catalog.web.errors import plain_text_400
@@ -102,6 +103,7 @@ def index():  # type: ignore[no-untyped-def]
             sort=request.args.get("sort") or "-started",
             page=_int_arg("page", 1),
             per_page=per_page,
+            cached=cached_values(session),
         )
     except ValidationError as exc:
         messages = "; ".join(exc.field_lines())

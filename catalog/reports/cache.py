@@ -129,6 +129,12 @@ def metrics_cache() -> MetricsCache:
     return current_app.extensions["catalog.metrics_cache"]  # type: ignore[no-any-return]
 
 
+def cached_values(session: Session) -> Callable[[str, Callable[[], T]], T]:
+    """`cached(name, compute)` on the app's cache for this session, e.g. a list's total."""
+    cache = metrics_cache()
+    return lambda name, compute: cache.value(session, name, compute)
+
+
 def _still_exact(report: MetricsReport, now: datetime) -> bool:
     """Not computed in the future of `now`, and no open incident has started breaching since."""
     if now < report.generated_at:

@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from catalog.db import get_session, utcnow
 from catalog.errors import NotFoundError
 from catalog.incidents.service import IncidentFilters, list_incidents
-from catalog.reports.cache import metrics_cache
+from catalog.reports.cache import cached_values, metrics_cache
 from catalog.reports.metrics import incident_durations
 from catalog.vectors import service
 from catalog.vectors.forms import VectorForm
@@ -49,7 +49,9 @@ def detail(slug: str):  # type: ignore[no-untyped-def]
     report = metrics_cache().metrics(
         session, s, group_by="vector", filters=IncidentFilters(vector=slug), now=now
     )
-    page = list_incidents(session, IncidentFilters(vector=slug), per_page=25)
+    page = list_incidents(
+        session, IncidentFilters(vector=slug), per_page=25, cached=cached_values(session)
+    )
     rows = [(i, incident_durations(i, s, now=now)) for i in page.items]
     return render_template(
         "vectors/detail.html",

@@ -17,6 +17,7 @@ from catalog.errors import ValidationError
 from catalog.incidents.service import incident_status, list_incidents
 from catalog.postmortems.service import flagged_incidents, overdue_action_items
 from catalog.reports import analytics
+from catalog.reports.cache import cached_values
 from catalog.reports.metrics import incident_durations
 from catalog.reports.views import filter_choices, read_query
 from catalog.web.filters import settings
@@ -39,7 +40,9 @@ def index():  # type: ignore[no-untyped-def]
     by_vector = analytics.metrics_for(session, s, query, "vector", now=now)
     # Open incidents whenever they started, narrowed by the view's filters.
     open_filters = replace(query.filters(s), since=None, until=None, status="open")
-    open_page = list_incidents(session, open_filters, sort="started", per_page=10)
+    open_page = list_incidents(
+        session, open_filters, sort="started", per_page=10, cached=cached_values(session)
+    )
     flagged, flagged_total = flagged_incidents(session, now=now, rca_hours=s.rca_hours)
     return render_template(
         "main/index.html",
