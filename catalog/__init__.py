@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
+
+if TYPE_CHECKING:
+    from catalog.reports.shared import SharedReports
 
 __version__ = "0.1.0"
 
@@ -45,7 +48,22 @@ def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
     app.config.update(overrides or {})
     ensure_secret_key(app.config)
     app.extensions["catalog.settings"] = MetricSettings.from_config(app.config)
-    app.extensions["catalog.metrics_cache"] = MetricsCache(int(app.config["METRICS_CACHE_SIZE"]))
+    app.extensions["catalog.metrics_cache"] = MetricsCache(
+        int(app.config["METRICS_CACHE_SIZE"]), shared=shared_reports(app)
+    )
+
+
+def shared_reports(app: Flask) -> SharedReports | None:
+    """The folder where worker processes share computed reports; None when unusable."""
+    from catalog.reports.shared import SharedReports
+
+    if not app.config["METRICS_CACHE_SIZE"]:
+        return None
+    try:
+        return SharedReports(os.path.join(app.instance_path, "cache", "reports"))
+    except OSError as exc:
+        app.logger.warning("Reports are not shared between workers: %s", exc)
+        return None
 
 
 def register_extensions(app: Flask) -> None:

@@ -13,6 +13,10 @@ the bulk demo loader, an import or someone in psql, and every app process reads
 the same row, so caches in several gunicorn workers never disagree with the
 database: a stale number would be a bug. The version is read *before* the data,
 so a report can only ever be newer than the version it is filed under.
+
+Behind each process's cache, catalog.reports.shared lets the workers of one host
+share what one of them computed, so a write costs one recomputation per report,
+not one per worker.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from catalog.config import MetricSettings
 from catalog.db import Base, utcnow
 from catalog.incidents.service import IncidentFilters
 from catalog.reports.metrics import MetricsReport, compute_metrics
+from catalog.reports.shared import SharedReports, shared_or_compute
 
 T = TypeVar("T")
 
@@ -62,8 +67,9 @@ class _Key:
 class MetricsCache:
     """A small LRU of reports per process; `size=0` turns it off."""
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 256, shared: SharedReports | None = None) -> None:
         self.size = size
+        self.shared = shared
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[_Key, MetricsReport] = OrderedDict()
@@ -96,11 +102,35 @@ class MetricsCache:
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return replace(cached, generated_at=now)
-        report = compute_metrics(session, settings, group_by=group_by, filters=filters, now=now)
+        report = self._from_other_workers(session, key, now) or compute_metrics(
+            session, settings, group_by=group_by, filters=filters, now=now
+        )
         with self._lock:
             self.misses += 1
             self._keep(self._entries, key, report)
         return report
+
+    def _from_other_workers(
+        self, session: Session, key: _Key, now: datetime
+    ) -> MetricsReport | None:
+        """The report another worker filed, or computed here once for all of them (see
+        catalog.reports.shared); None without a shared folder, or when it fails."""
+        if self.shared is None:
+            return None
+        url = session.get_bind().url.render_as_string(hide_password=True)
+        name = repr((url, key.group_by, key.filters, key.settings))
+        report = shared_or_compute(
+            self.shared,
+            name,
+            key.version,
+            now,
+            lambda: compute_metrics(
+                session, key.settings, group_by=key.group_by, filters=key.filters, now=now
+            ),
+        )
+        if report is None:
+            return None
+        return replace(report, settings=key.settings, filters=key.filters)
 
     def value(self, session: Session, name: str, compute: Callable[[], T]) -> T:
         """Any other figure that depends on the data only (not the clock), such as a

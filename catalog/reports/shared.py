@@ -1,0 +1,190 @@
+"""Reports shared by every worker process of one host, computed by one of them at a time.
+
+Each gunicorn worker has its own in-memory cache (catalog.reports.cache). After a
+write moves the data version, every worker would otherwise recompute every report
+on its own: with four workers, four times the same second of CPU, all at once, in
+the middle of a load spike. Here the first worker to miss takes a lock on the
+report's key, computes, and leaves the result in a file in the instance folder;
+the others wait for that lock and read the file instead of computing.
+
+A file holds one report per key (the database, grouping, filters and settings)
+and the data version it was computed at, written atomically (a temporary file,
+then a rename), so a reader never sees half a report; it is served only to a
+request that read the same data version. The folder is emptied when a process
+starts, so a database restored to an older state (whose version numbers come
+round again) never meets a report of the state it replaced. Files are plain
+JSON, never pickles, so nothing in the folder can run code.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from catalog.reports.metrics import DurationStats, GroupMetrics, MetricsReport
+
+# How long a worker waits for another that is computing the same report before it
+# computes it itself: well above any report's cost, well below a request's limit.
+WAIT_SECONDS = 20.0
+POLL_SECONDS = 0.005
+KEEP_FILES = 512
+
+
+class SharedReports:
+    """A folder of report files and their locks; a broken folder only loses the sharing."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.writes = 0
+        for old in self.folder.glob("*.json"):
+            old.unlink(missing_ok=True)
+
+    def get(self, name: str, version: int) -> dict[str, Any] | None:
+        """The stored report for `name` if it was computed at this data version."""
+        try:
+            with open(self._path(name, ".json"), encoding="utf-8") as handle:
+                stored = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(stored, dict) or stored.get("version") != version:
+            return None
+        return stored.get("report")
+
+    def put(self, name: str, version: int, report: dict[str, Any]) -> None:
+        path = self._path(name, ".json")
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"version": version, "report": report}, handle)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.writes += 1
+        if self.writes % 64 == 0:
+            self._prune()
+
+    @contextmanager
+    def computing(self, name: str) -> Iterator[bool]:
+        """Hold the key's lock while computing; yields False if it could not be had in time."""
+        with open(self._path(name, ".lock"), "a+b") as handle:
+            deadline = time.monotonic() + WAIT_SECONDS
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        yield False
+                        return
+                    time.sleep(POLL_SECONDS)
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _path(self, name: str, suffix: str) -> Path:
+        return self.folder / (hashlib.sha256(name.encode("utf-8")).hexdigest()[:32] + suffix)
+
+    def _prune(self) -> None:
+        """Keep the newest KEEP_FILES reports; one file per key means this rarely removes any."""
+        files = sorted(self.folder.glob("*.json"), key=_mtime, reverse=True)
+        for stale in files[KEEP_FILES:]:
+            stale.unlink(missing_ok=True)
+            stale.with_suffix(".lock").unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def shared_or_compute(
+    store: SharedReports,
+    name: str,
+    version: int,
+    now: datetime,
+    compute: Callable[[], MetricsReport],
+) -> MetricsReport | None:
+    """A report from another worker, or computed here once for all of them.
+
+    None when the shared folder cannot be used; the caller then computes on its
+    own. The report read back lacks filters and settings: the caller's key holds them.
+    """
+    try:
+        report = _read(store, name, version)
+        if report is not None and report.generated_at <= now and _exact_at(report, now):
+            return report
+        with store.computing(name) as locked:
+            if locked:
+                # Whoever held the lock may have just filed it: computed after this
+                # request began, so at least as new as it needs.
+                report = _read(store, name, version)
+                if report is not None and _exact_at(report, now):
+                    return report
+            report = compute()
+            store.put(name, version, report_to_dict(report))
+            return report
+    except OSError:
+        return None
+
+
+def _read(store: SharedReports, name: str, version: int) -> MetricsReport | None:
+    """The filed report, or None when there is none or it cannot be read back (then it is
+    computed again and the file replaced)."""
+    found = store.get(name, version)
+    if found is None:
+        return None
+    try:
+        return report_from_dict(found)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _exact_at(report: MetricsReport, now: datetime) -> bool:
+    return report.valid_until is None or now < report.valid_until
+
+
+def report_to_dict(report: MetricsReport) -> dict[str, Any]:
+    return {
+        "group_by": report.group_by,
+        "groups": [asdict(g) for g in report.groups],
+        "generated_at": report.generated_at.isoformat(),
+        "valid_until": report.valid_until.isoformat() if report.valid_until else None,
+    }
+
+
+def report_from_dict(data: dict[str, Any]) -> MetricsReport:
+    """The inverse of report_to_dict; settings and filters are put back by the caller."""
+    groups = []
+    for g in data["groups"]:
+        groups.append(
+            GroupMetrics(
+                **{
+                    **g,
+                    "ttd": DurationStats(**g["ttd"]),
+                    "ttr": DurationStats(**g["ttr"]),
+                }
+            )
+        )
+    return MetricsReport(
+        group_by=data["group_by"],
+        settings=None,  # type: ignore[arg-type]
+        filters=None,  # type: ignore[arg-type]
+        groups=groups,
+        generated_at=datetime.fromisoformat(data["generated_at"]),
+        valid_until=datetime.fromisoformat(data["valid_until"]) if data["valid_until"] else None,
+    )

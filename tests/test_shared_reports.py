@@ -1,0 +1,205 @@
+"""Reports shared between worker processes: computed once for all, never stale, never trusted blindly.
+
+Each `MetricsCache` here stands for one gunicorn worker (its own in-memory cache
+and its own database session); the folder they share is the instance folder's.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from factories import T0, make_incident
+from sqlalchemy import text
+
+from catalog import shared_reports
+from catalog.reports import cache as cache_module
+from catalog.reports.cache import MetricsCache
+from catalog.reports.metrics import compute_metrics
+from catalog.reports.shared import SharedReports
+
+NOW = T0 + timedelta(days=1)
+
+
+@pytest.fixture
+def computations(monkeypatch):  # type: ignore[no-untyped-def]
+    """Counts real computations (the real function runs; this only counts)."""
+    calls: list[str] = []
+    real = cache_module.compute_metrics
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs.get("group_by", "overall"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cache_module, "compute_metrics", counting)
+    return calls
+
+
+def test_a_second_worker_serves_what_the_first_computed(
+    app, session, settings, tmp_path, computations
+):
+    make_incident(session)
+    folder = tmp_path / "shared"
+    first, second = (
+        MetricsCache(shared=SharedReports(folder)),
+        MetricsCache(shared=SharedReports(folder)),
+    )
+    one = first.metrics(session, settings, group_by="vector", now=NOW)
+    two = second.metrics(session, settings, group_by="vector", now=NOW + timedelta(seconds=1))
+    assert computations == ["vector"]
+    assert (
+        two.groups
+        == one.groups
+        == compute_metrics(session, settings, group_by="vector", now=NOW).groups
+    )
+    assert two.settings == settings and two.filters == one.filters
+
+
+def test_a_write_makes_every_worker_see_new_figures_computed_once(
+    app, session, settings, tmp_path, computations
+):
+    make_incident(session)
+    folder = tmp_path / "shared"
+    workers = [MetricsCache(shared=SharedReports(folder)) for _ in range(3)]
+    before = [w.metrics(session, settings, now=NOW).groups[0].count for w in workers]
+    session.execute(text("DELETE FROM incidents"))  # behind the app's back: triggers still bump
+    session.commit()
+    after = [w.metrics(session, settings, now=NOW).groups[0].count for w in workers]
+    assert before == [1, 1, 1] and after == [0, 0, 0]
+    assert computations == ["overall", "overall"]
+
+
+def test_workers_racing_for_the_same_report_compute_it_once(app, settings, tmp_path, computations):
+    sessionmaker = app.extensions["catalog.sessionmaker"]
+    setup = sessionmaker()
+    setup.info["actor_label"] = "test setup"
+    for n in range(20):
+        make_incident(setup, title=f"Incident {n}")
+    setup.close()
+    folder = tmp_path / "shared"
+    results, errors = [], []
+    start = threading.Barrier(6)
+
+    def worker() -> None:
+        session = sessionmaker()
+        try:
+            cache = MetricsCache(shared=SharedReports(folder))
+            start.wait()
+            results.append(cache.metrics(session, settings, group_by="severity", now=NOW).groups)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(results) == 6 and all(r == results[0] for r in results)
+    assert computations == ["severity"]
+
+
+def test_a_report_past_its_clock_is_recomputed(session, settings, tmp_path, computations):
+    """Open since T0+4m with a 15 min target: exact until T0+19m, then breaching."""
+    make_incident(session, recovered_at=None)
+    folder = tmp_path / "shared"
+    first, second = (
+        MetricsCache(shared=SharedReports(folder)),
+        MetricsCache(shared=SharedReports(folder)),
+    )
+    early = first.metrics(session, settings, now=T0 + timedelta(minutes=10))
+    late = second.metrics(session, settings, now=T0 + timedelta(minutes=20))
+    assert (early.groups[0].breaching, late.groups[0].breaching) == (0, 1)
+    assert len(computations) == 2
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        "[]",
+        '{"version": "1", "report": {}}',
+        '{"version": 999999999, "report": {"groups": "x"}}',
+        '{"version": VERSION, "report": {"groups": "x", "group_by": 1}}',
+        '{"version": VERSION, "report": null}',
+        "",
+    ],
+)
+def test_a_damaged_or_foreign_file_is_never_served(session, settings, tmp_path, content):
+    make_incident(session)
+    folder = tmp_path / "shared"
+    first = MetricsCache(shared=SharedReports(folder))
+    first.metrics(session, settings, now=NOW)
+    for path in folder.glob("*.json"):
+        version = json.loads(path.read_text())["version"]
+        path.write_text(content.replace("VERSION", str(version)))
+    second = MetricsCache(shared=first.shared)  # another worker, already running
+    report = second.metrics(session, settings, now=NOW)
+    assert report.groups == compute_metrics(session, settings, now=NOW).groups
+
+
+def test_a_report_of_another_database_is_never_served(
+    app_config, tmp_path, monkeypatch, sqlite_template
+):
+    """Two apps with different databases and one instance folder (a test box, a restore)."""
+    from catalog import create_app
+
+    monkeypatch.setenv("CATALOG_INSTANCE_PATH", str(tmp_path / "instance"))
+    apps = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.sqlite"
+        path.write_bytes(sqlite_template.read_bytes())
+        apps.append(create_app({**app_config, "DATABASE_URL": f"sqlite:///{path}"}))
+    try:
+        s = apps[0].extensions["catalog.sessionmaker"]()
+        s.info["actor_label"] = "test setup"
+        make_incident(s)
+        version = s.execute(text("SELECT version FROM data_version")).scalar_one()
+        s.close()
+        other = apps[1].extensions["catalog.engine"]
+        with other.begin() as conn:  # the same data version number on both sides
+            conn.execute(text("UPDATE data_version SET version = :v"), {"v": version})
+        counts = []
+        for application in apps:
+            session = application.extensions["catalog.sessionmaker"]()
+            settings = application.extensions["catalog.settings"]
+            cache = application.extensions["catalog.metrics_cache"]
+            counts.append(cache.metrics(session, settings, now=NOW).groups[0].count)
+            session.close()
+        assert counts == [1, 0]
+    finally:
+        for application in apps:
+            application.extensions["catalog.engine"].dispose()
+
+
+def test_an_unusable_folder_only_loses_the_sharing(app_config, tmp_path, monkeypatch):
+    from catalog import create_app
+
+    instance = tmp_path / "instance"
+    (instance / "cache").mkdir(parents=True)
+    (instance / "cache" / "reports").write_text("a file where the folder should be")
+    monkeypatch.setenv("CATALOG_INSTANCE_PATH", str(instance))
+    application = create_app(dict(app_config))
+    try:
+        assert shared_reports(application) is None
+        assert application.extensions["catalog.metrics_cache"].shared is None
+        client = application.test_client()
+        from conftest import make_user
+
+        _, _, token = make_user(application, "viewer")
+        response = client.get("/api/v1/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200
+    finally:
+        application.extensions["catalog.engine"].dispose()
+
+
+def test_files_hold_json_with_the_version(session, settings, tmp_path):
+    make_incident(session)
+    folder = tmp_path / "shared"
+    MetricsCache(shared=SharedReports(folder)).metrics(session, settings, now=NOW)
+    (stored,) = [json.loads(p.read_text()) for p in folder.glob("*.json")]
+    assert set(stored) == {"version", "report"} and isinstance(stored["version"], int)
