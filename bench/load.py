@@ -178,8 +178,17 @@ def sign_in(base: str) -> str:
 def wrk(base: str, connections: int, seconds: int, label: str, args: list[str]) -> Tier:
     threads = min(2, connections)
     command = [
-        "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-        "-s", str(MIX), base, "--", *args,
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(MIX),
+        base,
+        "--",
+        *args,
     ]
     output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
     line = next((ln for ln in output.splitlines() if ln.startswith("WRKJSON ")), None)
@@ -204,8 +213,10 @@ def run(database_url: str | None, opts: argparse.Namespace) -> None:
     tmp = tempfile.mkdtemp(prefix="catalog-load-")
     url, drop = scratch_database(database_url, tmp)
     backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-    print(f"\n== {backend}: {opts.incidents:,} incidents, gunicorn -w {opts.workers}, "
-          f"{opts.duration} s a tier")
+    print(
+        f"\n== {backend}: {opts.incidents:,} incidents, gunicorn -w {opts.workers}, "
+        f"{opts.duration} s a tier"
+    )
     secret = Path(tmp) / "secret_key"
     secret.write_text(os.urandom(32).hex())
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")}
@@ -233,27 +244,54 @@ def run(database_url: str | None, opts: argparse.Namespace) -> None:
             list_args = [token, cookie, str(opts.incidents), *fixed]
             list_path = "/api/v1/incidents?per_page=50"
             wrk(base, 5 * opts.base, WARMUP_SECONDS, "warm-up", [*list_args, list_path])
-            listing = wrk(base, 5 * opts.base, opts.duration, "incident list API only",
-                          [*list_args, list_path])
+            listing = wrk(
+                base,
+                5 * opts.base,
+                opts.duration,
+                "incident list API only",
+                [*list_args, list_path],
+            )
             print(listing.line(), flush=True)
         ceiling: list[Tier] = []
         with gunicorn("hello_app:app", env, opts.workers) as hello:
-            wrk(hello, 10 * opts.base, WARMUP_SECONDS, "warm-up", ["-", "-", "1", "-", "-", "-", "/"])
+            wrk(
+                hello,
+                10 * opts.base,
+                WARMUP_SECONDS,
+                "warm-up",
+                ["-", "-", "1", "-", "-", "-", "/"],
+            )
             for name, connections in tiers:
-                ceiling.append(wrk(hello, connections, opts.duration, f"bare Flask hello {name}",
-                                   ["-", "-", "1", "-", "-", "-", "/"]))
+                ceiling.append(
+                    wrk(
+                        hello,
+                        connections,
+                        opts.duration,
+                        f"bare Flask hello {name}",
+                        ["-", "-", "1", "-", "-", "-", "/"],
+                    )
+                )
                 print(ceiling[-1].line(), flush=True)
         with gunicorn("wsgi:app", {**env, "CATALOG_METRICS_CACHE_SIZE": "0"}, opts.workers) as b:
             cookie = sign_in(b)
-            dash = wrk(b, 1, opts.duration, "dashboard, report cache off",
-                       [token, cookie, str(opts.incidents), *fixed, "/"])
+            dash = wrk(
+                b,
+                1,
+                opts.duration,
+                "dashboard, report cache off",
+                [token, cookie, str(opts.incidents), *fixed, "/"],
+            )
             print(dash.line(), flush=True)
         top = ceiling[1]
-        print(f"  list API / bare ceiling at 5×: {listing.rps:.0f} / {top.rps:.0f} = "
-              f"{100 * listing.rps / top.rps:.0f} %")
+        print(
+            f"  list API / bare ceiling at 5×: {listing.rps:.0f} / {top.rps:.0f} = "
+            f"{100 * listing.rps / top.rps:.0f} %"
+        )
         for app_tier, bare in zip(results, ceiling, strict=True):
-            print(f"  {app_tier.label}: {100 * app_tier.rps / bare.rps:.0f} % of the bare "
-                  f"ceiling at c={app_tier.connections}")
+            print(
+                f"  {app_tier.label}: {100 * app_tier.rps / bare.rps:.0f} % of the bare "
+                f"ceiling at c={app_tier.connections}"
+            )
     finally:
         drop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -262,8 +300,12 @@ def run(database_url: str | None, opts: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--incidents", type=int, default=100_000)
-    parser.add_argument("--database-url", action="append", default=None,
-                        help="PostgreSQL server URL; repeat for several; 'sqlite' for SQLite")
+    parser.add_argument(
+        "--database-url",
+        action="append",
+        default=None,
+        help="PostgreSQL server URL; repeat for several; 'sqlite' for SQLite",
+    )
     parser.add_argument("--base", type=int, default=4, help="connections at 1× (default 4)")
     parser.add_argument("--duration", type=int, default=20, help="seconds per tier")
     parser.add_argument("--workers", type=int, default=4)

@@ -46,19 +46,86 @@ def app_config(app_config):  # type: ignore[no-untyped-def]
     return app_config
 
 
+VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
+
+
+class BrowserProblems:
+    """Console errors, uncaught exceptions and failed requests seen by a tab.
+
+    Any of them fails the test at teardown: a CSP violation, a missing stylesheet
+    or a chart that answers 500 shows up only here, never in an assertion about text.
+    A page answering 4xx is a form refusing input (422) or a user's 404, which the
+    tests check on the page itself; Chromium's own console line about that status
+    is the one message let through.
+    """
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.refused_pages: set[str] = set()
+        self.console: list[tuple[str, str]] = []
+
+    def watch(self, tab) -> None:  # type: ignore[no-untyped-def]
+        tab.on("console", self._console)
+        tab.on("pageerror", lambda exc: self.seen.append(f"page error: {exc}"))
+        tab.on("requestfailed", self._failed)
+        tab.on("response", self._response)
+
+    def problems(self) -> list[str]:
+        found = list(self.seen)
+        for text, url in self.console:
+            if text.startswith("Failed to load resource") and url in self.refused_pages:
+                continue
+            found.append(f"console error: {text} ({url})")
+        return found
+
+    def _console(self, message) -> None:  # type: ignore[no-untyped-def]
+        if message.type == "error":
+            self.console.append((message.text, message.location.get("url", "")))
+
+    def _failed(self, request) -> None:  # type: ignore[no-untyped-def]
+        failure = request.failure or ""
+        # The browser itself gave up on it: a download ends its navigation so, and moving
+        # on to the next page cancels what the last one was still fetching (an icon).
+        if "ERR_ABORTED" in failure:
+            return
+        self.seen.append(f"request failed: {request.method} {request.url}: {failure}")
+
+    def _response(self, response) -> None:  # type: ignore[no-untyped-def]
+        request = response.request
+        if 400 <= response.status < 500 and request.resource_type == "document":
+            self.refused_pages.add(request.url)
+        elif response.status >= 400:
+            self.seen.append(f"HTTP {response.status}: {request.method} {request.url}")
+
+
+@pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
+def viewport(request) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    return VIEWPORTS[request.param]
+
+
 @pytest.fixture
-def page(live_url, app):  # type: ignore[no-untyped-def]
-    """A Chromium tab signed in, through the real sign-in form, as an editor."""
+def page(live_url, app, viewport):  # type: ignore[no-untyped-def]
+    """A Chromium tab signed in, through the real sign-in form, as an editor.
+
+    Runs at a desktop and a phone size; fails on any console error or failed request.
+    """
     if not os.path.exists(CHROMIUM):
         skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         skip_or_fail("playwright is not installed (pip install -e '.[dev]')")
+    problems = BrowserProblems()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        width, height = viewport
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            is_mobile=width < 600,
+            has_touch=width < 600,
+        )
         tab = context.new_page()
+        problems.watch(tab)
         _, email, _ = make_user(app, "editor", "erin@example.com")
         tab.goto(f"{live_url}/incidents/")
         assert "/login" in tab.url  # nobody gets in without signing in
@@ -69,6 +136,8 @@ def page(live_url, app):  # type: ignore[no-untyped-def]
         yield tab
         context.close()
         browser.close()
+    seen = problems.problems()
+    assert seen == [], "the browser saw problems:\n" + "\n".join(seen)
 
 
 def test_log_an_incident_and_see_ttd_ttr_and_flags(page, live_url, client):  # type: ignore[no-untyped-def]
@@ -246,3 +315,40 @@ def test_backup_download_upload_and_the_dossier_in_print(page, live_url, session
     for paper in ("A4", "Letter"):
         pdf = page.pdf(format=paper)
         assert pdf.startswith(b"%PDF") and b"/Type /Page" in pdf
+
+
+def test_every_page_loads_cleanly_and_fits_the_screen(page, live_url, session):  # type: ignore[no-untyped-def]
+    """Each page an editor reaches, at both sizes: no console error, no failed request (the
+    fixture checks), and nothing wider than the screen: tables scroll inside their frame."""
+    from factories import make_incident
+
+    from catalog.postmortems.service import save_postmortem
+
+    incident = make_incident(session, title="Retriever returned 40 chunks on long threads")
+    save_postmortem(session, incident, {"status": "draft", "body": "## Summary\nText."})
+    session.commit()
+    paths = [
+        "/",
+        "/?range=730d&team=search",
+        "/reports/?range=730d&by=service",
+        "/vectors/",
+        "/vectors/dependency-latency",
+        "/vectors/new",
+        "/incidents/",
+        f"/incidents/{incident.id}",
+        f"/incidents/{incident.id}/edit",
+        f"/incidents/{incident.id}/postmortem",
+        "/incidents/new",
+        "/reports/",
+        "/exports/",
+        "/imports/",
+        "/account",
+        "/exports/dossier",
+    ]
+    width = page.viewport_size["width"]
+    for path in paths:
+        response = page.goto(live_url + path)
+        assert response is not None and response.status == 200, path
+        page.wait_for_load_state("load")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{path} is {wide}px wide on a {width}px screen"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 VIEWER, EDITOR, ADMIN = "viewer", "editor", "admin"
 
-PUBLIC = frozenset({"auth.login", "static", "health.healthz"})
+PUBLIC = frozenset({"auth.login", "static", "health.healthz", "main.favicon"})
 
 
 def _rule(get: str | None = None, post: str | None = None, **others: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from catalog.db import get_session, utcnow
 from catalog.errors import ValidationError
@@ -23,6 +23,12 @@ from catalog.reports.views import filter_choices, read_query
 from catalog.web.filters import settings
 
 bp = Blueprint("main", __name__)
+
+
+@bp.get("/favicon.ico")
+def favicon():  # type: ignore[no-untyped-def]
+    """Browsers ask for /favicon.ico on their own (a saved dossier, a JSON answer): the app's icon."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.get("/")
