@@ -44,11 +44,11 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 from support import scratch_database
 
@@ -138,7 +138,9 @@ def gunicorn(app_spec: str, env: dict[str, str], workers: int) -> Iterator[str]:
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     log.seek(0)
-                    raise SystemExit("gunicorn did not start:\n" + log.read().decode()[-3000:])
+                    raise SystemExit(
+                        "gunicorn did not start:\n" + log.read().decode()[-3000:]
+                    ) from None
                 time.sleep(0.2)
         yield base
     finally:
