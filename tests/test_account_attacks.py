@@ -1,0 +1,193 @@
+"""Accounts under attack and under concurrency (issue 10, item 9).
+
+Each test is the request an attacker, or a crowd of simultaneous clients,
+would send; it asserts what they get back and that the database still holds
+what it should.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+from conftest import PASSWORD, make_user, start_web_session
+from sqlalchemy import create_engine, func, select, text, update
+
+from catalog.auth import service
+from catalog.auth.models import UserSession
+from catalog.db import utcnow
+
+
+def login(client, email, password=PASSWORD, address="10.0.0.1"):  # type: ignore[no-untyped-def]
+    return client.post(
+        "/login", data={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
+
+
+def client_with_session(app, user_id: int):  # type: ignore[no-untyped-def]
+    """A fresh browser signed in as this user through a real server-side session."""
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = start_web_session(app, user_id)
+    return client
+
+
+def client_with_cookie_id(app, cookie_id: str):  # type: ignore[no-untyped-def]
+    """A browser whose (validly signed) session names this cookie id: a forger's browser."""
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = cookie_id
+    return client
+
+
+def is_signed_out(response) -> bool:  # type: ignore[no-untyped-def]
+    return response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def flashes(client) -> list[str]:  # type: ignore[no-untyped-def]
+    with client.session_transaction() as sess:
+        return [message for _, message in sess.get("_flashes", [])]
+
+
+def run_at_once(calls):  # type: ignore[no-untyped-def]
+    """Run every call in its own thread, released together; their results in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = calls[i]()
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a request hung"
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    return results
+
+
+# ---- 1. signing out ends the session on the server -----------------------------------
+
+
+def test_a_cookie_copied_before_sign_out_stops_working(app, session):
+    make_user(app, "editor", "ed@example.com")
+    victim = app.test_client()
+    assert login(victim, "ed@example.com").status_code == 302
+    stolen = victim.get_cookie("session", domain="catalog.test")
+    thief = app.test_client()
+    thief.set_cookie("session", stolen.value, domain=stolen.domain)
+    assert thief.get("/incidents/").status_code == 200  # the copy works while signed in
+
+    assert victim.post("/logout").status_code == 302
+    assert is_signed_out(thief.get("/incidents/"))
+    assert is_signed_out(victim.get("/incidents/"))
+    row = session.scalars(select(UserSession)).one()
+    assert row.ended_at is not None
+
+
+def test_forged_and_old_style_cookie_ids_are_refused(app, session):
+    editor_id, _, _ = make_user(app, "editor", "ed@example.com")
+    admin_id, _, _ = make_user(app, "admin", "root@example.com")
+    mine = start_web_session(app, editor_id)
+    secret = mine.split(":")[2]
+    for forged in [
+        f"{admin_id}:1",  # the old `id:epoch` cookie: users sign in again
+        f"{admin_id}:1:{secret}",  # my session's secret under the admin's id
+        f"{editor_id}:2:{secret}",  # a guessed epoch
+        f"{editor_id}:1:{'A' * 43}",  # a guessed secret
+        f"{editor_id}:1:{secret}:x",
+        f"{editor_id}:1:",
+        f"99999999999:1:{secret}",
+        "\x00:1:" + secret,
+    ]:
+        assert is_signed_out(client_with_cookie_id(app, forged).get("/admin/users")), forged
+    assert client_with_cookie_id(app, mine).get("/incidents/").status_code == 200
+    assert session.scalar(select(func.count()).select_from(UserSession)) == 1
+
+
+def test_password_change_keeps_this_session_and_ends_the_others(app, session):
+    editor_id, _, _ = make_user(app, "editor", "ed@example.com")
+    laptop = client_with_session(app, editor_id)
+    phone = client_with_session(app, editor_id)
+    changed = laptop.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "brand new secret",
+            "confirm_password": "brand new secret",
+        },
+    )
+    assert changed.status_code == 302
+    assert laptop.get("/incidents/").status_code == 200
+    assert is_signed_out(phone.get("/incidents/"))
+    rows = session.scalars(select(UserSession).order_by(UserSession.id)).all()
+    assert [row.ended_at is None for row in rows] == [True, False]
+
+
+def test_sign_in_deletes_ended_and_idle_sessions(app, session):
+    editor_id, _, _ = make_user(app, "editor", "ed@example.com")
+    live = client_with_session(app, editor_id)
+    ended = client_with_session(app, editor_id)
+    idle_id = start_web_session(app, editor_id)
+    session.execute(
+        update(UserSession)
+        .where(UserSession.secret_hash == service._token_hash(idle_id.split(":")[2]))
+        .values(last_seen_at=utcnow() - timedelta(days=15))
+    )
+    session.commit()
+    assert ended.post("/logout").status_code == 302
+    assert is_signed_out(client_with_cookie_id(app, idle_id).get("/incidents/"))
+    assert session.scalar(select(func.count()).select_from(UserSession)) == 3
+
+    assert login(app.test_client(), "ed@example.com").status_code == 302
+    rows = session.scalars(select(UserSession)).all()
+    assert len(rows) == 2 and all(row.ended_at is None for row in rows)  # live, new
+    assert live.get("/incidents/").status_code == 200
+
+
+def test_use_is_noted_at_most_once_a_minute(app, session):
+    editor_id, _, _ = make_user(app, "editor", "ed@example.com")
+    browser = client_with_session(app, editor_id)
+    row = session.scalars(select(UserSession)).one()
+    first_seen = row.last_seen_at
+    assert browser.get("/incidents/").status_code == 200
+    session.expire_all()
+    assert session.get(UserSession, row.id).last_seen_at == first_seen  # seconds ago: no write
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    session.execute(update(UserSession).values(last_seen_at=an_hour_ago))
+    session.commit()
+    assert browser.get("/incidents/").status_code == 200
+    session.expire_all()
+    assert session.get(UserSession, row.id).last_seen_at > an_hour_ago + timedelta(minutes=59)
+
+
+def test_a_locked_database_does_not_fail_a_page_over_the_session_note(app, session, database_url):
+    """Another process holds the write lock (SQLite) or the session's row (PostgreSQL)."""
+    editor_id, _, _ = make_user(app, "editor", "ed@example.com")
+    browser = client_with_session(app, editor_id)
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    session.execute(update(UserSession).values(last_seen_at=an_hour_ago))
+    session.commit()
+    other = create_engine(database_url)
+    try:
+        with other.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.execute(text("SELECT id FROM user_sessions FOR UPDATE"))
+            started = time.monotonic()
+            response = browser.get("/account")
+            assert time.monotonic() - started < 10  # generous: it must not wait behind the lock
+            conn.rollback()
+        assert response.status_code == 200
+        assert "ed@example.com" in response.get_data(as_text=True)
+        session.expire_all()
+        assert session.scalars(select(UserSession)).one().last_seen_at == an_hour_ago
+    finally:
+        other.dispose()
