@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from datetime import timedelta
 
+import pytest
 from conftest import PASSWORD, make_user, start_web_session
 from sqlalchemy import create_engine, func, select, text, update
 
 from catalog.auth import service
-from catalog.auth.models import UserSession
+from catalog.auth.models import LoginAttempt, UserSession
 from catalog.db import utcnow
 
 
@@ -191,3 +193,75 @@ def test_a_locked_database_does_not_fail_a_page_over_the_session_note(app, sessi
         assert session.scalars(select(UserSession)).one().last_seen_at == an_hour_ago
     finally:
         other.dispose()
+
+
+# ---- 2. an unknown e-mail costs what a known one costs -------------------------------
+
+
+@pytest.fixture
+def hashes_checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The method of every hash sign-in checks a password against (werkzeug's, spied on)."""
+    seen: list[str] = []
+    real = service.check_password_hash
+
+    def spy(pwhash: str, password: str) -> bool:
+        seen.append(pwhash.split("$", 1)[0])
+        return real(pwhash, password)
+
+    monkeypatch.setattr(service, "check_password_hash", spy)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("method", "prefix"),
+    [("scrypt", "scrypt:32768:8:1"), ("pbkdf2:sha256:1000", "pbkdf2:sha256:1000")],
+)
+def test_an_unknown_email_is_checked_like_a_known_one(
+    request, app_config, method, prefix, hashes_checked
+):
+    app_config["PASSWORD_HASH_METHOD"] = method  # before `app` is built
+    app = request.getfixturevalue("app")
+    make_user(app, "viewer", "vera@example.com")
+    client = app.test_client()
+    assert login(client, "nobody@example.com", "a wrong password").status_code == 401
+    assert login(client, "vera@example.com", "a wrong password").status_code == 401
+    assert hashes_checked == [prefix, prefix]
+    with app.app_context():
+        assert service.dummy_hash().startswith(f"{prefix}$")
+
+
+# ---- 3. the sign-in throttle holds under concurrent requests -------------------------
+
+
+@pytest.mark.parametrize("per", ["account", "address"])
+def test_forty_simultaneous_guesses_get_at_most_ten_checks(app, session, per, hashes_checked):
+    make_user(app, "viewer", "vera@example.com")
+
+    def guess(n: int):  # type: ignore[no-untyped-def]
+        def call() -> tuple[int, str]:
+            email = "vera@example.com" if per == "account" else f"guess{n}@example.com"
+            address = f"10.1.{n}.1" if per == "account" else "10.2.2.2"
+            response = login(app.test_client(), email, f"wrong guess {n}", address=address)
+            return response.status_code, response.get_data(as_text=True)
+
+        return call
+
+    results = run_at_once([guess(n) for n in range(40)])
+    statuses = Counter(status for status, _ in results)
+    assert statuses == {401: 10, 429: 30}
+    assert len(hashes_checked) == 10  # the refused 30 never reached a password check
+    assert all(
+        "Too many failed sign-in attempts" in page for status, page in results if status == 429
+    )
+    assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 10
+    # The right password is refused too until the window has passed.
+    address = "10.9.9.9" if per == "account" else "10.2.2.2"
+    email = "vera@example.com"
+    assert login(app.test_client(), email, address=address).status_code == 429
+
+
+def test_a_successful_sign_in_does_not_count_as_a_failure(app, session):
+    make_user(app, "viewer", "vera@example.com")
+    for _ in range(12):
+        assert login(app.test_client(), "vera@example.com").status_code == 302
+    assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 0

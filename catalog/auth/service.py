@@ -38,8 +38,9 @@ TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 SESSION_TOUCH_EVERY = timedelta(minutes=1)
 SESSION_IDLE_LIMIT = timedelta(days=14)  # a web session unused this long has ended
 SESSION_TOUCH_WAIT_MS = 200  # noting a session's use is not worth a longer wait for a lock
-# Checked even for unknown e-mails so a wrong address costs as much as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a real password", method="pbkdf2:sha256:1000")
+# Checked for unknown e-mails so a wrong address costs as much as a wrong password:
+# one per hash method, made on first use (scrypt costs ~0.2 s, not at import).
+_DUMMY_HASHES: dict[str, str] = {}
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,14 @@ def _hash_method() -> str:
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method=_hash_method())
+
+
+def dummy_hash() -> str:
+    """A hash made like real ones (same method and cost), for e-mails with no account."""
+    method = _hash_method()
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not a real password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 def generate_password() -> str:
@@ -278,7 +287,10 @@ def update_profile(session: Session, user: User, *, name: object, timezone: obje
 
 
 def check_throttle(session: Session, email: str, address: str, *, now: datetime) -> None:
-    """SPEC §5: 10 failures for one account or from one address within 15 minutes → 429."""
+    """SPEC §5: 10 failures for one account or from one address within 15 minutes → 429.
+
+    Called after this attempt was recorded, so it counts too: an 11th attempt is refused.
+    """
     since = now - THROTTLE_WINDOW
     for column, value in ((LoginAttempt.email, email), (LoginAttempt.address, address)):
         failures = session.execute(
@@ -287,29 +299,58 @@ def check_throttle(session: Session, email: str, address: str, *, now: datetime)
             )
         ).one()
         count, oldest = failures
-        if count >= THROTTLE_LIMIT and oldest is not None:
+        if count > THROTTLE_LIMIT and oldest is not None:
             retry = int((oldest + THROTTLE_WINDOW - now).total_seconds()) + 1
             raise Throttled(max(retry, 1))
+
+
+def _lock_key(kind: str, value: str) -> int:
+    digest = hashlib.sha256(f"sign-in {kind} {value}".encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _serialise_sign_ins(session: Session, email: str, address: str) -> None:
+    """One sign-in at a time per e-mail and per address, until the transaction ends.
+
+    PostgreSQL: transaction-scoped advisory locks, taken in a fixed order so two
+    sign-ins cannot deadlock. SQLite needs nothing here: the INSERT that follows
+    takes the database's single write lock before anything is counted.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({_lock_key("email", email), _lock_key("address", address)}):
+        session.execute(text("SELECT pg_advisory_xact_lock(CAST(:key AS BIGINT))"), {"key": key})
 
 
 def authenticate(
     session: Session, email: str, password: str, *, address: str, now: datetime | None = None
 ) -> User | None:
-    """The user for these credentials, or None (the failure is recorded). Raises Throttled."""
+    """The user for these credentials, or None (the failure is recorded). Raises Throttled.
+
+    The attempt is recorded and counted in one serialised step *before* the
+    password is checked, and committed at once: while its password is being
+    checked it counts as a failure, so 40 simultaneous guesses get at most 10
+    checks. A success removes its own attempt again. On Throttled the caller
+    rolls back, which removes the refused attempt.
+    """
     now = now or utcnow()
     email = (email or "").strip().lower()[:254]
     if not is_storable(email):  # NUL etc.: no account has it, and PostgreSQL cannot store it
         email = "".join(c if is_storable(c) else "\ufffd" for c in email)
     address = (address or "unknown")[:64]
+    _serialise_sign_ins(session, email, address)
+    attempt = LoginAttempt(email=email, address=address, at=now)
+    session.add(attempt)
+    session.flush()  # SQLite: the write lock is ours from here to the commit
     check_throttle(session, email, address, now=now)
+    # Only the throttle window matters; older rows would only grow the table.
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 4 * THROTTLE_WINDOW))
+    session.commit()  # release the lock before the deliberately slow hash check
     user = get_user_by_email(session, email) if email else None
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    ok = check_password_hash(user.password_hash if user else dummy_hash(), password or "")
     if user is None or not ok or not user.active:
-        session.add(LoginAttempt(email=email, address=address, at=now))
-        # Only the throttle window matters; older rows would only grow the table.
-        session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 4 * THROTTLE_WINDOW))
-        session.flush()
         return None
+    session.delete(attempt)
     user.last_login_at = now
     session.flush()
     return user
