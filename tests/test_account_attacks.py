@@ -11,14 +11,17 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
+from functools import partial
 
 import pytest
-from conftest import PASSWORD, make_user, start_web_session
+from conftest import PASSWORD, make_user, signed_in_client, start_web_session
 from sqlalchemy import create_engine, func, select, text, update
 
+from catalog.audit.models import AuditEvent
 from catalog.auth import service
-from catalog.auth.models import LoginAttempt, UserSession
+from catalog.auth.models import ApiToken, LoginAttempt, User, UserSession
 from catalog.db import utcnow
+from catalog.errors import ConflictError
 
 
 def login(client, email, password=PASSWORD, address="10.0.0.1"):  # type: ignore[no-untyped-def]
@@ -265,3 +268,86 @@ def test_a_successful_sign_in_does_not_count_as_a_failure(app, session):
     for _ in range(12):
         assert login(app.test_client(), "vera@example.com").status_code == 302
     assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 0
+
+
+# ---- 4. the last-active-admin guard holds under concurrent requests ------------------
+
+
+@pytest.mark.parametrize(
+    "form",
+    [{"action": "role", "role": "editor"}, {"action": "deactivate"}],
+    ids=lambda f: f["action"],
+)
+def test_two_admins_removing_each_other_at_once_leave_one(app, session, form):
+    first, _, _ = make_user(app, "admin", "ann@example.com")
+    second, _, _ = make_user(app, "admin", "bob@example.com")
+    for _round in range(4):
+        ann, bob = client_with_session(app, first), client_with_session(app, second)
+        responses = run_at_once(
+            [
+                partial(ann.post, f"/admin/users/{second}", data=form),
+                partial(bob.post, f"/admin/users/{first}", data=form),
+            ]
+        )
+        assert sorted(r.status_code for r in responses) in ([302, 302], [302, 403])
+        session.expire_all()
+        admins = session.scalars(
+            select(User).where(User.role == "admin", User.active.is_(True))
+        ).all()
+        assert len(admins) == 1
+        # The loser was told why; or, removed before its request was read, was refused
+        # outright (demoted: 403) or signed out (deactivated: sent to the sign-in page).
+        losers = [
+            c
+            for c, r in ((ann, responses[0]), (bob, responses[1]))
+            if r.status_code == 403 or is_signed_out(r) or service.LAST_ADMIN in flashes(c)
+        ]
+        assert len(losers) == 1
+        session.execute(update(User).values(role="admin", active=True))
+        session.commit()
+
+
+@pytest.mark.parametrize("remove", ["demote", "deactivate"])
+def test_the_last_active_admin_cannot_be_removed(app, session, remove):
+    admin_id, _, _ = make_user(app, "admin", "root@example.com")
+    make_user(app, "admin", "gone@example.com")
+    session.execute(update(User).where(User.email == "gone@example.com").values(active=False))
+    session.commit()
+    admin = session.get(User, admin_id)
+    with pytest.raises(ConflictError, match="last active admin"):
+        if remove == "demote":
+            service.set_role(session, admin, "editor")
+        else:
+            service.set_active(session, admin, False)
+    session.rollback()
+    session.expire_all()
+    stored = session.get(User, admin_id)
+    assert (stored.role, stored.active, stored.session_epoch) == ("admin", True, 1)
+    assert session.scalars(select(UserSession)).all() == []
+    assert session.scalars(select(ApiToken.revoked_at)).all() == [None, None]
+
+
+# ---- 5. reactivation does not revive tokens that deactivation ended ------------------
+
+
+def test_reactivating_a_user_does_not_revive_their_tokens(app, client, session):
+    leaver = signed_in_client(app, "editor", "leaver@example.com")
+    user_id = session.scalar(select(User.id).where(User.email == "leaver@example.com"))
+    headers = {"Authorization": f"Bearer {leaver.token}"}
+    assert app.test_client().get("/api/v1/incidents", headers=headers).status_code == 200
+
+    assert client.post(f"/admin/users/{user_id}", data={"action": "deactivate"}).status_code == 302
+    assert client.post(f"/admin/users/{user_id}", data={"action": "activate"}).status_code == 302
+
+    response = app.test_client().get("/api/v1/incidents", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+    assert is_signed_out(leaver.get("/incidents/"))  # the web session stays ended as well
+    token = session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)).one()
+    assert token.revoked_at is not None
+    assert session.get(User, user_id).active
+    revoked = session.scalars(
+        select(AuditEvent).where(AuditEvent.object_type == "token", AuditEvent.action == "update")
+    ).all()
+    assert [event.object_id for event in revoked] == [token.id]
+    assert revoked[0].actor_label == "admin@example.com"

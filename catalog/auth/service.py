@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +38,7 @@ TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 SESSION_TOUCH_EVERY = timedelta(minutes=1)
 SESSION_IDLE_LIMIT = timedelta(days=14)  # a web session unused this long has ended
 SESSION_TOUCH_WAIT_MS = 200  # noting a session's use is not worth a longer wait for a lock
+LAST_ADMIN = "This is the last active admin; make someone else admin first."
 # Checked for unknown e-mails so a wrong address costs as much as a wrong password:
 # one per hash method, made on first use (scrypt costs ~0.2 s, not at import).
 _DUMMY_HASHES: dict[str, str] = {}
@@ -197,31 +198,65 @@ def set_role(session: Session, user: User, role: object, *, acting: User | None 
     errors.raise_if_any()
     if acting is not None and acting.id == user.id and clean != "admin":
         raise ConflictError("You cannot take the admin role away from yourself; ask another admin.")
+
+    def change() -> None:
+        user.role = str(clean)
+
     if user.role == "admin" and clean != "admin":
-        _keep_one_admin(session, user)
-    user.role = str(clean)
+        _keep_one_admin(session, change)
+    else:
+        change()
     session.flush()
     return user
 
 
-def _keep_one_admin(session: Session, user: User) -> None:
-    admins = session.scalar(
-        select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))
-    )
-    if user.active and (admins or 0) <= 1:
-        raise ConflictError("This is the last active admin; make someone else admin first.")
+def _active_admins() -> object:
+    return select(User.id).where(User.role == "admin", User.active.is_(True))
+
+
+def _keep_one_admin(session: Session, change: Callable[[], None]) -> None:
+    """Make `change` (a demotion or deactivation), refusing it if no active admin would remain.
+
+    Two admins demoting each other at once must not both pass: PostgreSQL locks
+    every active admin row (in id order, so two guards cannot deadlock) and the
+    second guard waits for the first to commit; on SQLite the UPDATE below takes
+    the database's write lock before the count is read. The caller rolls back
+    on ConflictError.
+    """
+    session.execute(_active_admins().order_by(User.id).with_for_update())  # type: ignore[attr-defined]
+    change()
+    session.flush()
+    remaining = session.scalar(select(func.count()).select_from(_active_admins().subquery()))  # type: ignore[attr-defined]
+    if not remaining:
+        raise ConflictError(LAST_ADMIN)
 
 
 def set_active(session: Session, user: User, active: bool, *, acting: User | None = None) -> User:
-    """Deactivation ends the user's web sessions and tokens at once."""
-    if not active:
-        if acting is not None and acting.id == user.id:
-            raise ConflictError("You cannot deactivate your own account.")
-        if user.role == "admin":
-            _keep_one_admin(session, user)
+    """Deactivation ends the user's web sessions and revokes their API tokens at once.
+
+    The tokens are revoked (not merely refused while inactive), so reactivating
+    the account does not bring them back; the user makes new ones.
+    """
+    if active:
+        user.active = True
+        session.flush()
+        return user
+    if acting is not None and acting.id == user.id:
+        raise ConflictError("You cannot deactivate your own account.")
+
+    def change() -> None:
+        now = utcnow()
+        user.active = False
         user.session_epoch += 1
-        end_sessions(session, user)
-    user.active = active
+        end_sessions(session, user, now=now)
+        for token in user.tokens:
+            if token.revoked_at is None:
+                token.revoked_at = now
+
+    if user.role == "admin":
+        _keep_one_admin(session, change)
+    else:
+        change()
     session.flush()
     return user
 
