@@ -22,6 +22,7 @@ from catalog.auth import service
 from catalog.auth.models import ApiToken, LoginAttempt, User, UserSession
 from catalog.db import utcnow
 from catalog.errors import ConflictError
+from catalog.vectors.models import Vector
 
 
 def login(client, email, password=PASSWORD, address="10.0.0.1"):  # type: ignore[no-untyped-def]
@@ -351,3 +352,40 @@ def test_reactivating_a_user_does_not_revive_their_tokens(app, client, session):
     ).all()
     assert [event.object_id for event in revoked] == [token.id]
     assert revoked[0].actor_label == "admin@example.com"
+
+
+# ---- 6. archiving through the API is admin-only, as on the web -----------------------
+
+
+@pytest.mark.parametrize("archived", [True, False])
+def test_an_editor_cannot_archive_or_restore_through_the_api(app, session, archived):
+    editor = signed_in_client(app, "editor", "ed@example.com")
+    before = session.scalars(select(Vector).where(Vector.slug == "data-drift")).one()
+    response = editor.patch(
+        "/api/v1/vectors/data-drift", json={"archived": archived, "version": before.version}
+    )
+    assert response.status_code == 403
+    error = response.get_json()["error"]
+    assert error["code"] == "forbidden"
+    assert (
+        "Archiving or restoring a vector needs the admin role; you are editor" in error["message"]
+    )
+    created = editor.post(
+        "/api/v1/vectors", json={"name": "Archived at birth", "archived": archived}
+    )
+    assert created.status_code == 403
+    session.expire_all()
+    after = session.scalars(select(Vector).where(Vector.slug == "data-drift")).one()
+    assert (after.archived_at, after.version) == (None, before.version)
+    assert session.scalar(select(func.count()).select_from(Vector)) == 5
+
+    # Everything else stays the editor's to change; the admin archives.
+    edited = editor.patch(
+        "/api/v1/vectors/data-drift", json={"severity": 9, "version": before.version}
+    )
+    assert edited.status_code == 200 and edited.get_json()["severity"] == 9
+    admin = signed_in_client(app, "admin", "root@example.com")
+    archived_now = admin.patch(
+        "/api/v1/vectors/data-drift", json={"archived": True, "version": before.version + 1}
+    )
+    assert archived_now.status_code == 200 and archived_now.get_json()["archived_at"]
