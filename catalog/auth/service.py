@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
-from sqlalchemy import Connection, delete, func, or_, select, text, update
+from sqlalchemy import Connection, Select, delete, func, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -210,7 +210,7 @@ def set_role(session: Session, user: User, role: object, *, acting: User | None 
     return user
 
 
-def _active_admins() -> object:
+def _active_admins() -> Select[tuple[int]]:
     return select(User.id).where(User.role == "admin", User.active.is_(True))
 
 
@@ -223,10 +223,10 @@ def _keep_one_admin(session: Session, change: Callable[[], None]) -> None:
     the database's write lock before the count is read. The caller rolls back
     on ConflictError.
     """
-    session.execute(_active_admins().order_by(User.id).with_for_update())  # type: ignore[attr-defined]
+    session.execute(_active_admins().order_by(User.id).with_for_update())
     change()
     session.flush()
-    remaining = session.scalar(select(func.count()).select_from(_active_admins().subquery()))  # type: ignore[attr-defined]
+    remaining = session.scalar(select(func.count()).select_from(_active_admins().subquery()))
     if not remaining:
         raise ConflictError(LAST_ADMIN)
 
