@@ -46,7 +46,7 @@ def scratch_database(server_url: str | None, tmp: str) -> tuple[str, Callable[[]
 
 def signed_in_client(app):  # type: ignore[no-untyped-def]
     """An admin with a session cookie (for pages) and a bearer token (for the API)."""
-    from catalog.auth.service import create_token, create_user
+    from catalog.auth.service import create_token, create_user, start_session
 
     session = app.extensions["catalog.sessionmaker"]()
     session.info["actor_label"] = "bench"
@@ -55,12 +55,13 @@ def signed_in_client(app):  # type: ignore[no-untyped-def]
             session, email="bench@example.com", role="admin", password="bench-password-123"
         )
         token = create_token(session, user, "bench").secret
+        start_session(session, user)  # a real server-side session: the loader accepts no other
     session.commit()
-    user_id = user.id
+    cookie_id = user.get_id()
     session.close()
     client = app.test_client()
     with client.session_transaction() as sess:
-        sess["_user_id"] = f"{user_id}:1"
+        sess["_user_id"] = cookie_id
         sess["_fresh"] = True
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     return client

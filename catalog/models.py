@@ -1,7 +1,7 @@
 """Every model in one import, so Alembic and the tests see the whole schema."""
 
 from catalog.audit.models import AuditEvent
-from catalog.auth.models import ApiToken, LoginAttempt, User
+from catalog.auth.models import ApiToken, LoginAttempt, User, UserSession
 from catalog.db import Base
 from catalog.incidents.models import Incident, incident_vectors
 from catalog.postmortems.models import ActionItem, Postmortem
@@ -17,6 +17,7 @@ __all__ = [
     "LoginAttempt",
     "Postmortem",
     "User",
+    "UserSession",
     "Vector",
     "data_version",
     "incident_vectors",

@@ -30,6 +30,7 @@ BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 TABLES = (
     "audit_events",
     "login_attempts",
+    "user_sessions",
     "api_tokens",
     "users",
     "action_items",
@@ -164,12 +165,27 @@ def make_user(app, role: str, email: str | None = None):  # type: ignore[no-unty
         session.close()
 
 
+def start_web_session(app, user_id: int) -> str:  # type: ignore[no-untyped-def]
+    """A real server-side web session for this user; returns what the cookie holds."""
+    from catalog.auth.models import User
+    from catalog.auth.service import start_session
+
+    session = app.extensions["catalog.sessionmaker"]()
+    try:
+        user = session.get(User, user_id)
+        start_session(session, user)
+        session.commit()
+        return user.get_id()
+    finally:
+        session.close()
+
+
 def signed_in_client(app, role: str, email: str | None = None):  # type: ignore[no-untyped-def]
     """A test client signed in on the web (session cookie) and on the API (bearer token)."""
     user_id, address, token = make_user(app, role, email)
     client = app.test_client()
     with client.session_transaction() as sess:
-        sess["_user_id"] = f"{user_id}:1"
+        sess["_user_id"] = start_web_session(app, user_id)
         sess["_fresh"] = True
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     client.user_email = address  # type: ignore[attr-defined]

@@ -107,7 +107,8 @@ def _vector_fields() -> dict[str, Schema]:
         "detectability": {**_FMEA_SCORE, "description": "FMEA detectability score 1-10."},
         "archived": {
             "type": "boolean",
-            "description": "true archives (sets `archived_at`), false restores.",
+            "description": "true archives (sets `archived_at`), false restores. "
+            "Admins only: an editor sending this field gets 403.",
         },
     }
 
@@ -669,7 +670,7 @@ def _paths() -> dict[str, Schema]:
             "patch": _operation(
                 "update_vector",
                 "vectors",
-                "Change a failure vector (archive with `archived: true`)",
+                "Change a failure vector (archive with `archived: true`, admins only)",
                 {
                     **_ok(200, "The updated vector.", _ref("Vector")),
                     **_errors(*write_errors, 404, 409),

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import abort, request
 
 from catalog.api import bp
 from catalog.api.common import list_envelope, paging
 from catalog.api.parsing import json_body, refuse_unknown
 from catalog.api.serializers import vector_to_dict
+from catalog.auth import current_actor
+from catalog.auth.access import ADMIN
 from catalog.db import get_session
 from catalog.vectors import service
 
 WRITABLE = (*service.EDITABLE, "archived")
+
+
+def _archiving_needs_admin(data: dict) -> None:
+    """`archived` (true or false) is the web's admin-only archive button: the same rule here."""
+    user = current_actor()
+    if "archived" in data and (user is None or not user.has_role(ADMIN)):
+        role = user.role if user is not None else "anonymous"
+        abort(
+            403,
+            description=f"Archiving or restoring a vector needs the admin role; you are {role}. "
+            "Leave out `archived` to change the other fields.",
+        )
 
 
 @bp.get("/vectors")
@@ -33,6 +47,7 @@ def list_vectors():  # type: ignore[no-untyped-def]
 def create_vector():  # type: ignore[no-untyped-def]
     data = json_body()
     refuse_unknown(data, WRITABLE)
+    _archiving_needs_admin(data)
     session = get_session()
     vector = service.create_vector(session, data)
     session.commit()
@@ -48,6 +63,7 @@ def get_vector(slug: str):  # type: ignore[no-untyped-def]
 def update_vector(slug: str):  # type: ignore[no-untyped-def]
     data = json_body()
     refuse_unknown(data, (*WRITABLE, "version"))
+    _archiving_needs_admin(data)
     session = get_session()
     vector = service.get_vector(session, slug)
     service.update_vector(session, vector, data)

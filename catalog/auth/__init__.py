@@ -24,18 +24,10 @@ PASSWORD_ALLOWED = frozenset({"auth.password", "auth.logout", "static", "health.
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    """The cookie holds `id:epoch`; a bumped epoch or a deactivated user ends the session."""
-    try:
-        raw_id, raw_epoch = user_id.split(":", 1)
-        uid, epoch = int(raw_id), int(raw_epoch)
-    except ValueError:
-        return None
-    if not 1 <= uid <= 2**31 - 1:
-        return None
-    user = get_session().get(User, uid)
-    if user is None or not user.active or user.session_epoch != epoch:
-        return None
-    return user
+    """The cookie holds `id:epoch:session`; only a live server-side session lets it in."""
+    from catalog.auth.service import user_for_session
+
+    return user_for_session(get_session(), user_id)
 
 
 def is_api_request() -> bool:

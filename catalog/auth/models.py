@@ -1,4 +1,4 @@
-"""Accounts: users with a role, their API tokens, and the login attempts we throttle on."""
+"""Accounts: users with a role, their web sessions and API tokens, and the login attempts we throttle on."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     timezone: Mapped[str | None] = mapped_column(String(64))
     # Bumped on password change or deactivation: every session cookie carries it,
-    # so old sessions stop working at once without server-side session storage.
+    # so other sessions stop working at once even before their rows are ended.
     session_epoch: Mapped[int] = mapped_column(Integer, default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -36,6 +36,11 @@ class User(Base):
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", order_by="ApiToken.id", lazy="select"
     )
+
+    # The web session this request runs in and its secret (set at sign-in and by the
+    # user loader). Not columns: a user has one session per browser.
+    web_session = None
+    web_session_secret = ""
 
     # Flask-Login's protocol
     @property
@@ -51,7 +56,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_epoch}"
+        """What the session cookie holds: `user id:epoch:session secret`."""
+        return f"{self.id}:{self.session_epoch}:{self.web_session_secret}"
 
     def has_role(self, role: str) -> bool:
         return self.active and ROLE_RANK[self.role] >= ROLE_RANK[role]
@@ -93,3 +99,20 @@ class LoginAttempt(Base):
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserSession(Base):
+    """One signed-in browser. The cookie carries a random secret; only its SHA-256 is kept.
+
+    Signing out sets `ended_at`, so a copied cookie stops working on every app
+    process at once; ended and long-idle rows are deleted at the next sign-in.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

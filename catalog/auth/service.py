@@ -1,25 +1,29 @@
-"""Account rules: users, roles, passwords, API tokens and sign-in throttling.
+"""Account rules: users, roles, passwords, web sessions, API tokens and sign-in throttling.
 
-Passwords are hashed with werkzeug's scrypt; API tokens are random strings
-shown once and stored as SHA-256 (they are long and random, so a fast hash is
-enough and lets every API call look a token up by its hash).
+Passwords are hashed with werkzeug's scrypt; API tokens and web session
+secrets are random strings stored as SHA-256 (they are long and random, so a
+fast hash is enough and lets every request look one up by its hash).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Select, delete, func, or_, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from catalog.auth.models import ROLES, ApiToken, LoginAttempt, User
+from catalog.auth.models import ROLES, ApiToken, LoginAttempt, User, UserSession
 from catalog.db import utcnow
 from catalog.errors import ConflictError, FieldErrors, NotFoundError
 from catalog.rules import SHORT_MAX, check_text, is_storable
@@ -31,8 +35,15 @@ TOKEN_PREFIX = "fc_"
 THROTTLE_LIMIT = 10
 THROTTLE_WINDOW = timedelta(minutes=15)
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)
-# Checked even for unknown e-mails so a wrong address costs as much as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a real password", method="pbkdf2:sha256:1000")
+SESSION_TOUCH_EVERY = timedelta(minutes=1)
+SESSION_IDLE_LIMIT = timedelta(days=14)  # a web session unused this long has ended
+SESSION_TOUCH_WAIT_MS = 200  # noting a session's use is not worth a longer wait for a lock
+LAST_ADMIN = "This is the last active admin; make someone else admin first."
+# Checked for unknown e-mails so a wrong address costs as much as a wrong password:
+# one per hash method, made on first use (scrypt costs ~0.2 s, not at import).
+_DUMMY_HASHES: dict[str, str] = {}
+
+log = logging.getLogger(__name__)
 
 
 class Throttled(Exception):
@@ -55,6 +66,14 @@ def _hash_method() -> str:
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method=_hash_method())
+
+
+def dummy_hash() -> str:
+    """A hash made like real ones (same method and cost), for e-mails with no account."""
+    method = _hash_method()
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not a real password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 def generate_password() -> str:
@@ -179,37 +198,79 @@ def set_role(session: Session, user: User, role: object, *, acting: User | None 
     errors.raise_if_any()
     if acting is not None and acting.id == user.id and clean != "admin":
         raise ConflictError("You cannot take the admin role away from yourself; ask another admin.")
+
+    def change() -> None:
+        user.role = str(clean)
+
     if user.role == "admin" and clean != "admin":
-        _keep_one_admin(session, user)
-    user.role = str(clean)
+        _keep_one_admin(session, change)
+    else:
+        change()
     session.flush()
     return user
 
 
-def _keep_one_admin(session: Session, user: User) -> None:
-    admins = session.scalar(
-        select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))
-    )
-    if user.active and (admins or 0) <= 1:
-        raise ConflictError("This is the last active admin; make someone else admin first.")
+def _active_admins() -> Select[tuple[int]]:
+    return select(User.id).where(User.role == "admin", User.active.is_(True))
+
+
+def _keep_one_admin(session: Session, change: Callable[[], None]) -> None:
+    """Make `change` (a demotion or deactivation), refusing it if no active admin would remain.
+
+    Two admins demoting each other at once must not both pass: PostgreSQL locks
+    every active admin row (in id order, so two guards cannot deadlock) and the
+    second guard waits for the first to commit; on SQLite the UPDATE below takes
+    the database's write lock before the count is read. The caller rolls back
+    on ConflictError.
+    """
+    session.execute(_active_admins().order_by(User.id).with_for_update())
+    change()
+    session.flush()
+    remaining = session.scalar(select(func.count()).select_from(_active_admins().subquery()))
+    if not remaining:
+        raise ConflictError(LAST_ADMIN)
 
 
 def set_active(session: Session, user: User, active: bool, *, acting: User | None = None) -> User:
-    """Deactivation ends the user's sessions and tokens at once (their epoch moves on)."""
-    if not active:
-        if acting is not None and acting.id == user.id:
-            raise ConflictError("You cannot deactivate your own account.")
-        if user.role == "admin":
-            _keep_one_admin(session, user)
+    """Deactivation ends the user's web sessions and revokes their API tokens at once.
+
+    The tokens are revoked (not merely refused while inactive), so reactivating
+    the account does not bring them back; the user makes new ones.
+    """
+    if active:
+        user.active = True
+        session.flush()
+        return user
+    if acting is not None and acting.id == user.id:
+        raise ConflictError("You cannot deactivate your own account.")
+
+    def change() -> None:
+        now = utcnow()
+        user.active = False
         user.session_epoch += 1
-    user.active = active
+        end_sessions(session, user, now=now)
+        for token in user.tokens:
+            if token.revoked_at is None:
+                token.revoked_at = now
+
+    if user.role == "admin":
+        _keep_one_admin(session, change)
+    else:
+        change()
     session.flush()
     return user
 
 
 def change_password(
-    session: Session, user: User, current: object, new: object, confirm: object
+    session: Session,
+    user: User,
+    current: object,
+    new: object,
+    confirm: object,
+    *,
+    keep: UserSession | None = None,
 ) -> User:
+    """One's own password change; every other web session of the user ends (`keep` stays)."""
     errors = FieldErrors()
     if not isinstance(current, str) or not check_password_hash(user.password_hash, current):
         errors.add("current_password", "This is not your current password.")
@@ -219,15 +280,22 @@ def change_password(
     if password is not None and isinstance(current, str) and password == current:
         errors.add("new_password", "Choose a password different from the current one.")
     errors.raise_if_any()
-    set_password(session, user, str(password))
+    set_password(session, user, str(password), keep=keep)
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    """Set a password and end every other session of this user."""
+def set_password(
+    session: Session, user: User, password: str, *, keep: UserSession | None = None
+) -> None:
+    """Set a password and end every web session of this user but `keep`.
+
+    The epoch moves on as well, so `keep`'s cookie must be issued again
+    (`login_user`); any other cookie is refused even before its row is read.
+    """
     user.password_hash = hash_password(password)
     user.must_change_password = False
     user.session_epoch += 1
+    end_sessions(session, user, keep=keep)
     session.flush()
 
 
@@ -254,7 +322,10 @@ def update_profile(session: Session, user: User, *, name: object, timezone: obje
 
 
 def check_throttle(session: Session, email: str, address: str, *, now: datetime) -> None:
-    """SPEC §5: 10 failures for one account or from one address within 15 minutes → 429."""
+    """SPEC §5: 10 failures for one account or from one address within 15 minutes → 429.
+
+    Called after this attempt was recorded, so it counts too: an 11th attempt is refused.
+    """
     since = now - THROTTLE_WINDOW
     for column, value in ((LoginAttempt.email, email), (LoginAttempt.address, address)):
         failures = session.execute(
@@ -263,32 +334,181 @@ def check_throttle(session: Session, email: str, address: str, *, now: datetime)
             )
         ).one()
         count, oldest = failures
-        if count >= THROTTLE_LIMIT and oldest is not None:
+        if count > THROTTLE_LIMIT and oldest is not None:
             retry = int((oldest + THROTTLE_WINDOW - now).total_seconds()) + 1
             raise Throttled(max(retry, 1))
+
+
+def _lock_key(kind: str, value: str) -> int:
+    digest = hashlib.sha256(f"sign-in {kind} {value}".encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _serialise_sign_ins(session: Session, email: str, address: str) -> None:
+    """One sign-in at a time per e-mail and per address, until the transaction ends.
+
+    PostgreSQL: transaction-scoped advisory locks, taken in a fixed order so two
+    sign-ins cannot deadlock. SQLite needs nothing here: the INSERT that follows
+    takes the database's single write lock before anything is counted.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({_lock_key("email", email), _lock_key("address", address)}):
+        session.execute(text("SELECT pg_advisory_xact_lock(CAST(:key AS BIGINT))"), {"key": key})
 
 
 def authenticate(
     session: Session, email: str, password: str, *, address: str, now: datetime | None = None
 ) -> User | None:
-    """The user for these credentials, or None (the failure is recorded). Raises Throttled."""
+    """The user for these credentials, or None (the failure is recorded). Raises Throttled.
+
+    The attempt is recorded and counted in one serialised step *before* the
+    password is checked, and committed at once: while its password is being
+    checked it counts as a failure, so 40 simultaneous guesses get at most 10
+    checks. A success removes its own attempt again. On Throttled the caller
+    rolls back, which removes the refused attempt.
+    """
     now = now or utcnow()
     email = (email or "").strip().lower()[:254]
     if not is_storable(email):  # NUL etc.: no account has it, and PostgreSQL cannot store it
         email = "".join(c if is_storable(c) else "\ufffd" for c in email)
     address = (address or "unknown")[:64]
+    _serialise_sign_ins(session, email, address)
+    attempt = LoginAttempt(email=email, address=address, at=now)
+    session.add(attempt)
+    session.flush()  # SQLite: the write lock is ours from here to the commit
     check_throttle(session, email, address, now=now)
+    # Only the throttle window matters; older rows would only grow the table.
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 4 * THROTTLE_WINDOW))
+    session.commit()  # release the lock before the deliberately slow hash check
     user = get_user_by_email(session, email) if email else None
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    ok = check_password_hash(user.password_hash if user else dummy_hash(), password or "")
     if user is None or not ok or not user.active:
-        session.add(LoginAttempt(email=email, address=address, at=now))
-        # Only the throttle window matters; older rows would only grow the table.
-        session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 4 * THROTTLE_WINDOW))
-        session.flush()
         return None
+    session.delete(attempt)
     user.last_login_at = now
     session.flush()
     return user
+
+
+# ---- web sessions ------------------------------------------------------------------
+
+
+def start_session(session: Session, user: User, *, now: datetime | None = None) -> UserSession:
+    """A new web session for `user`, at sign-in; `user.get_id()` then names it for the cookie.
+
+    Ended and idle sessions (anyone's) are deleted here, so the table holds
+    roughly one row per browser signed in.
+    """
+    now = now or utcnow()
+    session.execute(
+        delete(UserSession).where(
+            or_(
+                UserSession.ended_at.is_not(None),
+                UserSession.last_seen_at < now - SESSION_IDLE_LIMIT,
+            )
+        )
+    )
+    secret = secrets.token_urlsafe(32)
+    row = UserSession(
+        user_id=user.id, secret_hash=_token_hash(secret), created_at=now, last_seen_at=now
+    )
+    session.add(row)
+    session.flush()
+    user.web_session, user.web_session_secret = row, secret
+    return row
+
+
+def user_for_session(
+    session: Session, cookie_id: str, *, now: datetime | None = None
+) -> User | None:
+    """The user behind a session cookie's `user id:epoch:secret`, if that session is live.
+
+    One query (the user joined to the session row). Refused: a malformed id, an
+    unknown or ended session, one idle too long, a moved-on epoch (password
+    changed), an inactive user.
+    """
+    parts = cookie_id.split(":")
+    if len(parts) != 3 or not 20 <= len(parts[2]) <= 100:
+        return None
+    try:
+        uid, epoch = int(parts[0]), int(parts[1])
+    except ValueError:
+        return None
+    if not 1 <= uid <= 2**31 - 1:
+        return None
+    found = session.execute(
+        select(User, UserSession)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(User.id == uid, UserSession.secret_hash == _token_hash(parts[2]))
+        .options(lazyload(User.tokens))
+    ).first()
+    if found is None:
+        return None
+    user, row = found
+    now = now or utcnow()
+    if (
+        row.ended_at is not None
+        or row.last_seen_at < now - SESSION_IDLE_LIMIT
+        or not user.active
+        or user.session_epoch != epoch
+    ):
+        return None
+    if now - row.last_seen_at > SESSION_TOUCH_EVERY:
+        _touch_session(session, row.id, now)
+    user.web_session, user.web_session_secret = row, parts[2]
+    return user
+
+
+def _touch_session(session: Session, row_id: int, now: datetime) -> None:
+    """Note that a session was used, on a connection of its own and without waiting long.
+
+    Best effort: a busy or locked database means the note is skipped (the next
+    request tries again), never that the page fails or waits behind a writer.
+    """
+    try:
+        with session.get_bind().connect() as conn:  # type: ignore[union-attr]
+            with _short_lock_wait(conn):
+                conn.execute(
+                    update(UserSession).where(UserSession.id == row_id).values(last_seen_at=now)
+                )
+                conn.commit()
+    except SQLAlchemyError as exc:
+        log.warning("Could not note the use of web session %s: %s", row_id, exc)
+
+
+@contextmanager
+def _short_lock_wait(conn: Connection) -> Iterator[None]:
+    """Wait at most SESSION_TOUCH_WAIT_MS for a lock on this connection, then the usual again."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"SET LOCAL lock_timeout = '{SESSION_TOUCH_WAIT_MS}ms'"))
+        yield  # SET LOCAL ends with the transaction
+        return
+    usual = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    conn.exec_driver_sql(f"PRAGMA busy_timeout = {SESSION_TOUCH_WAIT_MS}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(usual or 0)}")
+
+
+def end_session(session: Session, row: UserSession | None) -> None:
+    """Sign-out: this session stops working on every app process."""
+    if row is not None and row.ended_at is None:
+        row.ended_at = utcnow()
+        session.flush()
+
+
+def end_sessions(
+    session: Session, user: User, *, keep: UserSession | None = None, now: datetime | None = None
+) -> None:
+    """End every live web session of `user` except `keep`."""
+    query = update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(UserSession.id != keep.id)
+    session.execute(query.values(ended_at=now or utcnow()))
 
 
 # ---- API tokens --------------------------------------------------------------------

@@ -37,6 +37,8 @@ def login():  # type: ignore[no-untyped-def]
             session.rollback()
             response = render_template("auth/login.html", form=form, throttled=str(exc))
             return response, 429, {"Retry-After": str(exc.retry_after)}
+        if user is not None:
+            service.start_session(session, user)
         session.commit()
         if user is not None:
             login_user(user)
@@ -54,6 +56,9 @@ def login():  # type: ignore[no-untyped-def]
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
     if EmptyForm().validate_on_submit():
+        session = get_session()
+        service.end_session(session, current_actor().web_session)  # a copied cookie stops too
+        session.commit()
         logout_user()
         flash("Signed out.", "success")
         return redirect(url_for("auth.login"))
@@ -101,6 +106,7 @@ def password():  # type: ignore[no-untyped-def]
                 form.current_password.data,
                 form.new_password.data,
                 form.confirm_password.data,
+                keep=user.web_session,
             ),
         )
         if saved is not None:
