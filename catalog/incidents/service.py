@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.db import seconds_between, utcnow
@@ -24,6 +24,7 @@ from catalog.incidents.models import (
     Incident,
     incident_vectors,
 )
+from catalog.postmortems.models import Postmortem
 from catalog.rules import (
     MARKDOWN_MAX,
     SHORT_MAX,
@@ -400,37 +401,37 @@ _SUMMARY_COLUMNS = tuple(
     for name in IncidentSummary.__dataclass_fields__
     if name not in ("vectors", "postmortem")
 )
+# Built once: a list page runs these for every request, and assembling a select of
+# 18 columns costs more than SQLite takes to answer it.
+_SUMMARY_QUERY = select(*_SUMMARY_COLUMNS)
+_VECTORS_OF = (
+    select(
+        incident_vectors.c.incident_id,
+        Vector.slug,
+        Vector.name,
+        Vector.mttd_target_minutes,
+        Vector.mttr_target_minutes,
+    )
+    .join(Vector, Vector.id == incident_vectors.c.vector_id)
+    .where(incident_vectors.c.incident_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Vector.name)
+)
+
+
+_ROOT_CAUSES_OF = select(Postmortem.incident_id, Postmortem.root_cause_at).where(
+    Postmortem.incident_id.in_(bindparam("ids", expanding=True))
+)
 
 
 def _summaries(session: Session, rows: Sequence[Any]) -> list[IncidentSummary]:
     """Rows of _SUMMARY_COLUMNS, with their vectors (by name, as on an Incident) and post-mortem."""
-    from catalog.postmortems.models import Postmortem  # the post-mortem package imports this one
-
     ids = [row[0] for row in rows]
     if not ids:
         return []
     vectors: dict[int, list[VectorRef]] = {i: [] for i in ids}
-    links = session.execute(
-        select(
-            incident_vectors.c.incident_id,
-            Vector.slug,
-            Vector.name,
-            Vector.mttd_target_minutes,
-            Vector.mttr_target_minutes,
-        )
-        .join(Vector, Vector.id == incident_vectors.c.vector_id)
-        .where(incident_vectors.c.incident_id.in_(ids))
-        .order_by(Vector.name)
-    )
-    for incident_id, *vector in links:
+    for incident_id, *vector in session.execute(_VECTORS_OF, {"ids": ids}):
         vectors[incident_id].append(VectorRef(*vector))
-    postmortems = dict(
-        session.execute(
-            select(Postmortem.incident_id, Postmortem.root_cause_at).where(
-                Postmortem.incident_id.in_(ids)
-            )
-        ).all()
-    )
+    postmortems = dict(session.execute(_ROOT_CAUSES_OF, {"ids": ids}).all())
     return [
         IncidentSummary(
             *row,
@@ -475,7 +476,7 @@ def list_incidents(
 
     total = cached(f"incident-count:{filters!r}", count) if cached else count()
     rows = session.execute(
-        apply_filters(select(*_SUMMARY_COLUMNS), filters)
+        apply_filters(_SUMMARY_QUERY, filters)
         .order_by(SORTS[sort](), Incident.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
