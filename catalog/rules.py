@@ -8,6 +8,7 @@ refused; no timestamp more than 5 minutes in the future or before 2000-01-01.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 from catalog.errors import FieldErrors
@@ -24,6 +25,20 @@ FUTURE_SLACK = timedelta(minutes=5)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Lone UTF-16 surrogates (JSON "\ud800") are not encodable text: no database can store them.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+NAME_KEY_MAX = 2 * TITLE_MAX
+
+
+def name_key(name: str) -> str:
+    """What makes two names the same name: NFKC, case folded, whitespace runs as one space.
+
+    "Cache Miss", "cache  miss" and fullwidth "ＣＡＣＨＥ MISS" share one key; the
+    database holds it in a UNIQUE column so that two concurrent requests cannot
+    both create the name.
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return " ".join(folded.split())
 
 
 def is_storable(value: str) -> bool:
