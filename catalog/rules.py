@@ -27,7 +27,20 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-NAME_KEY_MAX = 2 * TITLE_MAX
+NAME_KEY_MAX = 2 * TITLE_MAX  # NFKC can expand a character: a longer key is refused
+
+
+# Format characters (Unicode category Cf): bidi overrides and isolates, zero-width
+# space/joiners, word joiner, BOM, soft hyphen... Invisible, they make two names
+# that look the same differ, or make a title read backwards. One-line fields
+# refuse them; Markdown prose keeps them (a ZWJ emoji sequence, Arabic or Hebrew
+# text with marks), since it is rendered through a sanitiser and never compared.
+def _invisible(value: str) -> str | None:
+    """The first format character in `value`, as U+XXXX, or None."""
+    for char in value:
+        if unicodedata.category(char) == "Cf":
+            return f"U+{ord(char):04X}"
+    return None
 
 
 def name_key(name: str) -> str:
@@ -79,6 +92,13 @@ def check_text(
         return None
     if _SURROGATE.search(value):
         errors.add(field, f"{label} contains invalid Unicode (a lone surrogate).")
+        return None
+    if max_length < MARKDOWN_MAX and (invisible := _invisible(value)):
+        errors.add(
+            field,
+            f"{label} contains invisible formatting characters ({invisible}); "
+            "type the text plainly.",
+        )
         return None
     if len(value) > max_length:
         errors.add(
