@@ -54,6 +54,19 @@ def name_key(name: str) -> str:
     return " ".join(folded.split())
 
 
+# ASCII only: str.isdigit() is true for "²" (int() then fails) and int() reads
+# "١٢" (Arabic-Indic), "１２" (fullwidth), " 12 " and "1_2" as 12.
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+_WHOLE_NUMBER_DIGITS = 4000  # below Python's int-from-str limit (4300)
+
+
+def parse_whole_number(text: str | None) -> int | None:
+    """A query-string or form integer: optional minus, ASCII digits; None for anything else."""
+    if text is None or len(text) > _WHOLE_NUMBER_DIGITS or not _WHOLE_NUMBER.fullmatch(text):
+        return None
+    return int(text)
+
+
 def is_storable(value: str) -> bool:
     """False for text no checked field can hold; such a value matches nothing, so skip the query."""
     return not _CONTROL.search(value) and not _SURROGATE.search(value)
