@@ -562,5 +562,7 @@ def test_form_integers_take_ascii_digits_only(app, client):
         },
     )
     assert response.status_code == 422
-    assert "Not a whole number written with the digits 0-9." in response.get_data(as_text=True)
+    assert "Not a valid integer value. Write it with the digits 0-9." in response.get_data(
+        as_text=True
+    )
     assert count(app, Vector) == before

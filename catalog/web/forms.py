@@ -33,7 +33,9 @@ class WholeNumberField(IntegerField):
             return
         self.data = parse_whole_number(valuelist[0].strip())
         if self.data is None:
-            raise ValueError(self.gettext("Not a whole number written with the digits 0-9."))
+            raise ValueError(
+                self.gettext("Not a valid integer value. Write it with the digits 0-9.")
+            )
 
 
 class EmptyForm(FlaskForm):
