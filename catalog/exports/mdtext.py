@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-_INLINE_SPECIAL = re.compile(r"([\\|*_`\[\]#])")
+_INLINE_SPECIAL = re.compile(r"([\\|*_`\[\]])")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _HTML_SPECIAL = re.compile(r"[&<>]")
 _PROSE_SPECIAL = re.compile(r"[&<]")  # `>` alone opens no tag; it keeps blockquotes working
@@ -47,9 +47,10 @@ _LANG = re.compile(r"[\w#.+-]+")
 def md_inline(value: object) -> str:
     """Plain text inside Markdown (a table cell, a heading): one line, read literally.
 
-    Pipes would split the cell; `*`, `_`, backticks, brackets and `#` would turn
-    a title into emphasis, code, a link or a heading; `<` and `&` become
-    entities, since python-markdown does not take `\\<` as an escape.
+    Pipes would split the cell; `*`, `_`, backticks and brackets would turn a
+    title into emphasis, code or a link (`#` cannot start a heading mid-line);
+    `<`, `>` and `&` become entities, since python-markdown does not take `\\<`
+    as an escape and would pass `\\<script>` through as live HTML.
     """
     text = _HTML_SPECIAL.sub(lambda m: _ENTITIES[m.group()], " ".join(str(value).split()))
     return _INLINE_SPECIAL.sub(r"\\\1", text)
