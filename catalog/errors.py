@@ -70,3 +70,36 @@ class FieldErrors:
     def raise_if_any(self) -> None:
         if self.fields:
             raise ValidationError(self.fields)
+
+
+# Unique indexes a race can hit after the friendly check passed, and the field
+# each names. PostgreSQL's message names the index, SQLite's the column.
+_UNIQUE_CLASHES = (
+    (
+        ("uq_vectors_name_key", "vectors.name_key"),
+        "name",
+        "A vector with this name already exists.",
+    ),
+    (("uq_vectors_slug", "vectors.slug"), "slug", "A vector with this slug already exists."),
+    (("uq_vectors_name", "vectors.name"), "name", "A vector with this name already exists."),
+)
+
+
+def unique_clash_fields(exc: Exception) -> dict[str, list[str]]:
+    """The field a database uniqueness error is about, when it is one we know; else {}."""
+    text = str(getattr(exc, "orig", exc))
+    for needles, field, message in _UNIQUE_CLASHES:
+        if any(_names(text, needle) for needle in needles):
+            return {field: [message]}
+    return {}
+
+
+def _names(text: str, needle: str) -> bool:
+    """`needle` in `text` as a whole name (`vectors.name` is not `vectors.name_key`)."""
+    start = text.find(needle)
+    while start != -1:
+        end = start + len(needle)
+        if end == len(text) or not (text[end].isalnum() or text[end] == "_"):
+            return True
+        start = text.find(needle, end)
+    return False

@@ -8,6 +8,7 @@ refused; no timestamp more than 5 minutes in the future or before 2000-01-01.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 from catalog.errors import FieldErrors
@@ -24,6 +25,46 @@ FUTURE_SLACK = timedelta(minutes=5)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Lone UTF-16 surrogates (JSON "\ud800") are not encodable text: no database can store them.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+NAME_KEY_MAX = 2 * TITLE_MAX  # NFKC can expand a character: a longer key is refused
+
+
+# Format characters (Unicode category Cf): bidi overrides and isolates, zero-width
+# space/joiners, word joiner, BOM, soft hyphen... Invisible, they make two names
+# that look the same differ, or make a title read backwards. One-line fields
+# refuse them; Markdown prose keeps them (a ZWJ emoji sequence, Arabic or Hebrew
+# text with marks), since it is rendered through a sanitiser and never compared.
+def _invisible(value: str) -> str | None:
+    """The first format character in `value`, as U+XXXX, or None."""
+    for char in value:
+        if unicodedata.category(char) == "Cf":
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def name_key(name: str) -> str:
+    """What makes two names the same name: NFKC, case folded, whitespace runs as one space.
+
+    "Cache Miss", "cache  miss" and fullwidth "ＣＡＣＨＥ MISS" share one key; the
+    database holds it in a UNIQUE column so that two concurrent requests cannot
+    both create the name.
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return " ".join(folded.split())
+
+
+# ASCII only: str.isdigit() is true for "²" (int() then fails) and int() reads
+# "١٢" (Arabic-Indic), "１２" (fullwidth), " 12 " and "1_2" as 12.
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+_WHOLE_NUMBER_DIGITS = 4000  # below Python's int-from-str limit (4300)
+
+
+def parse_whole_number(text: str | None) -> int | None:
+    """A query-string or form integer: optional minus, ASCII digits; None for anything else."""
+    if text is None or len(text) > _WHOLE_NUMBER_DIGITS or not _WHOLE_NUMBER.fullmatch(text):
+        return None
+    return int(text)
 
 
 def is_storable(value: str) -> bool:
@@ -64,6 +105,13 @@ def check_text(
         return None
     if _SURROGATE.search(value):
         errors.add(field, f"{label} contains invalid Unicode (a lone surrogate).")
+        return None
+    if max_length < MARKDOWN_MAX and (invisible := _invisible(value)):
+        errors.add(
+            field,
+            f"{label} contains invisible formatting characters ({invisible}); "
+            "type the text plainly.",
+        )
         return None
     if len(value) > max_length:
         errors.add(

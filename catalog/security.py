@@ -82,7 +82,15 @@ def render_markdown(text: str | None) -> Markup:
     return Markup(clean)  # noqa: S704 - sanitised just above
 
 
+# Responses a cache may keep: the stylesheet and scripts, and the health probe.
+CACHEABLE_ENDPOINTS = frozenset({"static", "health.healthz"})
+
+
 def _headers(response: Response) -> Response:
+    if request.endpoint not in CACHEABLE_ENDPOINTS:
+        # Everything else shows catalog data, a one-time password or a new token, or is a
+        # download (backup, CSV, dossier): no browser or proxy cache may keep a copy.
+        response.headers["Cache-Control"] = "no-store"
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

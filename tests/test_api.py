@@ -805,13 +805,15 @@ def test_root_cause_flag_and_seconds(client, session, hours, flag):
     assert body["root_cause_seconds"] == pytest.approx(hours * 3600)
 
 
-def test_root_cause_may_precede_detection(client, session):
+def test_root_cause_may_not_precede_detection(client, session):
+    """It counted as on time with a negative duration; refused since issue 10."""
     incident = incident_at(session)
-    body = client.put(
+    response = client.put(
         f"/api/v1/incidents/{incident.id}/postmortem",
         json={"root_cause_at": iso(T0 + timedelta(minutes=1))},
-    ).get_json()
-    assert body["root_cause_seconds"] == -180 and body["root_cause_flag"] == "on_time"
+    )
+    assert response.status_code == 422
+    assert list(response.get_json()["error"]["fields"]) == ["root_cause_at"]
 
 
 def test_a_recent_incident_without_root_cause_is_pending(client):

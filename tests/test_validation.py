@@ -1210,7 +1210,7 @@ def test_form_remove_tick_deletes_an_item(client, session):
 
 
 @pytest.mark.parametrize("surface", ["form-new", "api-create"])
-def test_postmortem_accepts_root_cause_at_start_and_valid_items(client, session, surface):
+def test_postmortem_accepts_root_cause_at_detection_and_valid_items(client, session, surface):
     items = [
         {
             "title": "t" * 200,
@@ -1219,7 +1219,8 @@ def test_postmortem_accepts_root_cause_at_start_and_valid_items(client, session,
             "link": "HTTPS://example.com/runbook?x=1#y",
         }
     ]
-    response, _ = send_postmortem(client, session, surface, {"root_cause_at": T0}, items)
+    detected = T0 + timedelta(minutes=4)  # the factory's; earlier is refused (issue 10)
+    response, _ = send_postmortem(client, session, surface, {"root_cause_at": detected}, items)
     assert response.status_code in (201, 302), response.get_data(as_text=True)[:500]
     state = db_state(session)
     assert len(state["postmortems"]) == 1

@@ -10,7 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from catalog.api.errors import error_response
 from catalog.api.parsing import MalformedRequest
 from catalog.db import get_session
-from catalog.errors import ConflictError, NotFoundError, ValidationError
+from catalog.errors import ConflictError, NotFoundError, ValidationError, unique_clash_fields
 from catalog.web import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -43,10 +43,12 @@ def _stale(exc: StaleDataError):  # type: ignore[no-untyped-def]
 def _integrity(exc: IntegrityError):  # type: ignore[no-untyped-def]
     get_session().rollback()
     current_app.logger.warning("Integrity error turned into 409: %s", exc.orig)
+    fields = unique_clash_fields(exc)  # a race two requests ran past the friendly check
     return error_response(
         409,
         "conflict",
         "The change clashes with data saved meanwhile (a duplicate?); reload and try again.",
+        fields or None,
     )
 
 

@@ -14,6 +14,7 @@ from flask import request
 from werkzeug.exceptions import BadRequest
 
 from catalog.errors import FieldErrors, ValidationError
+from catalog.rules import parse_whole_number
 from catalog.timefmt import parse_timestamp
 
 
@@ -77,11 +78,11 @@ def query_int(errors: FieldErrors, name: str, default: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        errors.add(name, "Must be a whole number.")
+    value = parse_whole_number(raw)
+    if value is None:
+        errors.add(name, "Must be a whole number written with the digits 0-9.")
         return default
+    return value
 
 
 def query_timestamp(errors: FieldErrors, name: str) -> datetime | None:

@@ -11,7 +11,7 @@ from catalog.auth import current_actor, service
 from catalog.auth.forms import InviteForm, RoleForm
 from catalog.db import get_session
 from catalog.errors import ConflictError, NotFoundError
-from catalog.rules import is_storable
+from catalog.rules import is_storable, parse_whole_number
 from catalog.web.forms import EmptyForm
 from catalog.web.pages import save_or_report
 
@@ -100,10 +100,11 @@ def audit():  # type: ignore[no-untyped-def]
             AuditEvent.actor_label == actor.lower() if is_storable(actor) else false()
         )
     incident = args.get("incident", "")
-    if incident.isdigit() and len(incident) < 10:
-        query = query.where(AuditEvent.incident_id == int(incident))
-    page = int(args["page"]) if args.get("page", "").isdigit() and 0 < len(args["page"]) < 7 else 1
-    page = max(page, 1)
+    incident_id = parse_whole_number(incident)
+    if incident_id is not None and 0 < incident_id < 10**9:  # else the filter is ignored
+        query = query.where(AuditEvent.incident_id == incident_id)
+    page = parse_whole_number(args.get("page"))
+    page = page if page is not None and 0 < page < 10**6 else 1
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     events = session.scalars(
         query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())

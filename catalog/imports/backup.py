@@ -45,6 +45,7 @@ from catalog.timefmt import parse_timestamp
 from catalog.vectors.models import Vector
 from catalog.vectors.service import validate_vector
 
+DOCUMENT_KEYS = ("format", "version", "vectors", "incidents")
 UID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,40}")  # always .fullmatch: `$` would let "x\n" in
 FLUSH_EVERY = 500
 
@@ -152,7 +153,9 @@ def _check_header(document: object) -> None:
     for key in ("vectors", "incidents"):
         if not isinstance(document.get(key), list):
             errors.add(key, "Must be a list.")
-    errors.raise_if_any()
+    _unknown_keys(errors, "", document, set(DOCUMENT_KEYS))
+    if errors:
+        raise ValidationError(errors.fields, "The backup is refused; nothing was imported.")
 
 
 def _unknown_keys(
@@ -161,7 +164,8 @@ def _unknown_keys(
     """A misspelt key would otherwise be dropped in silence: refuse it instead."""
     for key in record:
         if key not in known:
-            errors.add(f"{where}.{str(key)[:60]}", "Unknown field in a version 1 backup.")
+            name = str(key)[:60]
+            errors.add(f"{where}.{name}" if where else name, "Unknown field in a version 1 backup.")
 
 
 def _stamp(

@@ -33,6 +33,7 @@ from catalog.rules import (
     check_timestamp,
     is_storable,
 )
+from catalog.timefmt import iso_utc
 from catalog.vectors.models import Vector
 from catalog.vectors.service import check_version
 
@@ -85,6 +86,25 @@ def _check_order(errors: FieldErrors, ts: Mapping[str, datetime | None]) -> None
         errors.add("recovered_at", "Recovered cannot be before Mitigated.")
     if recovered and detected and recovered < detected:
         errors.add("recovered_at", "Recovered cannot be before Detected.")
+
+
+def _check_root_cause(
+    errors: FieldErrors, detected: datetime | None, current: Incident | None
+) -> None:
+    """An edit may not move detection past the post-mortem's root cause (SPEC §2 flag).
+
+    The post-mortem refuses a root cause before detection; this is the same
+    rule seen from the incident, so neither side can make it negative.
+    """
+    pm = current.postmortem if current is not None else None
+    if detected is None or pm is None or pm.root_cause_at is None:
+        return
+    if detected > pm.root_cause_at:
+        errors.add(
+            "detected_at",
+            "Detected cannot be after the root cause was identified "
+            f"({iso_utc(pm.root_cause_at)}, in the post-mortem); change that first.",
+        )
 
 
 def validate_incident(
@@ -142,6 +162,7 @@ def validate_incident(
         stamps[field] = None if errors.has(field) else value
         clean[field] = value
     _check_order(errors, stamps)
+    _check_root_cause(errors, stamps["detected_at"], current)
     clean["vectors"] = _resolve_vectors(
         session,
         errors,

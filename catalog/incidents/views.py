@@ -29,6 +29,7 @@ from catalog.postmortems.service import (
 )
 from catalog.reports.cache import cached_values
 from catalog.reports.metrics import incident_durations
+from catalog.rules import parse_whole_number
 from catalog.vectors.models import Vector
 from catalog.web.errors import plain_text_400
 from catalog.web.filters import display_zone, settings
@@ -53,10 +54,12 @@ def _vector_choices(current: Incident | None = None) -> list[Vector]:
 
 
 def _int_arg(name: str, default: int) -> int:
-    try:
-        return int(request.args.get(name, default))
-    except ValueError:
-        return -1
+    """A paging argument; not a number (`²`, `abc`) reads as -1, which paging refuses by name."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    value = parse_whole_number(raw)
+    return -1 if value is None else value
 
 
 def _list_filters() -> service.IncidentFilters:

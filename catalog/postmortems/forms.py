@@ -13,7 +13,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -26,6 +25,7 @@ from catalog.postmortems.models import Postmortem
 from catalog.web.forms import (
     LOCAL_FORMAT,
     VersionedForm,
+    WholeNumberField,
     local_to_utc,
     options,
     utc_to_local_naive,
@@ -35,7 +35,7 @@ BLANK_ITEM_ROWS = 3
 
 
 class ActionItemForm(Form):
-    id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    id = WholeNumberField(widget=HiddenInput(), validators=[Optional()])
     title = StringField("Action", validators=[Optional(), Length(max=200)])
     owner = StringField("Owner", validators=[Optional(), Length(max=100)])
     due_on = DateField("Due", validators=[Optional()])

@@ -64,6 +64,11 @@ def root_cause_flag(
     """SPEC §2 root-cause flag; the threshold itself counts as on time."""
     threshold = timedelta(hours=rca_hours)
     if root_cause_at is not None:
+        # A root cause "found" before detection cannot be stored any more, but an
+        # older version or an old restore may have written one: such a record is
+        # wrong, not fast, and never earns an on-time credit.
+        if root_cause_at < detected_at:
+            return "late"
         return "on_time" if root_cause_at - detected_at <= threshold else "late"
     return "overdue" if now - detected_at > threshold else "pending"
 
@@ -77,6 +82,7 @@ def incident_root_cause_flag(incident: Incident, *, now: datetime, rca_hours: in
 
 
 def root_cause_seconds(incident: Incident) -> float | None:
+    """root_cause_at - detected_at, as stored: a legacy negative one is shown, flagged `late`."""
     pm = incident.postmortem
     if pm is None or pm.root_cause_at is None:
         return None
@@ -163,8 +169,15 @@ def validate_postmortem(
         check_timestamp(errors, field, value, now=now, label=label)
         clean[field] = value
     rca = clean["root_cause_at"]
-    if rca is not None and not errors.has("root_cause_at") and rca < incident.started_at:
-        errors.add("root_cause_at", "Root cause identified cannot be before the incident started.")
+    if rca is not None and not errors.has("root_cause_at"):
+        if rca < incident.started_at:
+            errors.add(
+                "root_cause_at", "Root cause identified cannot be before the incident started."
+            )
+        elif rca < incident.detected_at:  # it would count as found in negative time: on time
+            errors.add(
+                "root_cause_at", "Root cause identified cannot be before the incident was detected."
+            )
     if status == "published" and clean["published_at"] is None:
         clean["published_at"] = now
     if status != "published":
@@ -250,6 +263,7 @@ def flagged_incidents(
     condition = or_(
         (Postmortem.root_cause_at.is_(None)) & (Incident.detected_at < cutoff),
         seconds_between(Incident.detected_at, Postmortem.root_cause_at) > threshold,
+        Postmortem.root_cause_at < Incident.detected_at,  # legacy: `late`, see root_cause_flag
     )
     base = (
         select(Incident)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from catalog.vectors.models import CATEGORIES, CATEGORY_LABELS
-from catalog.web.forms import VersionedForm, options
+from catalog.web.forms import VersionedForm, WholeNumberField, options
 
 MARKDOWN_HELP = "Markdown: **bold**, lists, links, `code`. HTML is not rendered."
 
@@ -29,15 +29,17 @@ class VectorForm(VersionedForm):
     mitigation = TextAreaField(
         "Mitigation playbook", description="Steps a responder follows. " + MARKDOWN_HELP
     )
-    mttd_target_minutes = IntegerField(
+    mttd_target_minutes = WholeNumberField(
         "MTTD target (minutes)", default=5, validators=[InputRequired(), NumberRange(min=1)]
     )
-    mttr_target_minutes = IntegerField(
+    mttr_target_minutes = WholeNumberField(
         "MTTR target (minutes)", default=15, validators=[InputRequired(), NumberRange(min=1)]
     )
-    severity = IntegerField("FMEA severity (1–10)", validators=[Optional(), NumberRange(1, 10)])
-    occurrence = IntegerField("FMEA occurrence (1–10)", validators=[Optional(), NumberRange(1, 10)])
-    detectability = IntegerField(
+    severity = WholeNumberField("FMEA severity (1–10)", validators=[Optional(), NumberRange(1, 10)])
+    occurrence = WholeNumberField(
+        "FMEA occurrence (1–10)", validators=[Optional(), NumberRange(1, 10)]
+    )
+    detectability = WholeNumberField(
         "FMEA detectability (1–10)",
         validators=[Optional(), NumberRange(1, 10)],
         description="10 = hardest to detect. RPN = severity × occurrence × detectability.",

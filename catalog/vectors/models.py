@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from catalog.db import Base, UTCDateTime, utcnow
+from catalog.rules import NAME_KEY_MAX, name_key
 
 CATEGORIES = ("drift", "token_overflow", "throttling", "dependency_latency", "poisoning", "other")
 CATEGORY_LABELS = {
@@ -33,11 +34,17 @@ class Vector(Base):
         CheckConstraint("severity BETWEEN 1 AND 10", name="severity_range"),
         CheckConstraint("occurrence BETWEEN 1 AND 10", name="occurrence_range"),
         CheckConstraint("detectability BETWEEN 1 AND 10", name="detectability_range"),
+        # Names that only look different ("Cache Miss", "cache  miss") share a key:
+        # the database refuses the second even when two requests race (migration 0007).
+        Index("uq_vectors_name_key", "name_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # Nullable only because SQLite cannot add a NOT NULL column without a table
+    # rebuild (which would drop 0004's triggers); every write fills it, below.
+    name_key: Mapped[str | None] = mapped_column(String(NAME_KEY_MAX))
     category: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(Text, default="")
     detection: Mapped[str] = mapped_column(Text, default="")
@@ -53,6 +60,12 @@ class Vector(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, value: str) -> str:
+        """Every path that sets a name (service, restore, a test factory) sets its key too."""
+        self.name_key = name_key(value) if isinstance(value, str) else None
+        return value
 
     @property
     def rpn(self) -> int | None:

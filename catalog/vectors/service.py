@@ -22,7 +22,15 @@ from catalog.errors import (
     VersionConflict,
 )
 from catalog.incidents.models import incident_vectors
-from catalog.rules import MARKDOWN_MAX, SHORT_MAX, TITLE_MAX, check_text, is_storable
+from catalog.rules import (
+    MARKDOWN_MAX,
+    NAME_KEY_MAX,
+    SHORT_MAX,
+    TITLE_MAX,
+    check_text,
+    is_storable,
+    name_key,
+)
 from catalog.vectors.models import CATEGORIES, Vector
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -118,16 +126,21 @@ def validate_vector(
 def _check_unique(
     session: Session, errors: FieldErrors, clean: dict[str, Any], current: Vector | None
 ) -> None:
-    for field in ("slug", "name"):
-        value = clean.get(field)
-        if not value:
-            continue
-        query = select(getattr(Vector, field))
-        if current is not None:
-            query = query.where(Vector.id != current.id)
-        # Folded in Python: SQLite's lower() folds ASCII only ("É" stays "É"); the catalog is small.
-        if any(other.lower() == value.lower() for other in session.scalars(query)):
-            errors.add(field, f"A vector with this {field} already exists.")
+    """Slugs are compared as typed (they are lowercase ASCII); names by `name_key`.
+
+    This check gives the friendly message; the unique indexes decide a race.
+    """
+    others = select(Vector.id)
+    if current is not None:
+        others = others.where(Vector.id != current.id)
+    if clean.get("slug") and session.scalar(others.where(Vector.slug == clean["slug"])):
+        errors.add("slug", "A vector with this slug already exists.")
+    if clean.get("name"):
+        key = name_key(clean["name"])
+        if len(key) > NAME_KEY_MAX:  # NFKC can expand one character into up to 18
+            errors.add("name", "Name is too long once its characters are normalised.")
+        elif session.scalar(others.where(Vector.name_key == key)):
+            errors.add("name", "A vector with this name already exists.")
 
 
 def get_vector(session: Session, slug: str) -> Vector:

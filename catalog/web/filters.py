@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Flask, current_app, g, request
 
 from catalog.config import MetricSettings
+from catalog.exports.mdtext import md_inline, md_prose
 from catalog.security import render_markdown
 from catalog.timefmt import format_local, human_duration
 
@@ -52,24 +52,13 @@ def _url_with(**changes: object) -> str:
     return request.path + ("?" + urlencode(args) if args else "")
 
 
-_MD_SPECIAL = re.compile(r"([\\|*_`\[\]<>])")
-
-
-def _md_cell(value: object) -> str:
-    """Plain text inside Markdown (a table cell, a heading): one line, read literally.
-
-    Pipes would split the cell; `*`, `_`, backticks, brackets and `<` would turn
-    a title into emphasis, code, a link or live HTML.
-    """
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
-
-
 def init_app(app: Flask) -> None:
     app.add_template_filter(human_duration, "duration")
     app.add_template_filter(_localtime, "localtime")
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(_percent, "percent")
-    app.add_template_filter(_md_cell, "md_cell")
+    app.add_template_filter(md_inline, "md_cell")
+    app.add_template_filter(md_prose, "md_prose")
     app.add_template_global(_url_with, "url_with")
 
     @app.context_processor

@@ -13,6 +13,7 @@ from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
 
 from catalog.errors import ValidationError
+from catalog.rules import parse_whole_number
 from catalog.timefmt import from_local
 
 # What <input type="datetime-local"> sends: with seconds when it shows them, else without.
@@ -24,6 +25,19 @@ def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+class WholeNumberField(IntegerField):
+    """An integer typed with the digits 0-9 (WTForms' int() also reads "١٢" and "1_2")."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist:
+            return
+        self.data = parse_whole_number(valuelist[0].strip())
+        if self.data is None:
+            raise ValueError(
+                self.gettext("Not a valid integer value. Write it with the digits 0-9.")
+            )
+
+
 class EmptyForm(FlaskForm):
     """CSRF only: for archive, delete and other one-button POSTs."""
 
@@ -31,7 +45,7 @@ class EmptyForm(FlaskForm):
 class VersionedForm(FlaskForm):
     """Carries the version the user started editing from, for optimistic locking."""
 
-    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    version = WholeNumberField(widget=HiddenInput(), validators=[Optional()])
 
 
 def apply_domain_errors(form: FlaskForm, exc: ValidationError) -> list[str]:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from catalog.db import get_session
-from catalog.errors import ConflictError, ValidationError, VersionConflict
+from catalog.errors import ConflictError, ValidationError, VersionConflict, unique_clash_fields
 from catalog.web.forms import apply_domain_errors
 
 T = TypeVar("T")
@@ -46,12 +46,17 @@ def save_or_report(
     except StaleDataError:
         session.rollback()
         _keep_input_after_conflict(form, current_version)
-    except IntegrityError:
+    except IntegrityError as exc:
         session.rollback()
-        flash(
-            "The change clashes with data saved meanwhile (a duplicate?). Check and save again.",
-            "error",
-        )
+        fields = unique_clash_fields(exc)  # saved meanwhile by someone else: say which field
+        if fields:
+            for message in apply_domain_errors(form, ValidationError(fields)):
+                flash(message, "error")
+        else:
+            flash(
+                "The change clashes with data saved meanwhile (a duplicate?). Check and save again.",
+                "error",
+            )
     return None
 
 
