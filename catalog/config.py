@@ -49,6 +49,7 @@ def load_config(instance_path: str) -> dict[str, object]:
     default_db = "sqlite:///" + os.path.join(instance_path, "catalog.sqlite")
     return {
         "DATABASE_URL": os.environ.get("CATALOG_DATABASE_URL") or default_db,
+        "DB_TIMEOUT_SECONDS": _int_env("CATALOG_DB_TIMEOUT_SECONDS", 15),
         "SECRET_KEY": os.environ.get("CATALOG_SECRET_KEY") or None,
         "TIMEZONE": tz_name,
         "RCA_HOURS": _int_env("CATALOG_RCA_HOURS", 48),
