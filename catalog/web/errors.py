@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, make_response, render_template, request
+from flask_login import AnonymousUserMixin
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from catalog.api.errors import error_response
+from catalog.db import unavailable_kind
 from catalog.errors import ValidationError
+
+UNAVAILABLE = {
+    # kind: (Retry-After seconds, what the user reads)
+    "busy": (5, "The database is busy with another change; try again in a few seconds."),
+    "unavailable": (30, "The database is unavailable right now; try again in a minute."),
+}
 
 
 def plain_text_400(exc: ValidationError) -> Response:
@@ -35,6 +45,31 @@ def init_app(app: Flask) -> None:
             exc.code or 500,
         )
 
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeoutError)
+    def _database(exc: Exception):  # type: ignore[no-untyped-def]
+        kind = unavailable_kind(exc)
+        if kind is None:  # a bug or a constraint: what any other error gets
+            return _unexpected(exc)
+        app.logger.warning(
+            "Database %s on %s %s: %s", kind, request.method, request.path, exc.__class__.__name__
+        )
+        _discard_session()
+        retry_after, message = UNAVAILABLE[kind]
+        if _wants_json():
+            response = make_response(error_response(503, "database_unavailable", message))
+        else:
+            # The page is drawn without the database: no signed-in user to show
+            # (Flask-Login's template context would load one from it), no nav.
+            g.actor = None
+            g._login_user = AnonymousUserMixin()
+            page = render_template(
+                "errors/error.html", code=503, name="Database unavailable", description=message
+            )
+            response = make_response(page, 503)
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
@@ -49,6 +84,18 @@ def init_app(app: Flask) -> None:
         return render_template(
             "errors/error.html", code=500, name=err.name, description=err.description
         ), 500
+
+
+def _discard_session() -> None:
+    """Roll the request's session back; on a dead connection that fails too, harmlessly."""
+    session = g.pop("db_session", None)
+    if session is None:
+        return
+    try:
+        session.rollback()
+        session.close()
+    except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+        pass
 
 
 def _code_for(status: int) -> str:
