@@ -8,6 +8,7 @@ enough and lets every API call look a token up by its hash).
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -15,8 +16,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from catalog.auth.models import ROLES, ApiToken, LoginAttempt, User
@@ -24,6 +27,7 @@ from catalog.db import utcnow
 from catalog.errors import ConflictError, FieldErrors, NotFoundError
 from catalog.rules import SHORT_MAX, check_text, is_storable
 
+logger = logging.getLogger(__name__)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
@@ -318,7 +322,13 @@ def create_token(session: Session, user: User, name: object = "") -> NewToken:
 
 
 def user_for_token(session: Session, secret: str, *, now: datetime | None = None) -> User | None:
-    """The active user behind an unrevoked token; notes when the token was last used."""
+    """The active user behind an unrevoked token; notes when the token was last used.
+
+    The note is bookkeeping, so it never costs the caller its answer: it is
+    written in a short transaction of its own that waits at most
+    TOKEN_TOUCH_WAIT_MS for a lock, and skipped with a warning when the
+    database cannot take a write just now (another process holds the lock).
+    """
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
@@ -326,9 +336,33 @@ def user_for_token(session: Session, secret: str, *, now: datetime | None = None
         return None
     now = now or utcnow()
     if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_EVERY:
-        row.last_used_at = now
-        session.flush()
+        try:
+            _note_token_use(session.get_bind(), row.id, now)
+        except DBAPIError as exc:
+            logger.warning("Token %s: last use not recorded (%s).", row.prefix, exc.orig)
+        else:
+            set_committed_value(row, "last_used_at", now)
     return row.user
+
+
+TOKEN_TOUCH_WAIT_MS = 200
+
+
+def _note_token_use(engine: Engine | Connection, token_id: int, now: datetime) -> None:
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            wait = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={TOKEN_TOUCH_WAIT_MS}")
+        try:
+            if not sqlite:
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{TOKEN_TOUCH_WAIT_MS}ms'")
+            conn.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+            conn.commit()
+        finally:
+            if sqlite:
+                conn.rollback()
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait)}")
 
 
 def get_token(session: Session, token_id: int) -> ApiToken:
