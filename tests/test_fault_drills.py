@@ -1,0 +1,412 @@
+"""Fault drills: the database refused, dropped, renamed, silent, locked or broken on disk.
+
+Each drill breaks the database the way production does, then asserts what a
+user and a monitor see: a page, an API call and /healthz answer 503 with
+`Retry-After` and a message saying the database is unavailable, within a
+bound (never a bare 500, never a hang); nothing sent meanwhile is half
+written; and once the database is back, the next requests succeed by
+themselves.
+
+The PostgreSQL drills reach the server through a small TCP relay on
+127.0.0.1 that can refuse, forward or swallow connections, or use a scratch
+database renamed away or closed to connections. No traffic leaves the machine.
+"""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import PG_URL, scratch_pg_database, signed_in_client, skip_or_fail
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from catalog import create_app
+from catalog.auth.models import ApiToken
+from catalog.incidents.models import Incident
+from tests.factories import api_payload, form_payload
+
+BOUND_SECONDS = 10  # "does not hang": connect and lock waits are a few seconds each
+UNAVAILABLE = "database is unavailable"
+BUSY = "database is busy"
+
+
+# ---- helpers -------------------------------------------------------------------------
+
+
+def _app(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **extra: object):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CATALOG_INSTANCE_PATH", str(tmp_path / "instance"))
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False,
+            "SERVER_NAME": "catalog.test",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            **extra,
+        }
+    )
+
+
+def _timed(call):  # type: ignore[no-untyped-def]
+    start = time.monotonic()
+    response = call()
+    return response, time.monotonic() - start
+
+
+def assert_unavailable(response, elapsed: float, message: str = UNAVAILABLE) -> None:  # type: ignore[no-untyped-def]
+    """503, Retry-After, the message in the body the request asked for, within the bound."""
+    assert elapsed < BOUND_SECONDS, f"answered after {elapsed:.1f} s"
+    assert response.status_code == 503, response.get_data(as_text=True)[:500]
+    assert int(response.headers["Retry-After"]) > 0
+    if response.request.path.startswith("/api/"):
+        error = response.get_json()["error"]
+        assert error["code"] == "database_unavailable"
+        assert message in error["message"]
+    elif response.request.path == "/healthz":
+        body = response.get_json()
+        assert body["status"] == "degraded"
+        assert "Database unavailable" in body["message"]
+    else:
+        page = response.get_data(as_text=True)
+        assert response.mimetype == "text/html"
+        assert "Database unavailable" in page
+        assert message in page.replace("\n", " ")
+        assert "Sign out" not in page  # drawn without loading the user from the database
+
+
+def drill_unavailable(client, message: str = UNAVAILABLE) -> None:  # type: ignore[no-untyped-def]
+    """A page, an API read, an API write and the health check, all while the database is down."""
+    for call in (
+        lambda: client.get("/incidents/"),
+        lambda: client.get("/api/v1/incidents"),
+        lambda: client.post("/api/v1/incidents", json=api_payload(title="During the outage")),
+        lambda: client.get("/healthz"),
+    ):
+        assert_unavailable(*_timed(call), message=message)
+
+
+def assert_serving(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/incidents/").status_code == 200
+    assert client.get("/api/v1/incidents").status_code == 200
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json() == {"status": "ok", "database": "ok"}
+
+
+def count_incidents(url: str, title: str | None = None) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            query = select(func.count()).select_from(Incident)
+            if title is not None:
+                query = query.where(Incident.title == title)
+            return conn.scalar(query) or 0
+    finally:
+        engine.dispose()
+
+
+# ---- PostgreSQL: a relay that refuses, forwards or never answers ------------------------
+
+
+class Relay:
+    """A TCP relay on 127.0.0.1 to the test PostgreSQL server, with a switch.
+
+    `forward`: a plain relay. `silent`: accepts connections and never answers
+    (a blackholed host). `refuse()`: nothing listens on the port any more.
+    """
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.mode = "forward"
+        self.held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._listener: socket.socket | None = None
+        self.port = 0
+        self.listen()
+
+    def listen(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        listener.settimeout(0.1)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._thread.start()
+
+    def refuse(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        assert self._listener is not None
+        self._listener.close()
+        self.drop()
+
+    def drop(self) -> None:
+        for sock in self.held:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        self.held.clear()
+
+    def close(self) -> None:
+        if not self._stop.is_set():
+            self.refuse()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.settimeout(None)
+            self.held.append(conn)
+            if self.mode == "silent":
+                continue  # accepted, never read, never answered
+            upstream = socket.create_connection(self.target)
+            self.held.append(upstream)
+            for a, b in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def pg_scratch() -> Iterator[str]:
+    if not PG_URL:
+        skip_or_fail("the PostgreSQL drills need CATALOG_TEST_DATABASE_URL")
+    with scratch_pg_database("catalog_drill") as url:
+        yield url
+
+
+@pytest.fixture
+def pg_admin() -> Iterator:  # type: ignore[type-arg]
+    """A second connection to the server, for the DBA's side of a drill."""
+    assert PG_URL
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def relay(pg_scratch: str) -> Iterator[tuple[Relay, str]]:
+    server = make_url(pg_scratch)
+    r = Relay((server.host or "127.0.0.1", server.port or 5432))
+    try:
+        yield r, server.set(port=r.port).render_as_string(hide_password=False)
+    finally:
+        r.close()
+
+
+def test_refused_connection_answers_503_and_service_resumes(relay, tmp_path, monkeypatch):
+    r, url = relay
+    app = _app(url, tmp_path, monkeypatch)
+    client = signed_in_client(app, "admin")
+    assert_serving(client)
+
+    r.refuse()  # the server is gone: nothing listens on its port
+    drill_unavailable(client)
+
+    r.listen()  # back on the same port
+    assert_serving(client)
+    assert count_incidents(url) == 0  # the write sent during the outage left nothing
+    assert client.post("/api/v1/incidents", json=api_payload()).status_code == 201
+    app.extensions["catalog.engine"].dispose()
+
+
+def test_host_that_never_answers_gets_503_within_seconds(relay, tmp_path, monkeypatch):
+    r, url = relay
+    app = _app(url, tmp_path, monkeypatch)
+    client = signed_in_client(app, "admin")
+    assert_serving(client)
+    app.extensions["catalog.engine"].dispose()  # the pool's connections went with the host
+
+    r.mode = "silent"  # TCP accepts; PostgreSQL never says a word
+    drill_unavailable(client)
+    assert r.held, "the drill did reach the silent host"
+
+    r.drop()
+    r.mode = "forward"
+    assert_serving(client)
+    assert count_incidents(url) == 0
+    app.extensions["catalog.engine"].dispose()
+
+
+def test_dropped_connections_are_replaced_and_a_closed_database_answers_503(
+    pg_scratch, pg_admin, tmp_path, monkeypatch
+):
+    name = make_url(pg_scratch).database
+    app = _app(pg_scratch, tmp_path, monkeypatch)
+    client = signed_in_client(app, "admin")
+    assert_serving(client)
+    terminate = text(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE datname = :name AND pid <> pg_backend_pid()"
+    )
+
+    # The server drops every connection: the pool must not hand out a dead one.
+    assert pg_admin.execute(terminate, {"name": name}).scalar() >= 1
+    assert_serving(client)
+
+    # Dropped and not let back in (a restart, a failover): 503 until it is over.
+    pg_admin.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
+    try:
+        pg_admin.execute(terminate, {"name": name})
+        drill_unavailable(client)
+    finally:
+        pg_admin.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
+    assert_serving(client)
+    assert count_incidents(pg_scratch) == 0
+    app.extensions["catalog.engine"].dispose()
+
+
+def test_renamed_database_answers_503_until_renamed_back(
+    pg_scratch, pg_admin, tmp_path, monkeypatch
+):
+    name = make_url(pg_scratch).database
+    app = _app(pg_scratch, tmp_path, monkeypatch)
+    client = signed_in_client(app, "admin")
+    assert_serving(client)
+
+    pg_admin.execute(  # a database with sessions cannot be renamed: the DBA ends them
+        text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+        {"name": name},
+    )
+    pg_admin.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{name}_away"'))
+    try:
+        drill_unavailable(client)
+    finally:
+        pg_admin.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :away"),
+            {"away": f"{name}_away"},
+        )
+        pg_admin.execute(text(f'ALTER DATABASE "{name}_away" RENAME TO "{name}"'))
+    assert_serving(client)
+    assert count_incidents(pg_scratch) == 0
+    app.extensions["catalog.engine"].dispose()
+
+
+def test_statement_stuck_behind_a_lock_is_cut_off_by_the_statement_timeout(
+    pg_scratch, tmp_path, monkeypatch
+):
+    """A query that waits (here: on a DBA's table lock) ends at the timeout with 503."""
+    app = _app(pg_scratch, tmp_path, monkeypatch, DB_TIMEOUT_SECONDS=2)
+    client = signed_in_client(app, "admin")
+    assert_serving(client)
+    locker = create_engine(pg_scratch)
+    try:
+        with locker.connect() as conn:
+            conn.execute(text("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE"))
+            for call in (
+                lambda: client.get("/incidents/"),
+                lambda: client.get("/api/v1/incidents"),
+            ):
+                assert_unavailable(*_timed(call), message=BUSY)
+            conn.rollback()
+        assert_serving(client)
+    finally:
+        locker.dispose()
+        app.extensions["catalog.engine"].dispose()
+
+
+# ---- SQLite: a writer holding the lock --------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    import shutil
+
+    path = tmp_path / "catalog.sqlite"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@contextmanager
+def write_lock(url: str) -> Iterator[sqlite3.Connection]:
+    """Another process's writer: holds SQLite's write lock until the block ends."""
+    conn = sqlite3.connect(make_url(url).database, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("BEGIN IMMEDIATE")
+        yield conn
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+def test_writer_blocked_by_another_gets_503_then_succeeds(sqlite_url, tmp_path, monkeypatch):
+    app = _app(sqlite_url, tmp_path, monkeypatch, DB_TIMEOUT_SECONDS=2)
+    client = signed_in_client(app, "editor")
+    with write_lock(sqlite_url):
+        response, elapsed = _timed(
+            lambda: client.post("/incidents/new", data=form_payload(title="From the form"))
+        )
+        assert_unavailable(response, elapsed, message=BUSY)
+        response, elapsed = _timed(
+            lambda: client.post("/api/v1/incidents", json=api_payload(title="From the API"))
+        )
+        assert_unavailable(response, elapsed, message=BUSY)
+    assert count_incidents(sqlite_url) == 0  # nothing half-written
+
+    assert (
+        client.post("/incidents/new", data=form_payload(title="From the form")).status_code == 302
+    )
+    assert (
+        client.post("/api/v1/incidents", json=api_payload(title="From the API")).status_code == 201
+    )
+    assert count_incidents(sqlite_url, "From the form") == 1
+    assert count_incidents(sqlite_url, "From the API") == 1
+    app.extensions["catalog.engine"].dispose()
+
+
+def test_reads_succeed_while_another_process_holds_the_write_lock(
+    sqlite_url, tmp_path, monkeypatch
+):
+    """A token's last-use note is bookkeeping: it is skipped, the read is answered."""
+    app = _app(sqlite_url, tmp_path, monkeypatch)
+    client = signed_in_client(app, "viewer")
+    engine = app.extensions["catalog.engine"]
+    old = datetime.now(UTC) - timedelta(days=3)
+    with engine.begin() as conn:
+        conn.execute(ApiToken.__table__.update().values(last_used_at=old))
+
+    with write_lock(sqlite_url):
+        for path in ("/api/v1/incidents", "/incidents/", "/api/v1/vectors"):
+            response, elapsed = _timed(lambda path=path: client.get(path))
+            assert response.status_code == 200, response.get_data(as_text=True)[:300]
+            assert elapsed < BOUND_SECONDS
+    with engine.connect() as conn:
+        assert conn.scalar(select(ApiToken.last_used_at)) == old  # not recorded, not a failure
+
+    assert client.get("/api/v1/incidents").status_code == 200
+    with engine.connect() as conn:
+        assert conn.scalar(select(ApiToken.last_used_at)) > old  # recorded once it could be
+    engine.dispose()
