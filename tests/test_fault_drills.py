@@ -410,3 +410,57 @@ def test_reads_succeed_while_another_process_holds_the_write_lock(
     with engine.connect() as conn:
         assert conn.scalar(select(ApiToken.last_used_at)) > old  # recorded once it could be
     engine.dispose()
+
+
+def _csv(rows: int) -> bytes:
+    lines = ["title,severity,service,started_at,detected_at,recovered_at,vectors"]
+    lines += [
+        f"Drill {i},SEV3,svc-{i % 7},2026-01-01T00:{i % 60:02d}:00Z,"
+        "2026-01-01T01:00:00Z,2026-01-01T02:00:00Z,data-drift"
+        for i in range(rows)
+    ]
+    return "\n".join(lines).encode()
+
+
+def test_dry_run_import_lets_other_writers_through(sqlite_url, tmp_path, monkeypatch):
+    """A long dry run holds no write lock: a create meanwhile succeeds at once."""
+    app = _app(sqlite_url, tmp_path, monkeypatch, DB_TIMEOUT_SECONDS=2)
+    editor = signed_in_client(app, "editor")
+    importer = signed_in_client(app, "editor", "importer@example.com")
+    outcome: dict[str, object] = {}
+    started = threading.Event()
+
+    def dry_run() -> None:
+        started.set()
+        outcome["response"] = importer.post(
+            "/api/v1/imports?format=csv&dry_run=true", data=_csv(30_000)
+        )
+
+    worker = threading.Thread(target=dry_run)
+    worker.start()
+    started.wait()
+    created = editor.post("/api/v1/incidents", json=api_payload(title="Meanwhile"))
+    created_during_run = worker.is_alive()
+    probes = []  # another process's writer: may it take the lock while the dry run goes on?
+    probe = sqlite3.connect(make_url(sqlite_url).database, isolation_level=None, timeout=0.1)
+    try:
+        while worker.is_alive():
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+                probes.append("ok")
+            except sqlite3.OperationalError as exc:
+                probes.append(str(exc))
+            time.sleep(0.05)
+    finally:
+        probe.close()
+        worker.join()
+
+    assert created.status_code == 201, created.get_data(as_text=True)[:300]
+    assert created_during_run, "the dry run ended before the create: make the file longer"
+    assert probes and set(probes) == {"ok"}, probes
+    response = outcome["response"]
+    assert response.status_code == 200
+    assert response.get_json()["created"] == 30_000
+    assert count_incidents(sqlite_url) == 1  # the one created meanwhile; the dry run wrote none
+    app.extensions["catalog.engine"].dispose()
