@@ -7,6 +7,10 @@ typed 2.0 API is used directly.
 
 from __future__ import annotations
 
+import logging
+import os
+import sqlite3
+import stat
 from datetime import UTC, datetime
 from functools import partial
 
@@ -109,6 +113,8 @@ def make_engine(url: str, timeout_seconds: int = 15) -> Engine:
             url, connect_args={"timeout": busy}, pool_timeout=min(POOL_TIMEOUT_SECONDS, busy)
         )
         event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=busy * 1000))
+        if engine.url.database and engine.url.database != ":memory:":
+            event.listen(engine, "checkout", partial(_check_sqlite_files, engine.url.database))
         return engine
     return create_engine(
         url,
@@ -130,6 +136,72 @@ def _sqlite_pragmas(dbapi_connection: object, connection_record: object, busy_ms
     cursor.close()
 
 
+class DatabaseFilesDamaged(OperationalError):
+    """The SQLite file, its -wal or its -shm is not a writable regular file."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(None, None, sqlite3.OperationalError(problem))
+
+
+WAL_INDEX_REGION = 32768  # SQLite maps the -shm file in regions of this size
+_WAL_HEADER, _WAL_FRAME_HEADER = 32, 24
+
+
+def sqlite_files_problem(path: str) -> str | None:
+    """What is wrong with a SQLite database's files, or None; mends a truncated -shm.
+
+    SQLite maps the -shm file (the WAL index) into every process using the
+    database; if something truncates it, the next read of the mapping kills
+    the process with SIGBUS, no log line, no answer. Checked before every
+    checkout of a connection: a -shm shorter than the index the -wal needs
+    is grown back (zeros, which SQLite takes as "rebuild the index from the
+    WAL"), and a file that is not a writable regular file makes the request
+    a 503 instead of an error deep inside SQLite.
+    """
+    for suffix in ("", "-wal", "-shm"):
+        name = os.path.basename(path) + suffix
+        try:
+            mode = os.stat(path + suffix).st_mode
+        except FileNotFoundError:
+            continue  # SQLite creates the -wal and -shm as needed
+        if not stat.S_ISREG(mode):
+            return f"{name} is not a regular file"
+        if not os.access(path + suffix, os.R_OK | os.W_OK):
+            return f"{name} is not writable"
+    _mend_wal_index(path)
+    return None
+
+
+def _mend_wal_index(path: str) -> None:
+    try:
+        size = os.path.getsize(path + "-shm")
+        wal = os.path.getsize(path + "-wal")
+        with open(path + "-wal", "rb") as f:
+            header = f.read(_WAL_HEADER)
+    except FileNotFoundError:
+        return
+    page_size = int.from_bytes(header[8:12], "big") if len(header) == _WAL_HEADER else 0
+    frames = (wal - _WAL_HEADER) // (page_size + _WAL_FRAME_HEADER) if page_size else 0
+    # The index of 4062 frames fits the first region, of 4096 each further one.
+    needed = WAL_INDEX_REGION * (1 + max(0, frames - 4062 + 4095) // 4096)
+    if size < needed:
+        os.truncate(path + "-shm", needed)
+        logging.getLogger(__name__).warning(
+            "%s-shm was cut to %d bytes (a SIGBUS in waiting); grown back to %d.",
+            os.path.basename(path),
+            size,
+            needed,
+        )
+
+
+def _check_sqlite_files(
+    path: str, dbapi_connection: object, connection_record: object, proxy: object
+) -> None:
+    problem = sqlite_files_problem(path)
+    if problem is not None:
+        raise DatabaseFilesDamaged(problem)
+
+
 # SQLite's primary result codes that mean "the database cannot serve this now"
 # (busy, locked, out of memory, read-only, interrupted, I/O error, full, cannot
 # open, lock protocol); SQLITE_ERROR (1) is a bad statement or a missing table.
@@ -147,6 +219,8 @@ def unavailable_kind(exc: BaseException) -> str | None:
     """
     if isinstance(exc, SQLAlchemyTimeoutError):
         return "busy"
+    if isinstance(exc, DatabaseFilesDamaged):
+        return "unavailable"
     if not isinstance(exc, DBAPIError):
         return None
     orig = exc.orig

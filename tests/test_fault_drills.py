@@ -14,6 +14,7 @@ database renamed away or closed to connections. No traffic leaves the machine.
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
 import threading
@@ -24,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import PG_URL, scratch_pg_database, signed_in_client, skip_or_fail
+from conftest import PG_URL, make_user, scratch_pg_database, signed_in_client, skip_or_fail
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -234,6 +235,8 @@ def test_refused_connection_answers_503_and_service_resumes(relay, tmp_path, mon
 
     r.refuse()  # the server is gone: nothing listens on its port
     drill_unavailable(client)
+    # Even a 404 page names the signed-in user, who is loaded from the database.
+    assert_unavailable(*_timed(lambda: client.get("/no-such-page")))
 
     r.listen()  # back on the same port
     assert_serving(client)
@@ -464,3 +467,130 @@ def test_dry_run_import_lets_other_writers_through(sqlite_url, tmp_path, monkeyp
     assert response.get_json()["created"] == 30_000
     assert count_incidents(sqlite_url) == 1  # the one created meanwhile; the dry run wrote none
     app.extensions["catalog.engine"].dispose()
+
+
+# ---- SQLite: a damaged -shm file, in a server process of its own -------------------------
+
+SERVER = """
+import sys
+from werkzeug.serving import make_server
+from catalog import create_app
+
+app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "test-secret"})
+server = make_server("127.0.0.1", 0, app, threaded=True)
+print(server.server_port, flush=True)
+server.serve_forever()
+"""
+
+
+@pytest.fixture
+def live_sqlite(sqlite_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """The app served by a process of its own (a SIGBUS there must not kill pytest)."""
+    import subprocess
+    import sys
+
+    app = _app(sqlite_url, tmp_path, monkeypatch)
+    user_id, _, token = make_user(app, "editor")
+    cookie = app.session_interface.get_signing_serializer(app).dumps(  # type: ignore[attr-defined]
+        {"_user_id": f"{user_id}:1", "_fresh": True}
+    )
+    app.extensions["catalog.engine"].dispose()
+    log = open(tmp_path / "server.log", "w+")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER, sqlite_url],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        env={**os.environ, "CATALOG_INSTANCE_PATH": str(tmp_path / "instance")},
+    )
+    try:
+        port = int(process.stdout.readline())  # type: ignore[union-attr]
+        yield Live(process, port, token, cookie, log)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()  # type: ignore[union-attr]
+        log.close()
+
+
+class Live:
+    def __init__(self, process, port: int, token: str, cookie: str, log) -> None:  # type: ignore[no-untyped-def]
+        self.process, self.port, self.token, self.cookie, self.log = (
+            process,
+            port,
+            token,
+            cookie,
+            log,
+        )
+
+    def request(self, method: str, path: str, body: dict | None = None):  # type: ignore[no-untyped-def,type-arg]
+        """(status, headers, text) from the live server, within the bound."""
+        import http.client
+        import json
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=BOUND_SECONDS)
+        headers = {"Cookie": f"session={self.cookie}"}
+        if path.startswith("/api/"):
+            headers = {"Authorization": f"Bearer {self.token}"}
+        payload = None
+        if body is not None:
+            payload = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        try:
+            conn.request(method, path, body=payload, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.headers, response.read().decode()
+        finally:
+            conn.close()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def logged(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+
+def test_truncated_shm_file_is_mended_instead_of_killing_the_server(live_sqlite, sqlite_url):
+    shm = make_url(sqlite_url).database + "-shm"
+    for path in ("/healthz", "/api/v1/incidents", "/incidents/"):
+        assert live_sqlite.request("GET", path)[0] == 200
+    assert os.path.getsize(shm) > 0  # the server has the WAL index mapped
+
+    os.truncate(shm, 0)  # what a stray `> catalog.sqlite-shm` or a bad cleanup script does
+    for path in ("/healthz", "/api/v1/incidents", "/incidents/"):
+        status, _, body = live_sqlite.request("GET", path)
+        assert status == 200, body[:300]
+    assert live_sqlite.request("POST", "/api/v1/incidents", api_payload())[0] == 201
+    assert live_sqlite.alive(), f"server died: {live_sqlite.process.returncode}"
+    assert "-shm was cut to 0 bytes" in live_sqlite.logged()
+    assert count_incidents(sqlite_url) == 1
+
+
+def test_shm_that_is_not_a_file_answers_503_until_repaired(live_sqlite, sqlite_url):
+    shm = make_url(sqlite_url).database + "-shm"
+    assert live_sqlite.request("GET", "/healthz")[0] == 200
+    os.remove(shm)
+    os.mkdir(shm)  # nothing can share a WAL index with this process now
+    try:
+        for method, path, body in (
+            ("GET", "/incidents/", None),
+            ("GET", "/api/v1/incidents", None),
+            ("POST", "/api/v1/incidents", api_payload(title="While broken")),
+            ("GET", "/healthz", None),
+        ):
+            (status, headers, text_), elapsed = _timed(
+                lambda m=method, p=path, b=body: live_sqlite.request(m, p, b)
+            )
+            assert elapsed < BOUND_SECONDS
+            assert status == 503, text_[:300]
+            assert int(headers["Retry-After"]) > 0
+            assert "navailable" in text_
+    finally:
+        os.rmdir(shm)
+    assert live_sqlite.alive()
+    assert "catalog.sqlite-shm is not a regular file" in live_sqlite.logged()
+    for path in ("/healthz", "/api/v1/incidents", "/incidents/"):
+        assert live_sqlite.request("GET", path)[0] == 200
+    assert count_incidents(sqlite_url, "While broken") == 0
