@@ -38,12 +38,13 @@ def init_app(app: Flask) -> None:
             return error_response(
                 exc.code or 500, _code_for(exc.code or 500), exc.description or ""
             )
-        return (
-            render_template(
+        try:  # the page shows who is signed in: loaded from the database
+            page = render_template(
                 "errors/error.html", code=exc.code, name=exc.name, description=exc.description
-            ),
-            exc.code or 500,
-        )
+            )
+        except (DBAPIError, PoolTimeoutError) as db_exc:
+            return _database(db_exc)
+        return page, exc.code or 500
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(PoolTimeoutError)
@@ -51,8 +52,9 @@ def init_app(app: Flask) -> None:
         kind = unavailable_kind(exc)
         if kind is None:  # a bug or a constraint: what any other error gets
             return _unexpected(exc)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""]
         app.logger.warning(
-            "Database %s on %s %s: %s", kind, request.method, request.path, exc.__class__.__name__
+            "Database %s on %s %s: %s", kind, request.method, request.path, reason[0]
         )
         _discard_session()
         retry_after, message = UNAVAILABLE[kind]
