@@ -202,6 +202,9 @@ def _check_sqlite_files(
         raise DatabaseFilesDamaged(problem)
 
 
+DATABASE_ERRORS = (DBAPIError, SQLAlchemyTimeoutError)
+"""What the database being out of reach raises (unavailable_kind tells it from a bug)."""
+
 # SQLite's primary result codes that mean "the database cannot serve this now"
 # (busy, locked, out of memory, read-only, interrupted, I/O error, full, cannot
 # open, lock protocol); SQLITE_ERROR (1) is a bad statement or a missing table.

@@ -476,7 +476,7 @@ import sys
 from werkzeug.serving import make_server
 from catalog import create_app
 
-app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "test-secret"})
+app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "s" * 64})
 server = make_server("127.0.0.1", 0, app, threaded=True)
 print(server.server_port, flush=True)
 server.serve_forever()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, make_response, render_template, request
-from flask_login import AnonymousUserMixin
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from catalog.api.errors import error_response
-from catalog.db import unavailable_kind
+from catalog.auth import login_manager
+from catalog.db import DATABASE_ERRORS, unavailable_kind
 from catalog.errors import ValidationError
 
 UNAVAILABLE = {
@@ -42,12 +40,12 @@ def init_app(app: Flask) -> None:
             page = render_template(
                 "errors/error.html", code=exc.code, name=exc.name, description=exc.description
             )
-        except (DBAPIError, PoolTimeoutError) as db_exc:
+        except DATABASE_ERRORS as db_exc:
             return _database(db_exc)
         return page, exc.code or 500
 
-    @app.errorhandler(DBAPIError)
-    @app.errorhandler(PoolTimeoutError)
+    @app.errorhandler(DATABASE_ERRORS[0])
+    @app.errorhandler(DATABASE_ERRORS[1])
     def _database(exc: Exception):  # type: ignore[no-untyped-def]
         kind = unavailable_kind(exc)
         if kind is None:  # a bug or a constraint: what any other error gets
@@ -59,16 +57,17 @@ def init_app(app: Flask) -> None:
         _discard_session()
         retry_after, message = UNAVAILABLE[kind]
         if _wants_json():
-            response = make_response(error_response(503, "database_unavailable", message))
+            response, _ = error_response(503, "database_unavailable", message)
+            response.status_code = 503
         else:
             # The page is drawn without the database: no signed-in user to show
             # (Flask-Login's template context would load one from it), no nav.
             g.actor = None
-            g._login_user = AnonymousUserMixin()
+            g._login_user = login_manager.anonymous_user()
             page = render_template(
                 "errors/error.html", code=503, name="Database unavailable", description=message
             )
-            response = make_response(page, 503)
+            response = Response(page, 503, mimetype="text/html")
         response.headers["Retry-After"] = str(retry_after)
         return response
 
