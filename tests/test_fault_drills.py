@@ -476,7 +476,7 @@ import sys
 from werkzeug.serving import make_server
 from catalog import create_app
 
-app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "s" * 64})
+app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": sys.argv[2]})
 server = make_server("127.0.0.1", 0, app, threaded=True)
 print(server.server_port, flush=True)
 server.serve_forever()
@@ -489,7 +489,8 @@ def live_sqlite(sqlite_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-d
     import subprocess
     import sys
 
-    app = _app(sqlite_url, tmp_path, monkeypatch)
+    secret = "s" * 64  # long enough for a production start
+    app = _app(sqlite_url, tmp_path, monkeypatch, SECRET_KEY=secret)
     user_id, _, token = make_user(app, "editor")
     cookie = app.session_interface.get_signing_serializer(app).dumps(  # type: ignore[attr-defined]
         {"_user_id": f"{user_id}:1", "_fresh": True}
@@ -497,7 +498,7 @@ def live_sqlite(sqlite_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-d
     app.extensions["catalog.engine"].dispose()
     log = open(tmp_path / "server.log", "w+")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [sys.executable, "-c", SERVER, sqlite_url],
+        [sys.executable, "-c", SERVER, sqlite_url, secret],
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
