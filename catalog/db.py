@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Engine, Float, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, Engine, Float, MetaData, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.compiler import compiles
@@ -116,14 +116,19 @@ def make_engine(url: str, timeout_seconds: int = 15) -> Engine:
         if engine.url.database and engine.url.database != ":memory:":
             event.listen(engine, "checkout", partial(_check_sqlite_files, engine.url.database))
         return engine
+    connect_args: dict[str, object] = {
+        "connect_timeout": min(CONNECT_TIMEOUT_SECONDS, timeout_seconds),
+        "options": f"-c statement_timeout={timeout_seconds * 1000}",
+    }
+    query = make_url(url).query
+    for name in ("connect_timeout", "options"):  # the URL's own choice wins (e.g. PgBouncer)
+        if name in query:
+            connect_args.pop(name)
     return create_engine(
         url,
         pool_pre_ping=True,  # a connection the server dropped is replaced, not used
         pool_timeout=min(POOL_TIMEOUT_SECONDS, timeout_seconds),
-        connect_args={
-            "connect_timeout": min(CONNECT_TIMEOUT_SECONDS, timeout_seconds),
-            "options": f"-c statement_timeout={timeout_seconds * 1000}",
-        },
+        connect_args=connect_args,
     )
 
 
