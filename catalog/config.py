@@ -58,6 +58,7 @@ def load_config(instance_path: str) -> dict[str, object]:
         "MTTR_TARGET_MINUTES": _int_env("CATALOG_MTTR_TARGET_MINUTES", 15),
         "ALERT_DEFAULT_VECTOR": (os.environ.get("CATALOG_ALERT_DEFAULT_VECTOR") or "").strip(),
         "METRICS_CACHE_SIZE": _int_env("CATALOG_METRICS_CACHE_SIZE", 256, minimum=0),
+        "DB_TIMEOUT_SECONDS": _int_env("CATALOG_DB_TIMEOUT_SECONDS", 15),
         "DEV_MODE": os.environ.get("CATALOG_ENV", "production") == "development",
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "IMPORT_MAX_BYTES": _int_env("CATALOG_IMPORT_MAX_MB", 64) * 1024 * 1024,

@@ -7,10 +7,17 @@ typed 2.0 API is used directly.
 
 from __future__ import annotations
 
+import logging
+import os
+import sqlite3
+import stat
 from datetime import UTC, datetime
+from functools import partial
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Engine, Float, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, Engine, Float, MetaData, create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.expression import FunctionElement
@@ -83,22 +90,159 @@ def _seconds_between_pg(element: seconds_between, compiler: object, **kw: object
     )
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine, with SQLite tuned for a small multi-user web app."""
+CONNECT_TIMEOUT_SECONDS = 3
+"""Longest wait for a PostgreSQL server to accept a connection (refused, or never answering)."""
+SQLITE_BUSY_SECONDS = 5
+"""Longest wait of a SQLite writer for another one; then the request is answered 503."""
+POOL_TIMEOUT_SECONDS = 5
+"""Longest wait for a free connection in the pool."""
+
+
+def make_engine(url: str, timeout_seconds: int = 15) -> Engine:
+    """Create the engine, with SQLite tuned for a small multi-user web app.
+
+    Every wait on the database is bounded, so a dead, locked or silent
+    database turns into a quick 503 instead of a hung request:
+    `timeout_seconds` (CATALOG_DB_TIMEOUT_SECONDS) caps a PostgreSQL
+    statement; connecting, the pool and a SQLite writer's wait for the lock
+    give up after a few seconds (or `timeout_seconds`, if smaller).
+    """
+    busy = min(SQLITE_BUSY_SECONDS, timeout_seconds)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(
+            url, connect_args={"timeout": busy}, pool_timeout=min(POOL_TIMEOUT_SECONDS, busy)
+        )
+        event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=busy * 1000))
+        if engine.url.database and engine.url.database != ":memory:":
+            event.listen(engine, "checkout", partial(_check_sqlite_files, engine.url.database))
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args: dict[str, object] = {
+        "connect_timeout": min(CONNECT_TIMEOUT_SECONDS, timeout_seconds),
+        "options": f"-c statement_timeout={timeout_seconds * 1000}",
+    }
+    query = make_url(url).query
+    for name in ("connect_timeout", "options"):  # the URL's own choice wins (e.g. PgBouncer)
+        if name in query:
+            connect_args.pop(name)
+    return create_engine(
+        url,
+        pool_pre_ping=True,  # a connection the server dropped is replaced, not used
+        pool_timeout=min(POOL_TIMEOUT_SECONDS, timeout_seconds),
+        connect_args=connect_args,
+    )
 
 
-def _sqlite_pragmas(dbapi_connection: object, connection_record: object) -> None:
+def _sqlite_pragmas(dbapi_connection: object, connection_record: object, busy_ms: int) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+class DatabaseFilesDamaged(OperationalError):
+    """The SQLite file, its -wal or its -shm is not a writable regular file."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(None, None, sqlite3.OperationalError(problem))
+
+
+WAL_INDEX_REGION = 32768  # SQLite maps the -shm file in regions of this size
+_WAL_HEADER, _WAL_FRAME_HEADER = 32, 24
+
+
+def sqlite_files_problem(path: str) -> str | None:
+    """What is wrong with a SQLite database's files, or None; mends a truncated -shm.
+
+    SQLite maps the -shm file (the WAL index) into every process using the
+    database; if something truncates it, the next read of the mapping kills
+    the process with SIGBUS, no log line, no answer. Checked before every
+    checkout of a connection: a -shm shorter than the index the -wal needs
+    is grown back (zeros, which SQLite takes as "rebuild the index from the
+    WAL"), and a file that is not a writable regular file makes the request
+    a 503 instead of an error deep inside SQLite.
+    """
+    for suffix in ("", "-wal", "-shm"):
+        name = os.path.basename(path) + suffix
+        try:
+            mode = os.stat(path + suffix).st_mode
+        except FileNotFoundError:
+            continue  # SQLite creates the -wal and -shm as needed
+        if not stat.S_ISREG(mode):
+            return f"{name} is not a regular file"
+        if not os.access(path + suffix, os.R_OK | os.W_OK):
+            return f"{name} is not writable"
+    _mend_wal_index(path)
+    return None
+
+
+def _mend_wal_index(path: str) -> None:
+    try:
+        size = os.path.getsize(path + "-shm")
+        wal = os.path.getsize(path + "-wal")
+        with open(path + "-wal", "rb") as f:
+            header = f.read(_WAL_HEADER)
+    except FileNotFoundError:
+        return
+    page_size = int.from_bytes(header[8:12], "big") if len(header) == _WAL_HEADER else 0
+    frames = (wal - _WAL_HEADER) // (page_size + _WAL_FRAME_HEADER) if page_size else 0
+    # The index of 4062 frames fits the first region, of 4096 each further one.
+    needed = WAL_INDEX_REGION * (1 + max(0, frames - 4062 + 4095) // 4096)
+    if size < needed:
+        os.truncate(path + "-shm", needed)
+        logging.getLogger(__name__).warning(
+            "%s-shm was cut to %d bytes (a SIGBUS in waiting); grown back to %d.",
+            os.path.basename(path),
+            size,
+            needed,
+        )
+
+
+def _check_sqlite_files(
+    path: str, dbapi_connection: object, connection_record: object, proxy: object
+) -> None:
+    problem = sqlite_files_problem(path)
+    if problem is not None:
+        raise DatabaseFilesDamaged(problem)
+
+
+DATABASE_ERRORS = (DBAPIError, SQLAlchemyTimeoutError)
+"""What the database being out of reach raises (unavailable_kind tells it from a bug)."""
+
+# SQLite's primary result codes that mean "the database cannot serve this now"
+# (busy, locked, out of memory, read-only, interrupted, I/O error, full, cannot
+# open, lock protocol); SQLITE_ERROR (1) is a bad statement or a missing table.
+_SQLITE_BUSY = frozenset({5, 6})
+_SQLITE_UNAVAILABLE = frozenset({7, 8, 9, 10, 13, 14, 15})
+
+
+def unavailable_kind(exc: BaseException) -> str | None:
+    """`"busy"`, `"unavailable"` or None: is this error the database being out of reach?
+
+    Busy: a SQLite writer waited past the busy timeout, a PostgreSQL statement
+    hit its timeout. Unavailable: refused, dropped, renamed, a server that
+    never answers, no free connection, a disk fault. None: a real bug, or a
+    constraint, which the callers report as they always did.
+    """
+    if isinstance(exc, SQLAlchemyTimeoutError):
+        return "busy"
+    if isinstance(exc, DatabaseFilesDamaged):
+        return "unavailable"
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        primary = code & 0xFF
+        if primary in _SQLITE_BUSY:
+            return "busy"
+        return "unavailable" if primary in _SQLITE_UNAVAILABLE else None
+    if getattr(orig, "sqlstate", None) == "57014":  # query_canceled: statement_timeout
+        return "busy"
+    if exc.connection_invalidated or isinstance(exc, OperationalError):
+        return "unavailable"
+    return None
 
 
 class CatalogSession(Session):
@@ -114,7 +258,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[CatalogSession]:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(str(app.config["DATABASE_URL"]))
+    engine = make_engine(
+        str(app.config["DATABASE_URL"]), int(app.config.get("DB_TIMEOUT_SECONDS", 15))
+    )
     app.extensions["catalog.engine"] = engine
     app.extensions["catalog.sessionmaker"] = make_sessionmaker(engine)
     app.teardown_appcontext(close_session)
@@ -135,11 +281,21 @@ def close_session(exc: BaseException | None = None) -> None:
         session.close()
 
 
-def ping(engine: Engine) -> bool:
-    """True when a trivial query answers; used by /healthz."""
+def ping(engine: Engine) -> str | None:
+    """None when a trivial query answers, else what went wrong (for /healthz).
+
+    Bounded by the engine's connect and statement timeouts.
+    """
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "not reachable"
-        return False
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return _reason(exc)
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's first line, without the URL or password it may quote."""
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [orig.__class__.__name__])[0]
+    return first[:200]

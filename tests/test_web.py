@@ -76,7 +76,11 @@ def test_health_reports_an_unreachable_database(tmp_path, monkeypatch):
     try:
         response = app.test_client().get("/healthz")
         assert response.status_code == 503
-        assert response.get_json() == {"status": "degraded", "database": "unreachable"}
+        body = response.get_json()
+        assert (body["status"], body["database"]) == ("degraded", "unreachable")
+        assert body["message"].startswith("Database unavailable")
+        assert "127.0.0.1" not in body["message"]  # the driver's reason goes to the log only
+        assert response.headers["Retry-After"] == "30"
     finally:
         app.extensions["catalog.engine"].dispose()
 

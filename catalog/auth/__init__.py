@@ -41,10 +41,7 @@ def _bearer_user() -> User | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
-    user = user_for_token(get_session(), secret.strip())
-    if user is not None:
-        get_session().commit()  # last_used_at, outside the request's own change
-    return user
+    return user_for_token(get_session(), secret.strip())
 
 
 def current_actor() -> User | None:

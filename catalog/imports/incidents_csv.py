@@ -51,7 +51,13 @@ def import_incidents_csv(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> ImportSummary:
-    """Create the incidents of a CSV text; flushes, never commits."""
+    """Create the incidents of a CSV text; flushes, never commits.
+
+    A dry run checks every row as the real run does (the same validation,
+    the same duplicate checks, kept in memory) but adds nothing to the
+    session: on SQLite a flush would take the write lock and hold it until
+    the end of the run, blocking every other writer meanwhile.
+    """
     now = now or utcnow()
     catalog = {v.slug: v for v in session.scalars(select(Vector))}
     if default_vector is not None and default_vector not in catalog:
@@ -87,7 +93,8 @@ def import_incidents_csv(
             clean = validate_incident(session, data, now=now, catalog=catalog, allow_archived=True)
         except ValidationError as exc:
             raise _refused(line, exc.fields) from exc
-        session.add(Incident(**clean, uid=uid))
+        if not dry_run:  # a dry run writes nothing, so it holds no lock another writer waits on
+            session.add(Incident(**clean, uid=uid))
         uids.add(uid)
         summary.created += 1
         if summary.created % FLUSH_EVERY == 0:

@@ -94,7 +94,11 @@ def import_statuspage(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> ImportSummary:
-    """Create the incidents of a Statuspage document; flushes, never commits."""
+    """Create the incidents of a Statuspage document; flushes, never commits.
+
+    A dry run validates each incident as create_incident would and writes
+    nothing, so it holds no SQLite write lock while it runs.
+    """
     rules = rules or []
     _check_vectors(session, default_vector, rules)
     if not isinstance(document, dict) or not isinstance(document.get("incidents"), list):
@@ -124,13 +128,16 @@ def import_statuspage(
         except ValidationError as exc:
             raise ValidationError(exc.fields, refused) from exc
         try:
-            incident = service.create_incident(session, data, now=now)
+            if dry_run:  # the same checks, no write: no SQLite write lock held for the run
+                service.validate_incident(session, data, now=now)
+            else:
+                incident = service.create_incident(session, data, now=now)
+                incident.external_source = SOURCE
+                incident.external_id = external_id
         except ValidationError as exc:
             raise ValidationError(
                 {f"{where}.{_record_name(k)}": v for k, v in exc.fields.items()}, refused
             ) from exc
-        incident.external_source = SOURCE
-        incident.external_id = external_id
         known.add(external_id)
         summary.created += 1
     session.flush()

@@ -6,7 +6,15 @@ from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from catalog.api.errors import error_response
+from catalog.auth import login_manager
+from catalog.db import DATABASE_ERRORS, unavailable_kind
 from catalog.errors import ValidationError
+
+UNAVAILABLE = {
+    # kind: (Retry-After seconds, what the user reads)
+    "busy": (5, "The database is busy with another change; try again in a few seconds."),
+    "unavailable": (30, "The database is unavailable right now; try again in a minute."),
+}
 
 
 def plain_text_400(exc: ValidationError) -> Response:
@@ -36,12 +44,40 @@ def init_app(app: Flask) -> None:
             return error_response(
                 exc.code or 500, _code_for(exc.code or 500), exc.description or ""
             )
-        return (
-            render_template(
+        try:  # the page shows who is signed in: loaded from the database
+            page = render_template(
                 "errors/error.html", code=exc.code, name=exc.name, description=exc.description
-            ),
-            exc.code or 500,
+            )
+        except DATABASE_ERRORS as db_exc:
+            return _database(db_exc)
+        return page, exc.code or 500
+
+    @app.errorhandler(DATABASE_ERRORS[0])
+    @app.errorhandler(DATABASE_ERRORS[1])
+    def _database(exc: Exception):  # type: ignore[no-untyped-def]
+        kind = unavailable_kind(exc)
+        if kind is None:  # a bug or a constraint: what any other error gets
+            return _unexpected(exc)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""]
+        app.logger.warning(
+            "Database %s on %s %s: %s", kind, request.method, request.path, reason[0]
         )
+        _discard_session()
+        retry_after, message = UNAVAILABLE[kind]
+        if _wants_json():
+            response, _ = error_response(503, "database_unavailable", message)
+            response.status_code = 503
+        else:
+            # The page is drawn without the database: no signed-in user to show
+            # (Flask-Login's template context would load one from it), no nav.
+            g.actor = None
+            g._login_user = login_manager.anonymous_user()
+            page = render_template(
+                "errors/error.html", code=503, name="Database unavailable", description=message
+            )
+            response = Response(page, 503, mimetype="text/html")
+        response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
@@ -57,6 +93,18 @@ def init_app(app: Flask) -> None:
         return render_template(
             "errors/error.html", code=500, name=err.name, description=err.description
         ), 500
+
+
+def _discard_session() -> None:
+    """Roll the request's session back; on a dead connection that fails too, harmlessly."""
+    session = g.pop("db_session", None)
+    if session is None:
+        return
+    try:
+        session.rollback()
+        session.close()
+    except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+        pass
 
 
 def _code_for(status: int) -> str:
