@@ -15,8 +15,10 @@ import nh3
 from flask import Flask, Request, Response, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -118,8 +120,45 @@ class _Utf8FormDataParser(FormDataParser):
         raise BadRequest("Send forms url-encoded; this app accepts no multipart bodies.")
 
 
+class _CappedStream(LimitedStream):
+    """A body with no Content-Length (sent chunked), read up to `limit` bytes and no further.
+
+    Werkzeug's own wrapper for such a body stops quietly at the limit, so an import
+    sent chunked was cut at `max_content_length` and its tail silently dropped. This
+    one lets one byte more through and answers 413 when it comes: over the limit is
+    refused, never truncated, and at most limit + 1 bytes are ever read.
+    """
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        super().__init__(stream, limit + 1, is_max=True)
+        self.max_bytes = limit
+
+    def readinto(self, b: Any) -> int | None:
+        size = super().readinto(b)
+        if self.tell() > self.max_bytes:
+            raise RequestEntityTooLarge()
+        return size
+
+
 class _Request(Request):
     form_data_parser_class = _Utf8FormDataParser
+
+    @cached_property
+    def stream(self) -> Any:
+        """The body, held to `max_content_length` whether or not it came with a length.
+
+        Servers that de-chunk a body (Werkzeug's, gunicorn) mark it with
+        `wsgi.input_terminated`; with a Content-Length Werkzeug's check already refuses
+        an oversized body before reading it.
+        """
+        limit = self.max_content_length
+        if (
+            self.content_length is None
+            and limit is not None
+            and self.environ.get("wsgi.input_terminated")
+        ):
+            return _CappedStream(self.environ["wsgi.input"], limit)
+        return super().stream
 
 
 class _SessionInterface(SecureCookieSessionInterface):
