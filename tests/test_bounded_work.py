@@ -177,3 +177,82 @@ def test_a_single_name_over_the_per_name_timeout_names_its_rule(client, api_head
     [message] = response.get_json()["error"]["fields"]["vector_rule"]
     assert message.startswith("vector_rule 2: pattern '(a|aa)+$' takes too long to match")
     assert incident_count(session) == 0
+
+
+# ---- Markdown: linear-time rendering, cached per text ----------------------------------
+
+# Inputs python-markdown took quadratic time on (seconds for 16 KB, before → after):
+# `![`: 29 → 0.25; `[a`: 28 → 0.14; `[` then `]`: 21 → 0.09; `[x][`: 7.8 → 0.15;
+# `[](`: 4.4 → 0.12; `<a `: 3.4 → 0.02.
+QUADRATIC_FOR_PYTHON_MARKDOWN = {
+    "images": "![" * 8000,
+    "brackets": "[a" * 8000,
+    "nested brackets": "[" * 8000 + "]" * 8000,
+    "reference links": "[x][" * 4000,
+    "empty links": "[](" * 5000,
+    "tags": "<a " * 5333,
+}
+
+
+def create_incident(client, api_headers, summary: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    response = client.post(
+        "/api/v1/incidents",
+        json={
+            "title": "Markdown drill",
+            "severity": "SEV3",
+            "service": "rag-search",
+            "vectors": ["dependency-latency"],
+            "summary": summary,
+            "detection_source": "alert",
+            "started_at": "2026-03-02T12:00:00Z",
+            "detected_at": "2026-03-02T12:05:00Z",
+        },
+        headers=api_headers,
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+@pytest.mark.parametrize("kind", QUADRATIC_FOR_PYTHON_MARKDOWN)
+def test_a_summary_built_to_be_slow_to_render_is_not(client, api_headers, kind):
+    summary = "**kept**\n\n" + QUADRATIC_FOR_PYTHON_MARKDOWN[kind]
+    incident = create_incident(client, api_headers, summary)
+    started = time.perf_counter()
+    response = client.get(f"/incidents/{incident['id']}")
+    took = time.perf_counter() - started
+    assert response.status_code == 200
+    assert "<strong>kept</strong>" in response.get_data(as_text=True)
+    assert took < 2, f"{kind}: {took:.1f} s"
+
+
+def test_the_longest_summary_allowed_still_renders_in_bounded_time(client, api_headers):
+    """100,000 characters (the limit) of the worst input found: 17 minutes by extrapolation
+    with python-markdown, about 2 s now, and once per text thanks to the cache."""
+    incident = create_incident(client, api_headers, "![" * 50_000)
+    started = time.perf_counter()
+    first = client.get(f"/incidents/{incident['id']}")
+    assert first.status_code == 200
+    assert time.perf_counter() - started < 10
+    started = time.perf_counter()
+    again = client.get(f"/incidents/{incident['id']}")
+    assert again.status_code == 200
+    assert time.perf_counter() - started < 10
+
+
+def test_an_edited_summary_shows_at_once_though_renders_are_cached(client, api_headers):
+    from catalog.security import render_markdown
+
+    incident = create_incident(client, api_headers, "Cause: **first** guess")
+    page = client.get(f"/incidents/{incident['id']}").get_data(as_text=True)
+    assert "<strong>first</strong>" in page
+    assert (
+        render_markdown("Cause: **first** guess") == "<p>Cause: <strong>first</strong> guess</p>\n"
+    )
+    edited = client.patch(
+        f"/api/v1/incidents/{incident['id']}",
+        json={"summary": "Cause: **second** guess", "version": incident["version"]},
+        headers=api_headers,
+    )
+    assert edited.status_code == 200, edited.get_json()
+    page = client.get(f"/incidents/{incident['id']}").get_data(as_text=True)
+    assert "<strong>second</strong>" in page and "<strong>first</strong>" not in page
