@@ -75,7 +75,13 @@ URL_SCHEMES = {"http", "https", "mailto"}
 # python-markdown took 29 s on 16 KB of `![` (quadratic inline parsing) for every viewer.
 # Raw HTML in the source passes to nh3 as before (`html=True`), which keeps the allowlist's
 # tags that Markdown cannot write (`<abbr>`, `<dl>`, `<sub>`) and removes everything else.
-_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+# Inline only: a CommonMark HTML block would swallow the Markdown on the rest of its line
+# (`<script>x</script>**bold**` left `**bold**` as source text once nh3 removed the script).
+_MARKDOWN = (
+    MarkdownIt("commonmark", {"html": True})
+    .enable(["table", "strikethrough"])
+    .disable("html_block")
+)
 # Every link becomes a link and nh3 drops a href outside URL_SCHEMES: markdown-it's own check
 # would leave `[click](javascript:...)` on the page as source text instead of the word.
 _MARKDOWN.validateLink = lambda url: True  # type: ignore[method-assign]
