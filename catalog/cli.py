@@ -331,7 +331,7 @@ def import_command(
 ) -> None:  # type: ignore[no-untyped-def]
     from catalog.errors import ValidationError
     from catalog.imports.formats import detect_format, run_import
-    from catalog.imports.statuspage import VectorRule
+    from catalog.imports.statuspage import parse_rules
 
     raw = file.read()
     session = _cli_session()
@@ -341,7 +341,7 @@ def import_command(
             fmt or detect_format(file.name, raw),
             raw,
             vector=vector,
-            rules=[VectorRule.parse(rule) for rule in rules],
+            rules=parse_rules(rules),
             dry_run=dry_run,
         )
     except ValidationError as exc:

@@ -17,17 +17,26 @@ of order, so every alert is applied idempotently:
 
 A delivery is all or nothing: one bad alert (unknown vector, a timestamp the
 domain rules refuse) is reported with its index and nothing is written.
+
+Deliveries race: Alertmanager sends the same group again while the first is
+still being written, and a firing and its resolution can arrive at once. Such a
+race must never answer 4xx, since Alertmanager does not retry those and the
+alert (or its resolution) would be lost: `record_delivery` treats a clash on the
+unique external id as "already recorded" and applies the whole delivery again,
+which then finds the incident that won.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from catalog.errors import FieldErrors, ValidationError
 from catalog.incidents import service
@@ -39,6 +48,10 @@ SOURCE = "alertmanager"
 MAX_ALERTS = 1000
 FINGERPRINT = re.compile(r"^[0-9A-Za-z]{1,64}$")
 ZERO_TIME = "0001-01-01T00:00:00"  # Alertmanager's "not set", e.g. endsAt of a firing alert
+# A delivery that lost a race is applied again; each attempt reads what the winners committed,
+# so it makes progress, and a handful is plenty even for a burst of identical deliveries.
+ATTEMPTS = 5
+RETRYABLE_SQLSTATES = ("40P01", "40001")  # deadlock detected, serialization failure
 
 # Alertmanager severity labels by convention, and our own names, to SEV1-4.
 SEVERITY_LABELS = {
@@ -81,7 +94,60 @@ class _Alert:
 
     @property
     def external_id(self) -> str:
+        """`fingerprint@startsAt`, the instant in UTC: the same moment in any offset is one key.
+
+        The format is what earlier versions stored for a `Z` startsAt (isoformat, `Z` for
+        `+00:00`, microseconds only when present), so those incidents keep matching.
+        """
+        return f"{self.fingerprint}@{_utc_text(self.starts_at)}"
+
+    @property
+    def legacy_external_id(self) -> str:
+        """The key earlier versions stored for a startsAt sent with another offset."""
         return f"{self.fingerprint}@{self.starts_at.isoformat().replace('+00:00', 'Z')}"
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class DeliveryBusy(Exception):
+    """The delivery kept losing races (or the database stayed locked): answer 503, so
+    Alertmanager retries it later. Nothing of it was kept."""
+
+
+def record_delivery(
+    session: Session,
+    payload: dict[str, Any],
+    *,
+    received_at: datetime,
+    default_vector: str | None,
+) -> DeliveryResult:
+    """Apply a delivery and commit it; a clash with a concurrent delivery is retried.
+
+    A unique-key clash on the external id means another delivery recorded that alert
+    first (a StaleDataError, that it changed the incident first): everything of this
+    attempt is rolled back and the delivery applied again from the top, now finding
+    the winner's incident, so a resolution racing its firing still lands. Refusals
+    (ValidationError) are not retried; the caller rolls back.
+    """
+    for _attempt in range(ATTEMPTS):
+        try:
+            result = apply_delivery(
+                session, payload, received_at=received_at, default_vector=default_vector
+            )
+            session.commit()
+            return result
+        except (IntegrityError, StaleDataError):
+            session.rollback()
+        except OperationalError as exc:
+            # PostgreSQL picked this transaction as a deadlock victim (or a serialization
+            # failure): as good as a lost race. Anything else (SQLite "database is locked"
+            # after its busy timeout, a lost connection) is the caller's 503.
+            session.rollback()
+            if getattr(exc.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+                raise
+    raise DeliveryBusy(f"Still clashing with concurrent deliveries after {ATTEMPTS} attempts.")
 
 
 def apply_delivery(
@@ -126,9 +192,13 @@ def _apply(
     session: Session, alert: _Alert, received_at: datetime, default_vector: str | None
 ) -> tuple[int, str]:
     incident = session.scalar(
-        select(Incident).where(
-            Incident.external_source == SOURCE, Incident.external_id == alert.external_id
+        select(Incident)
+        .where(
+            Incident.external_source == SOURCE,
+            Incident.external_id.in_([alert.external_id, alert.legacy_external_id]),
         )
+        .order_by(Incident.id)
+        .limit(1)
     )
     resolved_at = alert.ends_at if alert.status == "resolved" else None
     if incident is None:
@@ -161,10 +231,8 @@ def _apply(
                 "recovered_at": resolved_at,
             },
             now=received_at,
+            external=(SOURCE, alert.external_id),
         )
-        incident.external_source = SOURCE
-        incident.external_id = alert.external_id
-        session.flush()
         return incident.id, "created"
     if resolved_at is None:
         return incident.id, "unchanged"  # repeated, or late after its own resolution

@@ -527,6 +527,7 @@ ERRORS = {
         "for an import).",
     ),
     422: ("ValidationFailed", "Validation failed; `fields` names every offending field."),
+    503: ("Busy", "The database is busy or unreachable; retry after `Retry-After` seconds."),
 }
 
 
@@ -884,7 +885,7 @@ def _paths() -> dict[str, Schema]:
                 "Receive a Prometheus Alertmanager webhook delivery (payload version 4)",
                 {
                     **_ok(200, "What each alert did (incident ids).", _ref("HookResult")),
-                    **_errors(*write_errors, 409),
+                    **_errors(*write_errors, 503),
                 },
                 requestBody=_body("AlertmanagerDelivery"),
                 description="A firing alert opens an incident (started = `startsAt`, detected "

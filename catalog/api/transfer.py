@@ -10,7 +10,7 @@ from catalog.errors import FieldErrors, ValidationError
 from catalog.exports.backup import backup_response
 from catalog.exports.dossier import build_dossier, dossier_markdown
 from catalog.imports.formats import FORMATS, run_import
-from catalog.imports.statuspage import VectorRule
+from catalog.imports.statuspage import parse_rules
 
 TRUE, FALSE = ("1", "true", "yes"), ("", "0", "false", "no")
 
@@ -39,13 +39,12 @@ def import_file():  # type: ignore[no-untyped-def]
         errors.add("dry_run", "dry_run must be true or false.")
     vector = request.args.get("vector") or None
     rules = []
-    for text in request.args.getlist("vector_rule"):
-        try:
-            rules.append(VectorRule.parse(text))
-        except ValidationError as exc:
-            for field, messages in exc.fields.items():
-                for message in messages:
-                    errors.add(field, message)
+    try:
+        rules = parse_rules(request.args.getlist("vector_rule"))
+    except ValidationError as exc:
+        for field, messages in exc.fields.items():
+            for message in messages:
+                errors.add(field, message)
     errors.raise_if_any()
     summary = run_import(
         get_session(), fmt, request.get_data(), vector=vector, rules=rules, dry_run=dry in TRUE

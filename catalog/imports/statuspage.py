@@ -16,6 +16,7 @@ caller rolls back). Records are keyed by their Statuspage id (external source
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,8 +39,15 @@ SUMMARY_LIMIT = 20_000
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-RULE_TIMEOUT_SECONDS = 0.05
+RULE_TIMEOUT_SECONDS = 0.05  # one name against one rule
+MATCH_BUDGET_SECONDS = 2.0  # all rule matching of one import together
 PATTERN_MAX = 500
+RULES_MAX = 50
+# Counted repeats are expanded when a pattern is compiled or run: `((a{1000}){1000}){1000}`
+# asks for 10^9 copies and took the process to 24 GB. A pattern is measured before it is
+# compiled (see `_pattern_size`) and refused above these bounds.
+EXPANSION_MAX = 1000  # literal items after repeats are expanded
+REPEAT_NESTING_MAX = 2  # repeats inside repeats inside repeats: `((a+)+)+`
 
 
 @dataclass(frozen=True)
@@ -49,40 +57,230 @@ class VectorRule:
     Compiled with the `regex` package rather than `re` for its match timeout:
     the pattern comes from a user (an upload form, an API call), and a pattern
     such as `(a+)+$` would otherwise hold a worker for minutes on one name.
+    Before compiling, the pattern's size is bounded (`_pattern_size`), since the
+    timeout does not cover the memory a pattern of nested counted repeats takes.
     """
 
     pattern: regex.Pattern[str]
     slug: str
+    number: int = 1  # its place among the import's rules, 1-based, for messages
 
     @classmethod
-    def parse(cls, text: str) -> VectorRule:
+    def parse(cls, text: str, number: int = 1) -> VectorRule:
+        where = f"vector_rule {number}"
         pattern, sep, slug = text.rpartition("=")
         if not sep or not pattern or not slug:
             raise ValidationError(
-                {"vector_rule": [f"Use PATTERN=vector-slug, got {text[:100]!r}."]}
+                {"vector_rule": [f"{where}: use PATTERN=vector-slug, got {text[:100]!r}."]}
             )
         if len(pattern) > PATTERN_MAX:
             raise ValidationError(
-                {"vector_rule": [f"A pattern is at most {PATTERN_MAX} characters."]}
+                {"vector_rule": [f"{where}: a pattern is at most {PATTERN_MAX} characters."]}
             )
-        try:
-            return cls(regex.compile(pattern, regex.IGNORECASE | regex.VERSION0), slug.strip())
-        except (regex.error, ValueError, OverflowError, RecursionError) as exc:
-            raise ValidationError(
-                {"vector_rule": [f"Bad pattern {pattern[:100]!r}: {exc}."]}
-            ) from exc
-
-    def matches(self, name: str) -> bool:
-        try:
-            return self.pattern.search(name, timeout=RULE_TIMEOUT_SECONDS) is not None
-        except TimeoutError as exc:
+        size, nesting = _pattern_size(pattern)
+        if nesting > REPEAT_NESTING_MAX:
             raise ValidationError(
                 {
                     "vector_rule": [
-                        f"Pattern {self.pattern.pattern[:100]!r} takes too long to match; simplify it."
+                        f"{where}: the pattern is too complex (nested repeats); simplify it."
                     ]
                 }
+            )
+        if size > EXPANSION_MAX:
+            raise ValidationError(
+                {
+                    "vector_rule": [
+                        f"{where}: the pattern is too complex (its repeats expand to more than "
+                        f"{EXPANSION_MAX} items); simplify it."
+                    ]
+                }
+            )
+        try:
+            compiled = regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
+        except (regex.error, ValueError, OverflowError, RecursionError, MemoryError) as exc:
+            raise ValidationError(
+                {"vector_rule": [f"{where}: bad pattern {pattern[:100]!r}: {exc}."]}
             ) from exc
+        return cls(compiled, slug.strip(), number)
+
+    def matches(self, name: str, timeout: float = RULE_TIMEOUT_SECONDS) -> bool:
+        """Whether the name matches; TimeoutError when that takes over `timeout` seconds."""
+        return self.pattern.search(name, timeout=timeout) is not None
+
+
+def parse_rules(texts: list[str] | tuple[str, ...]) -> list[VectorRule]:
+    """Every `PATTERN=slug` given to one import, numbered; all bad ones named at once."""
+    if len(texts) > RULES_MAX:
+        raise ValidationError(
+            {"vector_rule": [f"At most {RULES_MAX} vector rules per import, got {len(texts)}."]}
+        )
+    rules, errors = [], FieldErrors()
+    for number, text in enumerate(texts, start=1):
+        try:
+            rules.append(VectorRule.parse(text, number))
+        except ValidationError as exc:
+            for name, messages in exc.fields.items():
+                for message in messages:
+                    errors.add(name, message)
+    errors.raise_if_any()
+    return rules
+
+
+class _RuleMatcher:
+    """The first matching rule's slug for each name, within one time budget per import.
+
+    Each search gets its own 50 ms and never more than what is left of the import's
+    budget: a pattern just under the per-name timeout, run on thousands of names,
+    would otherwise hold a worker for many seconds.
+    """
+
+    def __init__(self, rules: list[VectorRule], budget: float) -> None:
+        self.rules = rules
+        self.budget = budget
+        self.spent: dict[int, float] = {}
+
+    def slug_for(self, name: str) -> str | None:
+        for rule in self.rules:
+            left = self.budget - sum(self.spent.values())
+            timeout = min(RULE_TIMEOUT_SECONDS, left)
+            started = time.perf_counter()
+            try:
+                matched = timeout > 0 and rule.matches(name, timeout=timeout)
+            except TimeoutError as exc:
+                if timeout >= RULE_TIMEOUT_SECONDS:
+                    raise ValidationError(
+                        {
+                            "vector_rule": [
+                                f"vector_rule {rule.number}: pattern "
+                                f"{rule.pattern.pattern[:100]!r} takes too long to match; "
+                                "simplify it."
+                            ]
+                        }
+                    ) from exc
+                matched = False
+            finally:
+                self.spent[rule.number] = (
+                    self.spent.get(rule.number, 0.0) + time.perf_counter() - started
+                )
+            if sum(self.spent.values()) >= self.budget or timeout <= 0:
+                raise self._over_budget()
+            if matched:
+                return rule.slug
+        return None
+
+    def _over_budget(self) -> ValidationError:
+        slowest = sorted(self.spent, key=self.spent.__getitem__, reverse=True)[:5]
+        return ValidationError(
+            {
+                "vector_rule": [
+                    f"Matching the vector rules against this file's names took over "
+                    f"{self.budget:g} s (slowest: "
+                    + ", ".join(f"vector_rule {n}" for n in slowest)
+                    + "); simplify them."
+                ]
+            },
+            "The import is refused; nothing was imported.",
+        )
+
+
+def _pattern_size(pattern: str) -> tuple[int, int]:
+    """An upper bound on the pattern's size with its repeats expanded, and how deeply
+    repeats nest; read from the text alone, never compiled.
+
+    Each literal, escape or character class counts 1; a group counts the sum of its
+    alternatives; a repeat multiplies what it repeats by its maximum count (by its
+    minimum for an open `{n,}`; `*`, `+` and `?` by 1) and adds a level of nesting.
+    Over-counting is harmless (it errs towards refusing), so escapes such as `\\x41`
+    or `(?P<name>` are not decoded exactly.
+    """
+    # Per open group: [total so far, size of the last item, nesting of the last item,
+    # deepest nesting in the group].
+    stack: list[list[int]] = [[0, 0, 0, 0]]
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        frame = stack[-1]
+        if char == "\\":
+            i += 2
+            frame[0] += 1
+            frame[1], frame[2] = 1, 0
+            continue
+        if char == "[":
+            i = _class_end(pattern, i)
+            frame[0] += 1
+            frame[1], frame[2] = 1, 0
+            continue
+        if char == "(":
+            if pattern.startswith("(?#", i):  # a comment, up to the next `)`
+                close = pattern.find(")", i)
+                i = n if close < 0 else close + 1
+                continue
+            stack.append([0, 0, 0, 0])
+            # `(?:`, `(?P<name>`, `(?i)`, a verb `(*SKIP)`: that `?` or `*` repeats nothing.
+            i += 2 if pattern.startswith(("(?", "(*"), i) else 1
+            continue
+        if char == ")" and len(stack) > 1:
+            inner = stack.pop()
+            outer = stack[-1]
+            outer[0] += inner[0]
+            outer[1], outer[2] = inner[0], max(inner[3], inner[2])
+            outer[3] = max(outer[3], outer[2])
+            i += 1
+            continue
+        if char == "|":
+            frame[1], frame[2] = 0, 0  # alternatives add up: frame[0] keeps the sum
+            i += 1
+            continue
+        repeat = _REPEAT.match(pattern, i) if char in "*+?{" else None
+        if repeat is not None:
+            low, high = repeat.group(1), repeat.group(3)
+            if char != "{":
+                factor = 1
+            elif high:
+                factor = int(high)
+            else:  # `{n}`, or an open `{n,}`: n copies, then a loop
+                factor = max(int(low or 0), 1)
+            frame[0] += frame[1] * (factor - 1)
+            frame[1] *= factor
+            frame[2] += 1
+            frame[3] = max(frame[3], frame[2])
+            i = repeat.end()
+            if i < n and pattern[i] in "?+":  # lazy or possessive: still the same repeat
+                i += 1
+            continue
+        frame[0] += 1
+        frame[1], frame[2] = 1, 0
+        i += 1
+    while len(stack) > 1:  # unbalanced: regex will refuse it; fold what was read
+        inner = stack.pop()
+        stack[-1][0] += inner[0]
+        stack[-1][3] = max(stack[-1][3], inner[3], inner[2])
+    total, _, last_nesting, deepest = stack[0]
+    return total, max(deepest, last_nesting)
+
+
+# `*`, `+`, `?`, or a counted `{n}`, `{n,}`, `{,m}`, `{n,m}`.
+_REPEAT = re.compile(r"[*+?]|\{(\d*)(,?)(\d*)\}")
+
+
+def _class_end(pattern: str, start: int) -> int:
+    r"""The index after the character class opening at `start` (`[^]a-z\]]`, `[[:alpha:]]`)."""
+    i = start + 1
+    if i < len(pattern) and pattern[i] == "^":
+        i += 1
+    if i < len(pattern) and pattern[i] == "]":
+        i += 1
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            i += 2
+        elif pattern.startswith("[:", i):
+            close = pattern.find(":]", i + 2)
+            i = len(pattern) if close < 0 else close + 2
+        elif pattern[i] == "]":
+            return i + 1
+        else:
+            i += 1
+    return i
 
 
 def import_statuspage(
@@ -101,6 +299,7 @@ def import_statuspage(
     """
     rules = rules or []
     _check_vectors(session, default_vector, rules)
+    matcher = _RuleMatcher(rules, MATCH_BUDGET_SECONDS)
     if not isinstance(document, dict) or not isinstance(document.get("incidents"), list):
         raise ValidationError(
             {"incidents": ["Not a Statuspage v2 incidents.json: no list of incidents."]}
@@ -124,7 +323,7 @@ def import_statuspage(
             continue
         refused = f"Record {index} (Statuspage id {external_id}) is refused; nothing was imported."
         try:
-            data = _incident_data(where, record, default_vector, rules)
+            data = _incident_data(where, record, default_vector, matcher)
         except ValidationError as exc:
             raise ValidationError(exc.fields, refused) from exc
         try:
@@ -169,7 +368,7 @@ def _record_name(field_name: str) -> str:
 
 
 def _incident_data(
-    where: str, record: dict[str, Any], default: str | None, rules: list[VectorRule]
+    where: str, record: dict[str, Any], default: str | None, matcher: _RuleMatcher
 ) -> dict[str, Any]:
     errors = FieldErrors()
 
@@ -223,7 +422,7 @@ def _incident_data(
     )
     mitigated, recovered = stamp("monitoring_at"), stamp("resolved_at")
     errors.raise_if_any()
-    vector = next((rule.slug for rule in rules if rule.matches(name)), default)
+    vector = matcher.slug_for(name) or default
     return {
         "title": " ".join(name.split())[:TITLE_MAX],
         "severity": IMPACT_SEVERITY[impact],

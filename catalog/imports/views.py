@@ -12,7 +12,7 @@ from wtforms.validators import Length
 from catalog.db import get_session
 from catalog.errors import ValidationError
 from catalog.imports.formats import FORMATS, run_import
-from catalog.imports.statuspage import VectorRule
+from catalog.imports.statuspage import parse_rules
 from catalog.vectors.service import list_vectors
 from catalog.web.forms import options
 
@@ -49,11 +49,9 @@ def upload():  # type: ignore[no-untyped-def]
     refusal: ValidationError | None = None
     if form.validate_on_submit():
         try:
-            rules = [
-                VectorRule.parse(line)
-                for line in (form.rules.data or "").splitlines()
-                if line.strip()
-            ]
+            rules = parse_rules(
+                [line for line in (form.rules.data or "").splitlines() if line.strip()]
+            )
             outcome = run_import(
                 session,
                 form.format.data,

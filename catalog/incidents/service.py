@@ -218,10 +218,22 @@ def get_incident(session: Session, incident_id: int) -> Incident:
 
 
 def create_incident(
-    session: Session, data: Mapping[str, Any], *, now: datetime | None = None
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    external: tuple[str, str] | None = None,
 ) -> Incident:
+    """Validate and add an incident; `external` is its (source, id) key from another system.
+
+    The key goes into the INSERT itself, so two writers racing on one key clash on the
+    unique index before either has written anything else (on PostgreSQL, setting it in a
+    later UPDATE let them deadlock on the rows both had written meanwhile).
+    """
     clean = validate_incident(session, data, now=now)
     incident = Incident(**clean)
+    if external is not None:
+        incident.external_source, incident.external_id = external
     session.add(incident)
     session.flush()
     return incident
