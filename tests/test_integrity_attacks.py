@@ -19,6 +19,7 @@ import pytest
 from alembic import command
 from conftest import make_user
 from factories import T0, api_payload, form_payload, iso, make_incident
+from markdown_it import MarkdownIt
 from sqlalchemy import create_engine, func, select, text, update
 
 from catalog.incidents.models import Incident
@@ -412,19 +413,27 @@ def test_the_markdown_dossier_passes_no_html_no_dangerous_link_and_no_forged_hea
     assert body == client.get("/exports/dossier", query_string={"format": "md"}).get_data(
         as_text=True
     )
+    # Read by two common renderers: python-markdown, and CommonMark with raw HTML on (as
+    # GitHub and most Markdown viewers are), through markdown-it-py.
+    commonmark = MarkdownIt("commonmark", {"html": True}).enable("table")
+    for html in (
+        markdown.markdown(body, extensions=["fenced_code", "tables"]),
+        commonmark.render(body),
+    ):
+        parsed = _Tags()
+        parsed.feed(html)
+        tags = {tag for tag, _ in parsed.tags}
+        assert not tags & {"script", "img", "iframe", "object", "embed", "svg"}, tags
+        for tag, attrs in parsed.tags:
+            assert not any(name.startswith("on") for name in attrs), (tag, attrs)
+            for name in ("href", "src"):
+                url = "".join(attrs.get(name, "").split("\t")).replace("\n", "").strip().lower()
+                assert not url.startswith(("javascript:", "vbscript:", "data:")), (tag, attrs)
+        for heading in DOSSIER_HEADINGS:
+            assert parsed.headings.count(heading) == 1, (heading, parsed.headings)
     html = markdown.markdown(body, extensions=["fenced_code", "tables"])
     parsed = _Tags()
     parsed.feed(html)
-
-    tags = {tag for tag, _ in parsed.tags}
-    assert not tags & {"script", "img", "iframe", "object", "embed", "svg"}, tags
-    for tag, attrs in parsed.tags:
-        assert not any(name.startswith("on") for name in attrs), (tag, attrs)
-        for name in ("href", "src"):
-            url = "".join(attrs.get(name, "").split("\t")).replace("\n", "").strip().lower()
-            assert not url.startswith(("javascript:", "vbscript:", "data:")), (tag, attrs)
-    for heading in DOSSIER_HEADINGS:
-        assert parsed.headings.count(heading) == 1, (heading, parsed.headings)
     assert "<script>alert(0)</script> # Cache" in parsed.headings  # the name, read literally
     # The prose still reads: the script tag shows as text, the runbook's code stays code.
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
