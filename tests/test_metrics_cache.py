@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from factories import T0, api_payload, make_incident
+from factories import T0, api_payload, iso, make_incident
 from sqlalchemy import text
 
 from catalog.reports.cache import MetricsCache, current_version
@@ -128,3 +128,51 @@ def test_every_table_the_metrics_read_bumps_the_version(session, table, column):
     session.execute(text(f"UPDATE {table} SET {column} = {column}"))  # a no-op, still a write
     session.commit()
     assert current_version(session) > version
+
+
+# ---- incident list pages kept under the same data version ------------------------------
+
+
+def _listed(client, query="per_page=50"):  # type: ignore[no-untyped-def]
+    body = client.get(f"/api/v1/incidents?{query}").get_json()
+    return body["total"], {i["id"]: i for i in body["items"]}
+
+
+def test_a_kept_list_page_follows_every_write(client, session):
+    first = make_incident(session, title="Before")
+    total, items = _listed(client)
+    assert (total, items[first.id]["title"]) == (1, "Before")
+    assert _listed(client) == (total, items)  # served from the cache
+    assert client.post("/api/v1/incidents", json=api_payload(title="Second")).status_code == 201
+    session.execute(text("UPDATE incidents SET title = 'Renamed behind its back'"))
+    session.commit()
+    total, items = _listed(client)
+    assert total == 2 and {i["title"] for i in items.values()} == {"Renamed behind its back"}
+
+
+def test_a_kept_list_page_shows_a_new_post_mortem_at_once(client, session):
+    """Post-mortems are not under the data version: the list reads them fresh each time."""
+    incident = make_incident(session)
+    _, before = _listed(client)
+    assert before[incident.id]["has_postmortem"] is False
+    put = client.put(
+        f"/api/v1/incidents/{incident.id}/postmortem",
+        json={"status": "draft", "root_cause_at": iso(T0 + timedelta(hours=1))},
+    )
+    assert put.status_code == 201
+    _, after = _listed(client)
+    assert after[incident.id]["has_postmortem"] is True
+    assert after[incident.id]["root_cause_flag"] == "on_time"
+
+
+def test_a_page_of_long_summaries_is_not_kept(app, client, session):
+    from catalog.reports.cache import metrics_cache
+
+    for n in range(3):
+        make_incident(session, title=f"Long {n}", summary="x" * 99_000)
+    with app.app_context():
+        cache = metrics_cache()
+        kept = len(cache._values)
+        assert _listed(client)[0] == 3
+        assert len(cache._values) == kept  # 297,000 characters: computed, not kept
+        assert _listed(client, "per_page=2&page=2")[0] == 3

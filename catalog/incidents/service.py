@@ -7,7 +7,7 @@ the API both call it, so their messages and behaviour are the same.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -288,6 +288,9 @@ class IncidentFilters:
     q: str | None = None
 
 
+Cached = Callable[[str, Callable[[], Any], Callable[[Any], bool]], Any]
+
+
 @dataclass(frozen=True)
 class Page:
     items: Sequence[IncidentSummary]
@@ -456,23 +459,34 @@ _ROOT_CAUSES_OF = select(Postmortem.incident_id, Postmortem.root_cause_at).where
 )
 
 
-def _summaries(session: Session, rows: Sequence[Any]) -> list[IncidentSummary]:
-    """Rows of _SUMMARY_COLUMNS, with their vectors (by name, as on an Incident) and post-mortem."""
+def _summaries(session: Session, rows: Sequence[Any]) -> tuple[IncidentSummary, ...]:
+    """Rows of _SUMMARY_COLUMNS with their vectors, by name as on an Incident (no post-mortems)."""
     ids = [row[0] for row in rows]
-    if not ids:
-        return []
     vectors: dict[int, list[VectorRef]] = {i: [] for i in ids}
-    for incident_id, *vector in session.execute(_VECTORS_OF, {"ids": ids}):
-        vectors[incident_id].append(VectorRef(*vector))
-    postmortems = dict(session.execute(_ROOT_CAUSES_OF, {"ids": ids}).all())
+    if ids:
+        for incident_id, *vector in session.execute(_VECTORS_OF, {"ids": ids}):
+            vectors[incident_id].append(VectorRef(*vector))
+    return tuple(IncidentSummary(*row, vectors=tuple(vectors[row[0]])) for row in rows)
+
+
+def _with_postmortems(session: Session, items: Sequence[IncidentSummary]) -> list[IncidentSummary]:
+    """Each summary with its post-mortem's root-cause time, read now: post-mortems are not
+    under the data version, so they are never part of what a list keeps."""
+    if not items:
+        return []
+    found = dict(session.execute(_ROOT_CAUSES_OF, {"ids": [i.id for i in items]}).all())
     return [
-        IncidentSummary(
-            *row,
-            vectors=tuple(vectors[row[0]]),
-            postmortem=PostmortemRef(postmortems[row[0]]) if row[0] in postmortems else None,
-        )
-        for row in rows
+        replace(item, postmortem=PostmortemRef(found[item.id])) if item.id in found else item
+        for item in items
     ]
+
+
+# A page is kept only while its text is small: one summary may be 100,000 characters.
+PAGE_KEEP_CHARS = 256_000
+
+
+def _small_enough(page: tuple[int, tuple[IncidentSummary, ...]]) -> bool:
+    return sum(len(i.summary) + len(i.title) for i in page[1]) <= PAGE_KEEP_CHARS
 
 
 def list_incidents(
@@ -482,13 +496,14 @@ def list_incidents(
     sort: str = "-started",
     page: int = 1,
     per_page: int = 50,
-    cached: Callable[[str, Callable[[], int]], int] | None = None,
+    cached: Cached | None = None,
 ) -> Page:
     """One page of incidents (as IncidentSummary), validated paging, total count for the pager.
 
-    `cached(name, compute)` may keep the total: it depends on the data only, and
-    counting 10^5 rows for every page is most of a page's cost. The metrics
-    cache's `value` fits (keyed by the data version).
+    `cached(name, compute, keep)` may keep the page and its total (the metrics
+    cache's `value`, keyed by the data version): they depend on incidents and
+    vectors only, and counting 10^5 rows is most of a page's cost. Post-mortems
+    and the clock (breaching, root-cause flags) are read fresh every time.
     """
     errors = FieldErrors()
     if page < 1:
@@ -503,18 +518,19 @@ def list_incidents(
         raise ValidationError(errors.fields)
     check_filters(filters)
 
-    def count() -> int:
-        query = apply_filters(select(func.count()).select_from(Incident), filters)
-        return session.scalar(query) or 0
+    def read() -> tuple[int, tuple[IncidentSummary, ...]]:
+        total = session.scalar(apply_filters(select(func.count()).select_from(Incident), filters))
+        rows = session.execute(
+            apply_filters(_SUMMARY_QUERY, filters)
+            .order_by(SORTS[sort](), Incident.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+        return total or 0, _summaries(session, rows)
 
-    total = cached(f"incident-count:{filters!r}", count) if cached else count()
-    rows = session.execute(
-        apply_filters(_SUMMARY_QUERY, filters)
-        .order_by(SORTS[sort](), Incident.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(items=_summaries(session, rows), page=page, per_page=per_page, total=total)
+    name = f"incident-page:{filters!r}:{sort}:{page}:{per_page}"
+    total, items = cached(name, read, _small_enough) if cached else read()
+    return Page(items=_with_postmortems(session, items), page=page, per_page=per_page, total=total)
 
 
 def distinct_values(session: Session, column: Any) -> list[str]:

@@ -132,9 +132,18 @@ class MetricsCache:
             return None
         return replace(report, settings=key.settings, filters=key.filters)
 
-    def value(self, session: Session, name: str, compute: Callable[[], T]) -> T:
+    def value(
+        self,
+        session: Session,
+        name: str,
+        compute: Callable[[], T],
+        keep: Callable[[T], bool] | None = None,
+    ) -> T:
         """Any other figure that depends on the data only (not the clock), such as a
-        list of services, cached under the same data version."""
+        list of services or a page of incidents, cached under the same data version.
+
+        `keep(result)` False leaves a result out of the cache (a page too large to hold).
+        """
         if self.size <= 0:
             return compute()
         key = (current_version(session), name)
@@ -142,8 +151,9 @@ class MetricsCache:
             if key in self._values:
                 return self._values[key]  # type: ignore[no-any-return]
         result = compute()
-        with self._lock:
-            self._keep(self._values, key, result)
+        if keep is None or keep(result):
+            with self._lock:
+                self._keep(self._values, key, result)
         return result
 
     def _keep(self, store: OrderedDict[Any, Any], key: Any, item: object) -> None:
@@ -159,10 +169,10 @@ def metrics_cache() -> MetricsCache:
     return current_app.extensions["catalog.metrics_cache"]  # type: ignore[no-any-return]
 
 
-def cached_values(session: Session) -> Callable[[str, Callable[[], T]], T]:
-    """`cached(name, compute)` on the app's cache for this session, e.g. a list's total."""
+def cached_values(session: Session) -> Callable[..., Any]:
+    """`cached(name, compute, keep=None)` on the app's cache for this session, e.g. a list page."""
     cache = metrics_cache()
-    return lambda name, compute: cache.value(session, name, compute)
+    return lambda name, compute, keep=None: cache.value(session, name, compute, keep)
 
 
 def _still_exact(report: MetricsReport, now: datetime) -> bool:
