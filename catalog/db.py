@@ -11,12 +11,25 @@ import logging
 import os
 import sqlite3
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Engine, Float, MetaData, create_engine, event, make_url, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    Executable,
+    Float,
+    MetaData,
+    create_engine,
+    event,
+    make_url,
+    text,
+)
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -276,9 +289,62 @@ def get_session() -> Session:
 def close_session(exc: BaseException | None = None) -> None:
     session: Session | None = g.pop("db_session", None)
     if session is not None:
-        if exc is not None:
+        try:
+            if exc is not None:
+                session.rollback()
+            write_bookkeeping(session)
+        finally:
+            session.close()
+
+
+# Noting when a session or token was last used is not worth a longer wait for a lock.
+BOOKKEEPING_WAIT_MS = 200
+_BOOKKEEPING = "catalog.bookkeeping"
+
+
+def defer_bookkeeping(session: Session, statement: Executable, what: str) -> None:
+    """Queue a bookkeeping write (when a web session or a token was last used) for the end
+    of the request, where `close_session` writes it on the request's own connection.
+
+    Bookkeeping must never cost a read its answer: written in the middle of a request
+    it would need the write lock before the request's work, or a second pooled
+    connection while the request holds one (twenty racing requests then wait on
+    each other for the pool). Written last, it waits at most BOOKKEEPING_WAIT_MS for
+    a lock, and a busy or locked database only means it is skipped, with a warning
+    (the next request tries again).
+    """
+    session.info.setdefault(_BOOKKEEPING, []).append((statement, what))
+
+
+def write_bookkeeping(session: Session) -> None:
+    pending = session.info.pop(_BOOKKEEPING, None)
+    if not pending:
+        return
+    session.rollback()  # whatever the request left uncommitted is not kept anyway
+    for statement, what in pending:
+        try:
+            connection = session.connection()
+            with _short_lock_wait(connection):
+                connection.execute(statement)
+            session.commit()
+        except SQLAlchemyError as exc:  # locked, busy, gone: the note waits for the next request
             session.rollback()
-        session.close()
+            logging.getLogger(__name__).warning("Could not note the use of %s: %s", what, exc)
+
+
+@contextmanager
+def _short_lock_wait(conn: Connection) -> Iterator[None]:
+    """Wait at most BOOKKEEPING_WAIT_MS for a lock on this connection, then as usual again."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"SET LOCAL lock_timeout = '{BOOKKEEPING_WAIT_MS}ms'"))
+        yield  # SET LOCAL ends with the transaction
+        return
+    usual = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    conn.exec_driver_sql(f"PRAGMA busy_timeout = {BOOKKEEPING_WAIT_MS}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(usual or 0)}")
 
 
 def ping(engine: Engine) -> str | None:

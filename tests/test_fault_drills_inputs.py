@@ -20,6 +20,7 @@ from conftest import make_user
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+from catalog.db import SQLITE_BUSY_SECONDS
 from catalog.incidents.models import Incident
 
 HOOK = "/api/v1/hooks/alertmanager"
@@ -163,11 +164,10 @@ def hold_sqlite_write_lock(database_url: str, seconds: float) -> threading.Threa
     return thread
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # its database-wide lock
 def test_a_delivery_waiting_on_a_short_sqlite_lock_succeeds(
-    app, editor_token, session, backend, database_url
+    app, editor_token, session, database_url
 ):
-    if backend != "sqlite":
-        pytest.skip("SQLite's database-wide write lock")
     holder = hold_sqlite_write_lock(database_url, 1.0)
     response = app.test_client().post(
         HOOK, json=delivery("firing"), headers={"Authorization": f"Bearer {editor_token}"}
@@ -177,16 +177,15 @@ def test_a_delivery_waiting_on_a_short_sqlite_lock_succeeds(
     assert len(alert_incidents(session)) == 1
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # its database-wide lock
 def test_a_delivery_outlasted_by_a_sqlite_lock_is_a_503_to_retry_not_a_4xx(
-    app, editor_token, session, backend, database_url
+    app, editor_token, session, database_url
 ):
-    if backend != "sqlite":
-        pytest.skip("SQLite's database-wide write lock")
     client, headers = app.test_client(), {"Authorization": f"Bearer {editor_token}"}
     # The token's last-use stamp is written at most once a minute; get it written now, so
     # the delivery's own writes are the ones that meet the lock.
     assert client.get("/api/v1/vectors", headers=headers).status_code == 200
-    holder = hold_sqlite_write_lock(database_url, 17.0)  # past the 15 s busy timeout
+    holder = hold_sqlite_write_lock(database_url, SQLITE_BUSY_SECONDS + 2.0)  # past the timeout
     response = client.post(HOOK, json=delivery("firing"), headers=headers)
     holder.join()
     assert response.status_code == 503, response.get_json()

@@ -11,21 +11,18 @@ import hashlib
 import logging
 import re
 import secrets
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
-from sqlalchemy import Connection, Select, Update, delete, func, or_, select, text, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Select, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session, lazyload
-from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from catalog.auth.models import ROLES, ApiToken, LoginAttempt, User, UserSession
-from catalog.db import utcnow
+from catalog.db import defer_bookkeeping, utcnow
 from catalog.errors import ConflictError, FieldErrors, NotFoundError
 from catalog.rules import SHORT_MAX, check_text, is_storable
 
@@ -39,8 +36,6 @@ THROTTLE_WINDOW = timedelta(minutes=15)
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 SESSION_TOUCH_EVERY = timedelta(minutes=1)
 SESSION_IDLE_LIMIT = timedelta(days=14)  # a web session unused this long has ended
-# Noting when a session or token was used is not worth a longer wait for a lock.
-BOOKKEEPING_WAIT_MS = 200
 LAST_ADMIN = "This is the last active admin; make someone else admin first."
 # Checked for unknown e-mails so a wrong address costs as much as a wrong password:
 # one per hash method, made on first use (scrypt costs ~0.2 s, not at import).
@@ -462,46 +457,11 @@ def user_for_session(
 
 
 def _touch_session(session: Session, row_id: int, now: datetime) -> None:
-    note_use(
+    defer_bookkeeping(
         session,
         update(UserSession).where(UserSession.id == row_id).values(last_seen_at=now),
         f"web session {row_id}",
     )
-
-
-def note_use(session: Session, statement: Update, what: str) -> bool:
-    """Bookkeeping (when a session or token was last used), written so it never costs a read.
-
-    On a connection of its own, in a transaction of its own that waits at most
-    BOOKKEEPING_WAIT_MS for a lock: a busy or locked database means the note is
-    skipped with a warning (the next request tries again), never that the page
-    fails or waits behind a writer. True when it was written.
-    """
-    try:
-        with session.get_bind().connect() as conn:  # type: ignore[union-attr]
-            with _short_lock_wait(conn):
-                conn.execute(statement)
-                conn.commit()
-        return True
-    except SQLAlchemyError as exc:
-        logger.warning("Could not note the use of %s: %s", what, exc)
-        return False
-
-
-@contextmanager
-def _short_lock_wait(conn: Connection) -> Iterator[None]:
-    """Wait at most BOOKKEEPING_WAIT_MS for a lock on this connection, then the usual again."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text(f"SET LOCAL lock_timeout = '{BOOKKEEPING_WAIT_MS}ms'"))
-        yield  # SET LOCAL ends with the transaction
-        return
-    usual = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
-    conn.exec_driver_sql(f"PRAGMA busy_timeout = {BOOKKEEPING_WAIT_MS}")
-    try:
-        yield
-    finally:
-        conn.rollback()
-        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(usual or 0)}")
 
 
 def end_session(session: Session, row: UserSession | None) -> None:
@@ -552,7 +512,7 @@ def create_token(session: Session, user: User, name: object = "") -> NewToken:
 def user_for_token(session: Session, secret: str, *, now: datetime | None = None) -> User | None:
     """The active user behind an unrevoked token; notes when the token was last used.
 
-    The note is bookkeeping (`note_use`), so it never costs the caller its answer.
+    The note is bookkeeping (`defer_bookkeeping`), so it never costs the caller its answer.
     """
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
@@ -561,13 +521,11 @@ def user_for_token(session: Session, secret: str, *, now: datetime | None = None
         return None
     now = now or utcnow()
     if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_EVERY:
-        written = note_use(
+        defer_bookkeeping(
             session,
             update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now),
             f"token {row.prefix}",
         )
-        if written:
-            set_committed_value(row, "last_used_at", now)
     return row.user
 
 
