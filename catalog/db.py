@@ -122,12 +122,15 @@ def make_engine(url: str, timeout_seconds: int = 15) -> Engine:
     """
     busy = min(SQLITE_BUSY_SECONDS, timeout_seconds)
     if url.startswith("sqlite"):
-        engine = create_engine(
-            url, connect_args={"timeout": busy}, pool_timeout=min(POOL_TIMEOUT_SECONDS, busy)
-        )
+        database = make_url(url).database
+        on_disk = bool(database) and database != ":memory:"
+        # An in-memory database gets SQLAlchemy's one-connection-per-thread pool, which
+        # never waits for a free connection (and takes no pool_timeout).
+        pool = {"pool_timeout": min(POOL_TIMEOUT_SECONDS, busy)} if on_disk else {}
+        engine = create_engine(url, connect_args={"timeout": busy}, **pool)
         event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=busy * 1000))
-        if engine.url.database and engine.url.database != ":memory:":
-            event.listen(engine, "checkout", partial(_check_sqlite_files, engine.url.database))
+        if on_disk:
+            event.listen(engine, "checkout", partial(_check_sqlite_files, database))
         return engine
     connect_args: dict[str, object] = {
         "connect_timeout": min(CONNECT_TIMEOUT_SECONDS, timeout_seconds),

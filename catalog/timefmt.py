@@ -50,7 +50,9 @@ def iso_utc(value: datetime | None) -> str | None:
     """ISO 8601 UTC with `Z`, as the API promises."""
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not UTC:  # what the database hands back is UTC already (db.UTCDateTime)
+        value = value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 _EARLIEST = datetime(1, 1, 2, tzinfo=UTC)

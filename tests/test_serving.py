@@ -294,3 +294,13 @@ def test_gunicorn_serves_the_app_with_the_shipped_settings(sqlite_template, tmp_
         server.terminate()
         output = server.communicate(timeout=30)[0].decode()
     assert "Booting worker" in output and "Traceback" not in output
+
+
+def test_an_in_memory_database_url_starts(tmp_path, monkeypatch):
+    """`sqlite://` (a scratch database for a demo or a script) takes no pool settings."""
+    monkeypatch.setenv("CATALOG_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://"})
+    try:
+        assert app.test_client().get("/healthz").status_code == 200
+    finally:
+        app.extensions["catalog.engine"].dispose()

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
 from sqlalchemy import Select, delete, func, or_, select, text, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, contains_eager, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from catalog.auth.models import ROLES, ApiToken, LoginAttempt, User, UserSession
@@ -516,7 +516,12 @@ def user_for_token(session: Session, secret: str, *, now: datetime | None = None
     """
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
+    row = session.scalar(
+        select(ApiToken)
+        .join(ApiToken.user)
+        .options(contains_eager(ApiToken.user))  # one query for the token and its user
+        .where(ApiToken.token_hash == _token_hash(secret))
+    )
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = now or utcnow()

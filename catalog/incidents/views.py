@@ -29,6 +29,7 @@ from catalog.postmortems.service import (
 )
 from catalog.reports.cache import cached_values
 from catalog.reports.metrics import incident_durations
+from catalog.reports.views import services_and_teams
 from catalog.rules import parse_whole_number
 from catalog.vectors.models import Vector
 from catalog.web.errors import plain_text_400
@@ -90,13 +91,9 @@ def index():  # type: ignore[no-untyped-def]
     form.vector.choices = options(
         [("", "All vectors")] + [(v.slug, v.name) for v in _vector_choices()]
     )
-    form.service.choices = options(
-        [("", "All services")]
-        + [(s, s) for s in service.distinct_values(session, Incident.service)]
-    )
-    form.team.choices = options(
-        [("", "All teams")] + [(t, t) for t in service.distinct_values(session, Incident.team)]
-    )
+    known = services_and_teams(session)
+    form.service.choices = options([("", "All services")] + [(s, s) for s in known["services"]])
+    form.team.choices = options([("", "All teams")] + [(t, t) for t in known["teams"]])
     filters = _list_filters()
     per_page = _int_arg("per_page", 25)
     try:

@@ -43,16 +43,24 @@ def read_query(now: datetime) -> ReportQuery:
 def filter_choices(session: Session) -> dict[str, Any]:
     """The options of the filter form: vectors, severities, and the services and teams in use."""
 
-    cache = metrics_cache()
     return {
         "vectors": list_vectors(session, include_archived=True),
         "severities": SEVERITIES,
+        **services_and_teams(session),
+        "ranges": RANGES,
+        "periods": PERIODS,
+    }
+
+
+def services_and_teams(session: Session) -> dict[str, list[str]]:
+    """The services and teams in use, kept under the data version: reading them means
+    scanning every incident's index entry, 20 ms at 10^5, on every page with filters."""
+    cache = metrics_cache()
+    return {
         "services": cache.value(
             session, "services", lambda: distinct_values(session, Incident.service)
         ),
         "teams": cache.value(session, "teams", lambda: distinct_values(session, Incident.team)),
-        "ranges": RANGES,
-        "periods": PERIODS,
     }
 
 
