@@ -58,6 +58,7 @@ def load_config(instance_path: str) -> dict[str, object]:
         "MTTR_TARGET_MINUTES": _int_env("CATALOG_MTTR_TARGET_MINUTES", 15),
         "ALERT_DEFAULT_VECTOR": (os.environ.get("CATALOG_ALERT_DEFAULT_VECTOR") or "").strip(),
         "METRICS_CACHE_SIZE": _int_env("CATALOG_METRICS_CACHE_SIZE", 256, minimum=0),
+        "REFRESH_AHEAD": _bool_env("CATALOG_REFRESH_AHEAD", default=True),
         "DB_TIMEOUT_SECONDS": _int_env("CATALOG_DB_TIMEOUT_SECONDS", 15),
         "DEV_MODE": os.environ.get("CATALOG_ENV", "production") == "development",
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
@@ -88,9 +89,11 @@ def _secret_key() -> str | None:
         ) from exc
 
 
-def _bool_env(name: str) -> bool:
+def _bool_env(name: str, default: bool = False) -> bool:
     raw = (os.environ.get(name) or "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
+    if raw == "":
+        return default
+    if raw in ("0", "false", "no", "off"):
         return False
     if raw in ("1", "true", "yes", "on"):
         return True

@@ -11,7 +11,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from factories import T0, make_incident
+from factories import T0, api_payload, make_incident
 from sqlalchemy import text
 
 from catalog import shared_reports
@@ -203,3 +203,39 @@ def test_files_hold_json_with_the_version(session, settings, tmp_path):
     MetricsCache(shared=SharedReports(folder)).metrics(session, settings, now=NOW)
     (stored,) = [json.loads(p.read_text()) for p in folder.glob("*.json")]
     assert set(stored) == {"version", "report"} and isinstance(stored["version"], int)
+
+
+def test_a_write_refreshes_the_recent_reports_before_anyone_asks(app, client):
+    """The writer computes again what was served lately; the next reader finds it ready."""
+    cache = app.extensions["catalog.metrics_cache"]
+    query = "/api/v1/metrics?group_by=vector"
+    before = client.get(query).get_json()["groups"]
+    assert (cache.hits, cache.misses) == (0, 1)
+    written = client.post("/api/v1/incidents", json=api_payload())
+    assert written.status_code == 201
+    written.close()  # as a server does once the answer is sent: the refresh runs then
+    misses = cache.misses  # the refresh computed the vector report again
+    assert misses == 2
+    after = client.get(query).get_json()["groups"]
+    assert cache.misses == misses and cache.hits == 1  # served as refreshed
+    assert sum(g["count"] for g in after) == sum(g["count"] for g in before) + 1
+
+
+def test_refresh_ahead_can_be_turned_off(app_config, tmp_path, monkeypatch):
+    from conftest import signed_in_client
+
+    from catalog import create_app
+
+    monkeypatch.setenv("CATALOG_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("CATALOG_REFRESH_AHEAD", "0")
+    application = create_app(dict(app_config))
+    try:
+        client = signed_in_client(application, "editor")
+        cache = application.extensions["catalog.metrics_cache"]
+        client.get("/api/v1/metrics?group_by=vector")
+        written = client.post("/api/v1/incidents", json=api_payload())
+        assert written.status_code == 201
+        written.close()
+        assert cache.misses == 1
+    finally:
+        application.extensions["catalog.engine"].dispose()

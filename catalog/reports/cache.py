@@ -26,9 +26,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import Flask, Response, current_app, request
 from sqlalchemy import BigInteger, Column, Integer, Table, select
 from sqlalchemy.orm import Session
 
@@ -47,6 +48,9 @@ data_version = Table(
     Column("version", BigInteger, nullable=False),
     comment="Bumped by triggers on every write to the tables the metrics read.",
 )
+
+# How many of the most recently served reports a write computes again ahead of readers.
+REFRESH_RECENT = 8
 
 # The tables whose writes change a metric (the triggers in migration 0004).
 VERSIONED_TABLES = ("incidents", "incident_vectors", "vectors")
@@ -110,6 +114,30 @@ class MetricsCache:
             self._keep(self._entries, key, report)
         return report
 
+    def refresh_recent(self, session: Session, *, now: datetime | None = None) -> int:
+        """Compute again, at the current data version, the reports this process served
+        most recently; returns how many. Called after a write (see `init_app`).
+
+        The first request for a report after a write would otherwise pay for computing
+        it while the user waits, and in a spike of reads every request behind it waits
+        too. Done by the writer, once the writer's answer is sent, into the store the
+        workers share: the readers that come next find it ready, or wait for it under
+        its lock instead of computing it again.
+        """
+        if self.size <= 0 or self.shared is None:
+            return 0
+        version = current_version(session)
+        with self._lock:
+            recent = list(self._entries)[-REFRESH_RECENT:]
+        done: set[tuple[str, IncidentFilters, MetricSettings]] = set()
+        for key in reversed(recent):  # the most recent first
+            request = (key.group_by, key.filters, key.settings)
+            if key.version == version or request in done:
+                continue
+            done.add(request)
+            self.metrics(session, key.settings, group_by=key.group_by, filters=key.filters, now=now)
+        return len(done)
+
     def _from_other_workers(
         self, session: Session, key: _Key, now: datetime
     ) -> MetricsReport | None:
@@ -167,6 +195,36 @@ class MetricsCache:
 def metrics_cache() -> MetricsCache:
     """The app's cache, for the views and the API (the CLI computes directly)."""
     return current_app.extensions["catalog.metrics_cache"]  # type: ignore[no-any-return]
+
+
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def init_app(app: Flask) -> None:
+    """After a request that may have written, refresh the recent reports once its answer
+    is sent (CATALOG_REFRESH_AHEAD, on by default)."""
+    if not app.config.get("REFRESH_AHEAD", True):
+        return
+
+    def _after(response: Response) -> Response:
+        if request.method in WRITES and response.status_code < 400:
+            response.call_on_close(partial(_refresh, app))
+        return response
+
+    app.after_request(_after)
+
+
+def _refresh(app: Flask) -> None:
+    """Runs after the writer's answer went out: a failure here is logged, never raised."""
+    try:
+        with app.app_context():
+            session = app.extensions["catalog.sessionmaker"]()
+            try:
+                app.extensions["catalog.metrics_cache"].refresh_recent(session)
+            finally:
+                session.close()
+    except Exception:  # noqa: BLE001 - the reader will compute it, as without this
+        app.logger.warning("Refreshing reports after a write failed.", exc_info=True)
 
 
 def cached_values(session: Session) -> Callable[..., Any]:
