@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from catalog.db import utcnow
@@ -246,6 +246,40 @@ def overdue_action_items(session: Session, *, today: date) -> list[ActionItem]:
     )
 
 
+def _flagged_count(session: Session, *, cutoff: datetime, threshold: int) -> int:
+    """How many incidents are `overdue` or `late`, counted from the small side.
+
+    Joining every incident to its post-mortem to count took 17 ms at 10^5 incidents (a
+    lookup per incident, on every dashboard). Instead: the incidents detected before
+    the cutoff (a range of the detected_at index), less those of them whose root cause
+    is known (post-mortems, few), plus the post-mortems whose root cause came late
+    (or, legacy, before detection). The same sets as `flagged_incidents`' condition.
+    """
+    from sqlalchemy import func, or_
+
+    from catalog.db import seconds_between
+
+    detected_before = session.scalar(
+        select(func.count()).select_from(Incident).where(Incident.detected_at < cutoff)
+    )
+    found = (
+        select(func.count())
+        .select_from(Postmortem)
+        .join(Incident, Incident.id == Postmortem.incident_id)
+        .where(Postmortem.root_cause_at.is_not(None))
+    )
+    found_before = session.scalar(found.where(Incident.detected_at < cutoff))
+    late = session.scalar(
+        found.where(
+            or_(
+                seconds_between(Incident.detected_at, Postmortem.root_cause_at) > threshold,
+                Postmortem.root_cause_at < Incident.detected_at,
+            )
+        )
+    )
+    return (detected_before or 0) - (found_before or 0) + (late or 0)
+
+
 def flagged_incidents(
     session: Session, *, now: datetime, rca_hours: int, limit: int = 10
 ) -> tuple[list[tuple[Incident, str]], int]:
@@ -254,7 +288,7 @@ def flagged_incidents(
     SQL narrows the candidates; `root_cause_flag` still decides, so the list
     can never disagree with the flag shown on an incident's page.
     """
-    from sqlalchemy import func, or_
+    from sqlalchemy import or_
 
     from catalog.db import seconds_between
 
@@ -265,12 +299,17 @@ def flagged_incidents(
         seconds_between(Incident.detected_at, Postmortem.root_cause_at) > threshold,
         Postmortem.root_cause_at < Incident.detected_at,  # legacy: `late`, see root_cause_flag
     )
-    base = (
-        select(Incident)
-        .outerjoin(Postmortem, Postmortem.incident_id == Incident.id)
-        .where(condition)
-    )
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = session.scalars(base.order_by(Incident.detected_at.desc()).limit(limit)).all()
+
+    def flagged(*columns: Any) -> Select[Any]:
+        return (
+            select(*columns)
+            .outerjoin(Postmortem, Postmortem.incident_id == Incident.id)
+            .where(condition)
+        )
+
+    total = _flagged_count(session, cutoff=cutoff, threshold=threshold)
+    rows = session.scalars(
+        flagged(Incident).order_by(Incident.detected_at.desc()).limit(limit)
+    ).all()
     flagged = [(i, incident_root_cause_flag(i, now=now, rca_hours=rca_hours)) for i in rows]
     return [(i, f) for i, f in flagged if f in ("overdue", "late")], total

@@ -1,0 +1,71 @@
+"""The dashboard's count of root causes overdue or found late, against the flag's definition.
+
+The count is assembled from three cheap counts (see postmortems.service._flagged_count);
+here every kind of incident is made, and the count must equal the incidents whose
+`root_cause_flag` is `overdue` or `late`, at several moments.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from factories import T0, make_incident
+from sqlalchemy import select, update
+
+from catalog.incidents.models import Incident
+from catalog.postmortems.models import Postmortem
+from catalog.postmortems.service import (
+    flagged_incidents,
+    incident_root_cause_flag,
+    save_postmortem,
+)
+
+
+def _world(session):  # type: ignore[no-untyped-def]
+    """Detected at T0+4m + n hours; root causes in every relation to the 48-hour threshold."""
+    cases = [
+        None,  # no post-mortem
+        "empty",  # a post-mortem without a root cause
+        timedelta(hours=1),  # on time
+        timedelta(hours=48),  # at the threshold: on time
+        timedelta(hours=49),  # late
+        timedelta(days=10),  # late
+    ]
+    for n, case in enumerate(cases * 3):
+        shift = timedelta(hours=20 * n)
+        incident = make_incident(
+            session,
+            title=f"Case {n}",
+            started_at=T0 + shift,
+            detected_at=T0 + shift + timedelta(minutes=4),
+            recovered_at=T0 + shift + timedelta(minutes=30),
+        )
+        if case == "empty":
+            save_postmortem(session, incident, {"status": "draft"})
+        elif case is not None:
+            save_postmortem(session, incident, {"root_cause_at": incident.detected_at + case})
+        session.commit()
+    legacy = make_incident(session, title="Legacy")  # a negative root-cause time: late
+    save_postmortem(session, legacy, {"root_cause_at": legacy.detected_at + timedelta(hours=1)})
+    session.commit()
+    session.execute(
+        update(Postmortem)
+        .where(Postmortem.incident_id == legacy.id)
+        .values(root_cause_at=legacy.detected_at - timedelta(minutes=2))
+    )
+    session.commit()
+    session.expire_all()
+
+
+@pytest.mark.parametrize("days", [0, 1, 2, 3, 8, 30])
+def test_the_count_equals_the_flags_at_every_moment(session, days):
+    _world(session)
+    now = T0 + timedelta(days=days, minutes=30)
+    expected = sum(
+        incident_root_cause_flag(i, now=now, rca_hours=48) in ("overdue", "late")
+        for i in session.scalars(select(Incident))
+    )
+    flagged, total = flagged_incidents(session, now=now, rca_hours=48, limit=50)
+    assert total == expected == len(flagged)
+    assert all(flag in ("overdue", "late") for _, flag in flagged)
