@@ -239,3 +239,38 @@ def test_refresh_ahead_can_be_turned_off(app_config, tmp_path, monkeypatch):
         assert cache.misses == 1
     finally:
         application.extensions["catalog.engine"].dispose()
+
+
+@pytest.mark.parametrize("period", ["week", "month"])
+def test_the_headline_and_its_trend_read_once_and_agree_with_separate_reports(
+    session, settings, tmp_path, computations, period
+):
+    """A dashboard's overall figures and its trend come from one read of the durations."""
+    from catalog.incidents.service import IncidentFilters
+    from catalog.reports.metrics import compute_metrics_many
+
+    for n in range(6):
+        start = T0 + timedelta(days=9 * n)
+        make_incident(
+            session,
+            title=f"Incident {n}",
+            started_at=start,
+            detected_at=start + timedelta(minutes=n + 1),
+            recovered_at=None if n % 3 == 0 else start + timedelta(minutes=10 * n + 5),
+        )
+    filters = IncidentFilters(since=T0 - timedelta(days=1), until=T0 + timedelta(days=60))
+    now = T0 + timedelta(days=70)
+    together = compute_metrics_many(
+        session, settings, ("overall", period), filters=filters, now=now
+    )
+    for group_by in ("overall", period):
+        alone = compute_metrics(session, settings, group_by=group_by, filters=filters, now=now)
+        assert together[group_by].groups == alone.groups
+        assert together[group_by].valid_until == alone.valid_until
+    cache = MetricsCache(shared=SharedReports(tmp_path / "shared"))
+    served = cache.metrics_many(session, settings, ("overall", period), filters=filters, now=now)
+    assert {k: r.groups for k, r in served.items()} == {k: r.groups for k, r in together.items()}
+    assert cache.misses == 2 and computations == []  # computed together, not one by one
+    again = cache.metrics_many(session, settings, ("overall", period), filters=filters, now=now)
+    assert (cache.hits, cache.misses) == (2, 2)
+    assert {k: r.groups for k, r in again.items()} == {k: r.groups for k, r in together.items()}

@@ -76,11 +76,14 @@ def summarize(
     session: Session, settings: MetricSettings, query: ReportQuery, *, now: datetime
 ) -> Summary:
     """The range's overall figures, the previous range's, and the trend per period."""
+    current = metrics_cache().metrics_many(
+        session, settings, ("overall", query.period), filters=query.filters(settings), now=now
+    )
     return Summary(
         query=query,
-        current=metrics_for(session, settings, query, "overall", now=now).groups[0],
+        current=current["overall"].groups[0],
         previous=metrics_for(session, settings, query.previous(), "overall", now=now).groups[0],
-        trend=metrics_for(session, settings, query, query.period, now=now),
+        trend=current[query.period],
     )
 
 

@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session
 from catalog.config import MetricSettings
 from catalog.db import Base, utcnow
 from catalog.incidents.service import IncidentFilters
-from catalog.reports.metrics import MetricsReport, compute_metrics
-from catalog.reports.shared import SharedReports, shared_or_compute
+from catalog.reports.metrics import MetricsReport, compute_metrics, compute_metrics_many
+from catalog.reports.shared import SharedReports, report_to_dict, shared_or_compute
 
 T = TypeVar("T")
 
@@ -114,6 +114,49 @@ class MetricsCache:
             self._keep(self._entries, key, report)
         return report
 
+    def metrics_many(
+        self,
+        session: Session,
+        settings: MetricSettings,
+        group_bys: tuple[str, ...],
+        *,
+        filters: IncidentFilters | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, MetricsReport]:
+        """Several groupings of one view; those not cached are computed together, so the
+        overall figures and a period trend cost one read of the durations."""
+        filters = filters or IncidentFilters()
+        now = now or utcnow()
+        if self.size <= 0:
+            return compute_metrics_many(session, settings, group_bys, filters=filters, now=now)
+        version = current_version(session)
+        found: dict[str, MetricsReport] = {}
+        with self._lock:
+            for group_by in group_bys:
+                cached = self._entries.get(_Key(version, group_by, filters, settings))
+                if cached is not None and _still_exact(cached, now):
+                    self.hits += 1
+                    found[group_by] = replace(cached, generated_at=now)
+        missing = tuple(g for g in group_bys if g not in found)
+        if len(missing) < 2:  # one report: the usual path, shared with the other workers
+            for group_by in missing:
+                found[group_by] = self.metrics(
+                    session, settings, group_by=group_by, filters=filters, now=now
+                )
+            return found
+        computed = compute_metrics_many(session, settings, missing, filters=filters, now=now)
+        for group_by, report in computed.items():
+            key = _Key(version, group_by, filters, settings)
+            with self._lock:
+                self.misses += 1
+                self._keep(self._entries, key, report)
+            if self.shared is not None:
+                try:
+                    self.shared.put(_shared_name(session, key), version, report_to_dict(report))
+                except OSError:  # the other workers compute it themselves
+                    pass
+        return {**found, **computed}
+
     def refresh_recent(self, session: Session, *, now: datetime | None = None) -> int:
         """Compute again, at the current data version, the reports this process served
         most recently; returns how many. Called after a write (see `init_app`).
@@ -145,11 +188,9 @@ class MetricsCache:
         catalog.reports.shared); None without a shared folder, or when it fails."""
         if self.shared is None:
             return None
-        url = session.get_bind().url.render_as_string(hide_password=True)
-        name = repr((url, key.group_by, key.filters, key.settings))
         report = shared_or_compute(
             self.shared,
-            name,
+            _shared_name(session, key),
             key.version,
             now,
             lambda: compute_metrics(
@@ -231,6 +272,12 @@ def cached_values(session: Session) -> Callable[..., Any]:
     """`cached(name, compute, keep=None)` on the app's cache for this session, e.g. a list page."""
     cache = metrics_cache()
     return lambda name, compute, keep=None: cache.value(session, name, compute, keep)
+
+
+def _shared_name(session: Session, key: _Key) -> str:
+    """A report's name in the store the workers share: its database and what was asked."""
+    url = session.get_bind().url.render_as_string(hide_password=True)
+    return repr((url, key.group_by, key.filters, key.settings))
 
 
 def _still_exact(report: MetricsReport, now: datetime) -> bool:
