@@ -43,8 +43,8 @@ from support import bench_app, getter, signed_in_client, timed
 
 SQLITE_TTD = "(julianday(i.detected_at) - julianday(i.started_at)) * 86400.0"
 SQLITE_TTR = "(julianday(i.recovered_at) - julianday(i.detected_at)) * 86400.0"
-PG_TTD = "EXTRACT(EPOCH FROM i.detected_at - i.started_at)::float8"
-PG_TTR = "EXTRACT(EPOCH FROM i.recovered_at - i.detected_at)::float8"
+PG_TTD = "date_part('epoch', i.detected_at - i.started_at)"
+PG_TTR = "date_part('epoch', i.recovered_at - i.detected_at)"
 FROM = {
     "vector": ("iv.vector_id", "incidents i JOIN incident_vectors iv ON iv.incident_id = i.id"),
     "month": ("i.started_at", "incidents i"),
