@@ -172,13 +172,17 @@ class MetricsCache:
         version = current_version(session)
         with self._lock:
             recent = list(self._entries)[-REFRESH_RECENT:]
+        # Grouped by what they filter on, so a headline and its trend share one read.
+        views: dict[tuple[IncidentFilters, MetricSettings], list[str]] = {}
         done: set[tuple[str, IncidentFilters, MetricSettings]] = set()
         for key in reversed(recent):  # the most recent first
             request = (key.group_by, key.filters, key.settings)
             if key.version == version or request in done:
                 continue
             done.add(request)
-            self.metrics(session, key.settings, group_by=key.group_by, filters=key.filters, now=now)
+            views.setdefault((key.filters, key.settings), []).append(key.group_by)
+        for (filters, settings), group_bys in views.items():
+            self.metrics_many(session, settings, tuple(group_bys), filters=filters, now=now)
         return len(done)
 
     def _from_other_workers(
