@@ -274,3 +274,49 @@ def test_the_headline_and_its_trend_read_once_and_agree_with_separate_reports(
     again = cache.metrics_many(session, settings, ("overall", period), filters=filters, now=now)
     assert (cache.hits, cache.misses) == (2, 2)
     assert {k: r.groups for k, r in again.items()} == {k: r.groups for k, r in together.items()}
+
+
+def test_workers_racing_for_a_headline_and_its_trend_read_them_once(
+    app, settings, tmp_path, monkeypatch
+):
+    from catalog.incidents.service import IncidentFilters
+
+    reads: list[tuple[str, ...]] = []
+    real = cache_module.compute_metrics_many
+
+    def counting(session, settings, group_bys, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(tuple(group_bys))
+        return real(session, settings, group_bys, **kwargs)
+
+    monkeypatch.setattr(cache_module, "compute_metrics_many", counting)
+    sessionmaker = app.extensions["catalog.sessionmaker"]
+    setup = sessionmaker()
+    setup.info["actor_label"] = "test setup"
+    for n in range(10):
+        make_incident(setup, title=f"Incident {n}")
+    setup.close()
+    folder, results, errors = tmp_path / "shared", [], []
+    filters = IncidentFilters(since=T0 - timedelta(days=30))
+    start = threading.Barrier(5)
+
+    def worker() -> None:
+        session = sessionmaker()
+        try:
+            cache = MetricsCache(shared=SharedReports(folder))
+            start.wait()
+            found = cache.metrics_many(
+                session, settings, ("overall", "week"), filters=filters, now=NOW
+            )
+            results.append({k: r.groups for k, r in found.items()})
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(results) == 5 and all(r == results[0] for r in results)
+    assert reads == [("overall", "week")]

@@ -37,7 +37,7 @@ from catalog.config import MetricSettings
 from catalog.db import Base, utcnow
 from catalog.incidents.service import IncidentFilters
 from catalog.reports.metrics import MetricsReport, compute_metrics, compute_metrics_many
-from catalog.reports.shared import SharedReports, report_to_dict, shared_or_compute
+from catalog.reports.shared import SharedReports, shared_or_compute, shared_or_compute_many
 
 T = TypeVar("T")
 
@@ -144,17 +144,26 @@ class MetricsCache:
                     session, settings, group_by=group_by, filters=filters, now=now
                 )
             return found
-        computed = compute_metrics_many(session, settings, missing, filters=filters, now=now)
-        for group_by, report in computed.items():
-            key = _Key(version, group_by, filters, settings)
+        keys = [_Key(version, g, filters, settings) for g in missing]
+
+        def compute(places: list[int]) -> list[MetricsReport]:
+            wanted = [missing[i] for i in places]
+            together = compute_metrics_many(session, settings, wanted, filters=filters, now=now)
+            return [together[g] for g in wanted]
+
+        reports = None
+        if self.shared is not None:
+            names = [_shared_name(session, key) for key in keys]
+            reports = shared_or_compute_many(self.shared, names, version, now, compute)
+        if reports is None:  # no shared folder, or it failed: on our own
+            reports = compute(list(range(len(missing))))
+        computed = {}
+        for key, report in zip(keys, reports, strict=True):
+            report = replace(report, settings=settings, filters=filters)
+            computed[key.group_by] = report
             with self._lock:
                 self.misses += 1
                 self._keep(self._entries, key, report)
-            if self.shared is not None:
-                try:
-                    self.shared.put(_shared_name(session, key), version, report_to_dict(report))
-                except OSError:  # the other workers compute it themselves
-                    pass
         return {**found, **computed}
 
     def refresh_recent(self, session: Session, *, now: datetime | None = None) -> int:

@@ -24,7 +24,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -124,20 +124,41 @@ def shared_or_compute(
     None when the shared folder cannot be used; the caller then computes on its
     own. The report read back lacks filters and settings: the caller's key holds them.
     """
+    found = shared_or_compute_many(store, [name], version, now, lambda missing: [compute()])
+    return None if found is None else found[0]
+
+
+def shared_or_compute_many(
+    store: SharedReports,
+    names: Sequence[str],
+    version: int,
+    now: datetime,
+    compute: Callable[[list[int]], list[MetricsReport]],
+) -> list[MetricsReport] | None:
+    """Several reports of one view (a headline and its trend), computed together once.
+
+    `compute(indexes)` computes the reports at those places of `names`, in that
+    order. The lock is the first name's: every worker asking for the same view takes
+    the same one, and waits for the first instead of computing the view again.
+    """
     try:
-        report = _read(store, name, version)
-        if report is not None and report.generated_at <= now and _exact_at(report, now):
-            return report
-        with store.computing(name) as locked:
+        reports = [_read(store, name, version) for name in names]
+        if all(r is not None and r.generated_at <= now and _exact_at(r, now) for r in reports):
+            return reports  # type: ignore[return-value]
+        with store.computing(names[0]) as locked:
+            # Whoever held the lock may have just filed them: computed after this
+            # request began, so at least as new as it needs.
             if locked:
-                # Whoever held the lock may have just filed it: computed after this
-                # request began, so at least as new as it needs.
-                report = _read(store, name, version)
-                if report is not None and _exact_at(report, now):
-                    return report
-            report = compute()
-            store.put(name, version, report_to_dict(report))
-            return report
+                reports = [_read(store, name, version) for name in names]
+            else:
+                reports = [None] * len(names)
+            reports = [r if r is not None and _exact_at(r, now) else None for r in reports]
+            missing = [i for i, r in enumerate(reports) if r is None]
+            if missing:
+                for i, report in zip(missing, compute(missing), strict=True):
+                    store.put(names[i], version, report_to_dict(report))
+                    reports[i] = report
+            return reports  # type: ignore[return-value]
     except OSError:
         return None
 
