@@ -34,7 +34,7 @@ from catalog.rules import (
     is_storable,
 )
 from catalog.timefmt import iso_utc
-from catalog.vectors.models import Vector
+from catalog.vectors.models import TargetsInSeconds, Vector
 from catalog.vectors.service import check_version
 
 EDITABLE = (
@@ -371,21 +371,13 @@ def apply_filters(query: Select[Any], filters: IncidentFilters) -> Select[Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class VectorRef:
+class VectorRef(TargetsInSeconds):
     """What a list needs of a linked vector: its name and the targets an incident meets."""
 
     slug: str
     name: str
     mttd_target_minutes: int
     mttr_target_minutes: int
-
-    @property
-    def mttd_target_seconds(self) -> int:
-        return self.mttd_target_minutes * 60
-
-    @property
-    def mttr_target_seconds(self) -> int:
-        return self.mttr_target_minutes * 60
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, validates
@@ -21,7 +22,24 @@ CATEGORY_LABELS = {
 }
 
 
-class Vector(Base):
+class TargetsInSeconds:
+    """Targets are typed in minutes and measured in seconds: the one conversion, for the
+    vector and for the lighter copy of it an incident list carries."""
+
+    __slots__ = ()
+    mttd_target_minutes: Any
+    mttr_target_minutes: Any
+
+    @property
+    def mttd_target_seconds(self) -> int:
+        return int(self.mttd_target_minutes) * 60
+
+    @property
+    def mttr_target_seconds(self) -> int:
+        return int(self.mttr_target_minutes) * 60
+
+
+class Vector(TargetsInSeconds, Base):
     __tablename__ = "vectors"
     __table_args__ = (
         CheckConstraint(
@@ -77,14 +95,6 @@ class Vector(Base):
     @property
     def archived(self) -> bool:
         return self.archived_at is not None
-
-    @property
-    def mttd_target_seconds(self) -> int:
-        return self.mttd_target_minutes * 60
-
-    @property
-    def mttr_target_seconds(self) -> int:
-        return self.mttr_target_minutes * 60
 
     @property
     def category_label(self) -> str:
