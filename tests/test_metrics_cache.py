@@ -176,3 +176,20 @@ def test_a_page_of_long_summaries_is_not_kept(app, client, session):
         assert _listed(client)[0] == 3
         assert len(cache._values) == kept  # 297,000 characters: computed, not kept
         assert _listed(client, "per_page=2&page=2")[0] == 3
+
+
+def test_a_kept_list_page_answers_exactly_what_each_incident_answers(client, session):
+    """The fields a list keeps and the ones it reads live make the same object as a GET."""
+    open_one = make_incident(session, title="Open", recovered_at=None)
+    done = make_incident(session, title="Recovered")
+    client.put(
+        f"/api/v1/incidents/{done.id}/postmortem",
+        json={"status": "draft", "root_cause_at": iso(T0 + timedelta(days=3))},
+    )
+    for _ in range(2):  # computed, then kept
+        _, items = _listed(client)
+        for incident_id in (open_one.id, done.id):
+            single = client.get(f"/api/v1/incidents/{incident_id}").get_json()
+            assert items[incident_id] == single
+    assert items[open_one.id]["breaching"] is True
+    assert items[done.id]["root_cause_flag"] == "late"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import request
 
 from catalog.api import bp
 from catalog.api.common import list_envelope, paging, settings
 from catalog.api.parsing import json_body, parse_timestamps, query_timestamp, refuse_unknown
-from catalog.api.serializers import incident_to_dict
+from catalog.api.serializers import incident_stored_fields, incident_to_dict
 from catalog.db import get_session, utcnow
 from catalog.errors import FieldErrors
 from catalog.exports.incidents_csv import incidents_csv_response
@@ -47,10 +49,15 @@ def list_incidents():  # type: ignore[no-untyped-def]
         page=page_no,
         per_page=per_page,
         cached=cached_values(session),
+        prepare=("api", partial(incident_stored_fields, settings=settings())),
     )
-    now = utcnow()
+    now, s = utcnow(), settings()
+    stored = result.prepared if result.prepared is not None else [None] * len(result.items)
     return list_envelope(
-        [incident_to_dict(i, settings(), now=now) for i in result.items],
+        [
+            incident_to_dict(i, s, now=now, stored=f)
+            for i, f in zip(result.items, stored, strict=True)
+        ],
         page=page_no,
         per_page=per_page,
         total=result.total,

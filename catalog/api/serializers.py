@@ -7,14 +7,19 @@ from typing import Any
 
 from catalog.config import MetricSettings
 from catalog.incidents.models import Incident
-from catalog.incidents.service import incident_status
+from catalog.incidents.service import IncidentSummary, incident_status
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.service import (
     incident_root_cause_flag,
     is_action_item_overdue,
     root_cause_seconds,
 )
-from catalog.reports.metrics import incident_durations
+from catalog.reports.metrics import (
+    impact_seconds,
+    incident_breaching,
+    ttd_seconds,
+    ttr_seconds,
+)
 from catalog.timefmt import iso_utc
 from catalog.vectors.models import Vector
 
@@ -42,9 +47,30 @@ def vector_to_dict(vector: Vector) -> dict[str, Any]:
 
 
 def incident_to_dict(
-    incident: Incident, settings: MetricSettings, *, now: datetime
+    incident: Incident | IncidentSummary,
+    settings: MetricSettings,
+    *,
+    now: datetime,
+    stored: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    durations = incident_durations(incident, settings, now=now)
+    """An incident as the API shows it. `stored` is `incident_stored_fields` of it, when a
+    list page keeps those (they change only with the data); the rest is read now."""
+    fields = stored if stored is not None else incident_stored_fields(incident, settings)
+    return {
+        **fields,
+        "breaching": incident_breaching(incident, settings, now=now),
+        "root_cause_flag": incident_root_cause_flag(
+            incident, now=now, rca_hours=settings.rca_hours
+        ),
+        "has_postmortem": incident.postmortem is not None,
+    }
+
+
+def incident_stored_fields(
+    incident: Incident | IncidentSummary, settings: MetricSettings
+) -> dict[str, Any]:
+    """The fields that depend on the incident's row and the settings only, not on the clock
+    or the post-mortem: what an incident list may keep under the data version."""
     return {
         "id": incident.id,
         "title": incident.title,
@@ -60,14 +86,14 @@ def incident_to_dict(
         "mitigated_at": iso_utc(incident.mitigated_at),
         "recovered_at": iso_utc(incident.recovered_at),
         "status": incident_status(incident),
-        "ttd_seconds": durations.ttd,
-        "ttr_seconds": durations.ttr,
-        "impact_seconds": durations.impact,
-        "breaching": durations.breaching,
-        "root_cause_flag": incident_root_cause_flag(
-            incident, now=now, rca_hours=settings.rca_hours
+        "ttd_seconds": ttd_seconds(incident.started_at, incident.detected_at),
+        "ttr_seconds": ttr_seconds(
+            incident.started_at,
+            incident.detected_at,
+            incident.recovered_at,
+            mttr_from=settings.mttr_from,
         ),
-        "has_postmortem": incident.postmortem is not None,
+        "impact_seconds": impact_seconds(incident.started_at, incident.recovered_at),
         "created_at": iso_utc(incident.created_at),
         "updated_at": iso_utc(incident.updated_at),
         "version": incident.version,

@@ -297,6 +297,8 @@ class Page:
     page: int
     per_page: int
     total: int
+    # What `prepare` made of each item (see list_incidents), kept with the page.
+    prepared: Sequence[Any] | None = None
 
     @property
     def pages(self) -> int:
@@ -477,7 +479,7 @@ def _with_postmortems(session: Session, items: Sequence[IncidentSummary]) -> lis
 PAGE_KEEP_CHARS = 256_000
 
 
-def _small_enough(page: tuple[int, tuple[IncidentSummary, ...]]) -> bool:
+def _small_enough(page: tuple[int, tuple[IncidentSummary, ...], Any]) -> bool:
     return sum(len(i.summary) + len(i.title) for i in page[1]) <= PAGE_KEEP_CHARS
 
 
@@ -489,6 +491,7 @@ def list_incidents(
     page: int = 1,
     per_page: int = 50,
     cached: Cached | None = None,
+    prepare: tuple[str, Callable[[IncidentSummary], Any]] | None = None,
 ) -> Page:
     """One page of incidents (as IncidentSummary), validated paging, total count for the pager.
 
@@ -496,6 +499,8 @@ def list_incidents(
     cache's `value`, keyed by the data version): they depend on incidents and
     vectors only, and counting 10^5 rows is most of a page's cost. Post-mortems
     and the clock (breaching, root-cause flags) are read fresh every time.
+    `prepare=(name, fn)` keeps `fn(item)` for each item with the page (the API's
+    JSON fields that depend on the data only): `Page.prepared`.
     """
     errors = FieldErrors()
     if page < 1:
@@ -510,7 +515,7 @@ def list_incidents(
         raise ValidationError(errors.fields)
     check_filters(filters)
 
-    def read() -> tuple[int, tuple[IncidentSummary, ...]]:
+    def read() -> tuple[int, tuple[IncidentSummary, ...], tuple[Any, ...] | None]:
         total = session.scalar(apply_filters(select(func.count()).select_from(Incident), filters))
         rows = session.execute(
             apply_filters(_SUMMARY_QUERY, filters)
@@ -518,11 +523,19 @@ def list_incidents(
             .limit(per_page)
             .offset((page - 1) * per_page)
         ).all()
-        return total or 0, _summaries(session, rows)
+        summaries = _summaries(session, rows)
+        prepared = tuple(map(prepare[1], summaries)) if prepare else None
+        return total or 0, summaries, prepared
 
-    name = f"incident-page:{filters!r}:{sort}:{page}:{per_page}"
-    total, items = cached(name, read, _small_enough) if cached else read()
-    return Page(items=_with_postmortems(session, items), page=page, per_page=per_page, total=total)
+    name = f"incident-page:{filters!r}:{sort}:{page}:{per_page}:{prepare[0] if prepare else ''}"
+    total, items, prepared = cached(name, read, _small_enough) if cached else read()
+    return Page(
+        items=_with_postmortems(session, items),
+        page=page,
+        per_page=per_page,
+        total=total,
+        prepared=prepared,
+    )
 
 
 def distinct_values(session: Session, column: Any) -> list[str]:
