@@ -239,7 +239,11 @@ def test_reports_range_and_filter_update_chart_and_table(page, live_url, session
     assert count.inner_text() == "3"
     weeks_90 = page.locator("#trend-figures tbody tr").count()
     chart = page.get_by_test_id("chart-ttr")
-    assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
+    chart.scroll_into_view_if_needed()  # below the fold on a phone: loaded when seen
+    page.wait_for_function(
+        "() => { const i = document.querySelector('[data-testid=chart-ttr]');"
+        " return i.complete && i.naturalWidth > 0; }"
+    )
 
     page.select_option("#range", "30d")
     page.select_option("#team", "search")
