@@ -66,8 +66,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextmanager
-def scratch_pg_database(prefix: str) -> Iterator[str]:
-    """A new, migrated database on the test PostgreSQL server, dropped afterwards."""
+def scratch_pg_database(prefix: str, *, migrate: bool = True) -> Iterator[str]:
+    """A new database on the test PostgreSQL server (migrated unless told not to), dropped
+    afterwards."""
     assert PG_URL
     server = make_url(PG_URL)
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
@@ -76,7 +77,8 @@ def scratch_pg_database(prefix: str) -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         url = server.set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
+        if migrate:
+            upgrade(url)
         yield url
     finally:
         with admin.connect() as conn:

@@ -12,13 +12,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
-from conftest import BACKENDS, PG_URL, REPO, make_user
+from conftest import BACKENDS, REPO, make_user, scratch_pg_database
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
 
 from catalog import create_app
 from catalog.auth.models import LoginAttempt
@@ -206,17 +204,8 @@ def empty_database(request, tmp_path):  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.sqlite'}"
         return
-    server = make_url(PG_URL)
-    name = f"catalog_deploy_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_pg_database("catalog_deploy", migrate=False) as url:
+        yield url
 
 
 def test_upgrade_on_every_deploy_is_safe_when_two_hosts_run_it_at_once(empty_database, tmp_path):

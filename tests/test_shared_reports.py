@@ -23,6 +23,30 @@ from catalog.reports.shared import SharedReports
 NOW = T0 + timedelta(days=1)
 
 
+def at_once(count: int, work) -> list:  # type: ignore[no-untyped-def]
+    """Run `work(i)` for i in range(count), each in a thread (a worker process's stand-in),
+    released together; their results, or the first error raised."""
+    results, errors = [], []
+    start = threading.Barrier(count)
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            results.append(work(i))
+        except BaseException as exc:  # noqa: BLE001 - raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    if errors:
+        raise errors[0]
+    assert len(results) == count
+    return results
+
+
 @pytest.fixture
 def computations(monkeypatch):  # type: ignore[no-untyped-def]
     """Counts real computations (the real function runs; this only counts)."""
@@ -79,27 +103,18 @@ def test_workers_racing_for_the_same_report_compute_it_once(app, settings, tmp_p
         make_incident(setup, title=f"Incident {n}")
     setup.close()
     folder = tmp_path / "shared"
-    results, errors = [], []
-    start = threading.Barrier(6)
+    # Made before the race: a SharedReports empties its folder when it starts, as a process does.
+    caches = [MetricsCache(shared=SharedReports(folder)) for _ in range(6)]
 
-    def worker() -> None:
+    def worker(i: int):  # type: ignore[no-untyped-def]
         session = sessionmaker()
         try:
-            cache = MetricsCache(shared=SharedReports(folder))
-            start.wait()
-            results.append(cache.metrics(session, settings, group_by="severity", now=NOW).groups)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+            return caches[i].metrics(session, settings, group_by="severity", now=NOW).groups
         finally:
             session.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
-    assert len(results) == 6 and all(r == results[0] for r in results)
+    results = at_once(6, worker)
+    assert all(r == results[0] for r in results)
     assert computations == ["severity"]
 
 
@@ -295,28 +310,20 @@ def test_workers_racing_for_a_headline_and_its_trend_read_them_once(
     for n in range(10):
         make_incident(setup, title=f"Incident {n}")
     setup.close()
-    folder, results, errors = tmp_path / "shared", [], []
+    folder = tmp_path / "shared"
     filters = IncidentFilters(since=T0 - timedelta(days=30))
-    start = threading.Barrier(5)
+    caches = [MetricsCache(shared=SharedReports(folder)) for _ in range(5)]
 
-    def worker() -> None:
+    def worker(i: int):  # type: ignore[no-untyped-def]
         session = sessionmaker()
         try:
-            cache = MetricsCache(shared=SharedReports(folder))
-            start.wait()
-            found = cache.metrics_many(
+            found = caches[i].metrics_many(
                 session, settings, ("overall", "week"), filters=filters, now=NOW
             )
-            results.append({k: r.groups for k, r in found.items()})
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+            return {k: r.groups for k, r in found.items()}
         finally:
             session.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == [] and len(results) == 5 and all(r == results[0] for r in results)
+    results = at_once(5, worker)
+    assert all(r == results[0] for r in results)
     assert reads == [("overall", "week")]
