@@ -7,6 +7,7 @@ prints the metrics table. All of them call the same domain functions as the web.
 
 from __future__ import annotations
 
+import math
 import sys
 
 import click
@@ -343,6 +344,9 @@ def import_command(
             vector=vector,
             rules=parse_rules(rules),
             dry_run=dry_run,
+            # On the server's command line no worker is held: each name keeps its own
+            # timeout, but a large history is not refused for its size.
+            match_budget=math.inf,
         )
     except ValidationError as exc:
         raise click.ClickException(f"{exc.message} {_field_errors(exc).message}") from exc

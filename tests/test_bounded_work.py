@@ -169,6 +169,26 @@ def test_many_matches_each_under_the_timeout_run_out_the_import_budget(
     assert incident_count(session) == 0
 
 
+def test_the_cli_holds_no_worker_and_has_no_import_budget(runner, session, tmp_path, monkeypatch):
+    """The same file on the server's command line: each name still has its 50 ms, but the
+    whole history is not refused for its size."""
+    monkeypatch.setattr(statuspage, "MATCH_BUDGET_SECONDS", 0.3)
+    path = tmp_path / "incidents.json"
+    path.write_text(json.dumps(document(*("a" * 18 for _ in range(400)))), encoding="utf-8")
+    result = runner.invoke(
+        args=[
+            "import",
+            str(path),
+            "--vector",
+            "data-drift",
+            "--vector-rule",
+            "(a|aa)+b=model-poisoning",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert incident_count(session) == 400
+
+
 def test_a_single_name_over_the_per_name_timeout_names_its_rule(client, api_headers, session):
     response, _ = import_with_rules(
         client, api_headers, ["gpu=hardware-throttling", "(a|aa)+$=data-drift"], ("a" * 60 + "!",)

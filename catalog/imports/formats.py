@@ -37,9 +37,21 @@ def run_import(
     rules: list[VectorRule] | None = None,
     dry_run: bool = False,
     now: datetime | None = None,
+    match_budget: float | None = None,
 ) -> ImportSummary:
+    """Import a file in one transaction: committed whole, or on a refusal or a dry run
+    nothing. `match_budget`: see import_statuspage."""
     try:
-        summary = _run(session, fmt, raw, vector=vector, rules=rules, dry_run=dry_run, now=now)
+        summary = _run(
+            session,
+            fmt,
+            raw,
+            vector=vector,
+            rules=rules,
+            dry_run=dry_run,
+            now=now,
+            match_budget=match_budget,
+        )
         if dry_run:
             session.rollback()
         else:
@@ -59,6 +71,7 @@ def _run(
     rules: list[VectorRule] | None,
     dry_run: bool,
     now: datetime | None,
+    match_budget: float | None,
 ) -> ImportSummary:
     if fmt not in FORMATS:
         raise ValidationError({"format": [f"Format must be one of: {', '.join(FORMATS)}."]})
@@ -69,7 +82,13 @@ def _run(
     if fmt == "json":
         return import_backup(session, document, dry_run=dry_run, now=now)
     return import_statuspage(
-        session, document, default_vector=vector, rules=rules, dry_run=dry_run, now=now
+        session,
+        document,
+        default_vector=vector,
+        rules=rules,
+        dry_run=dry_run,
+        now=now,
+        match_budget=match_budget,
     )
 
 

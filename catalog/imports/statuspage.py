@@ -291,15 +291,18 @@ def import_statuspage(
     rules: list[VectorRule] | None = None,
     dry_run: bool = False,
     now: datetime | None = None,
+    match_budget: float | None = None,
 ) -> ImportSummary:
     """Create the incidents of a Statuspage document; flushes, never commits.
 
     A dry run validates each incident as create_incident would and writes
-    nothing, so it holds no SQLite write lock while it runs.
+    nothing, so it holds no SQLite write lock while it runs. `match_budget`
+    bounds all rule matching (seconds; MATCH_BUDGET_SECONDS unless given,
+    `math.inf` for none: the CLI, which holds no worker, sets none).
     """
     rules = rules or []
     _check_vectors(session, default_vector, rules)
-    matcher = _RuleMatcher(rules, MATCH_BUDGET_SECONDS)
+    matcher = _RuleMatcher(rules, MATCH_BUDGET_SECONDS if match_budget is None else match_budget)
     if not isinstance(document, dict) or not isinstance(document.get("incidents"), list):
         raise ValidationError(
             {"incidents": ["Not a Statuspage v2 incidents.json: no list of incidents."]}
