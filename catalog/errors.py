@@ -6,6 +6,8 @@ JSON envelope, CLI message), so no surface re-implements a rule.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 
 class DomainError(Exception):
     """Base class: something the user asked for cannot be done as asked."""
@@ -60,6 +62,13 @@ class FieldErrors:
 
     def add(self, field: str, message: str) -> None:
         self.fields.setdefault(field, []).append(message)
+
+    def merge(self, fields: Mapping[str, list[str]], name: Callable[[str], str] = str) -> None:
+        """Take in another check's messages (a ValidationError's `fields`), each field
+        renamed by `name` to where the caller's input has it (`alerts[2].startsAt`)."""
+        for field, messages in fields.items():
+            for message in messages:
+                self.add(name(field), message)
 
     def has(self, field: str) -> bool:
         return field in self.fields

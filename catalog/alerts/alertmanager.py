@@ -165,9 +165,9 @@ def apply_delivery(
         try:
             incident_id, outcome = _apply(session, alert, received_at, default_vector)
         except ValidationError as exc:
-            for name, messages in exc.fields.items():
-                for message in messages:
-                    errors.add(f"alerts[{alert.index}].{_payload_name(name)}", message)
+            errors.merge(
+                exc.fields, lambda name, i=alert.index: f"alerts[{i}].{_payload_name(name)}"
+            )
             continue
         getattr(result, outcome).append(incident_id)
     errors.raise_if_any()  # the caller rolls back: nothing of this delivery is kept

@@ -42,9 +42,7 @@ def import_file():  # type: ignore[no-untyped-def]
     try:
         rules = parse_rules(request.args.getlist("vector_rule"))
     except ValidationError as exc:
-        for field, messages in exc.fields.items():
-            for message in messages:
-                errors.add(field, message)
+        errors.merge(exc.fields)
     errors.raise_if_any()
     summary = run_import(
         get_session(), fmt, request.get_data(), vector=vector, rules=rules, dry_run=dry in TRUE

@@ -119,9 +119,7 @@ def parse_rules(texts: list[str] | tuple[str, ...]) -> list[VectorRule]:
         try:
             rules.append(VectorRule.parse(text, number))
         except ValidationError as exc:
-            for name, messages in exc.fields.items():
-                for message in messages:
-                    errors.add(name, message)
+            errors.merge(exc.fields)
     errors.raise_if_any()
     return rules
 

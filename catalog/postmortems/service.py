@@ -138,9 +138,7 @@ def _validate_items(errors: FieldErrors, items: object, *, now: datetime) -> lis
         item_id = raw.get("id")
         if item_id is not None and (isinstance(item_id, bool) or not isinstance(item_id, int)):
             sub.add("id", "Id must be a whole number.")
-        for field, messages in sub.fields.items():
-            for message in messages:
-                errors.add(f"{prefix}.{field}", message)
+        errors.merge(sub.fields, lambda field, at=prefix: f"{at}.{field}")
         if not sub:
             clean.append(CleanActionItem(item_id, title or "", owner, due_on, done_at, link))
     return clean

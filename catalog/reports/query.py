@@ -131,9 +131,7 @@ def parse_report_query(
         try:
             check_filters(query.filters(settings))
         except ValidationError as exc:
-            for field_name, messages in exc.fields.items():
-                for message in messages:
-                    errors.add(field_name, message)
+            errors.merge(exc.fields)
     errors.raise_if_any()
     return query
 
