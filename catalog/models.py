@@ -5,7 +5,7 @@ from catalog.auth.models import ApiToken, LoginAttempt, User, UserSession
 from catalog.db import Base
 from catalog.incidents.models import Incident, incident_vectors
 from catalog.postmortems.models import ActionItem, Postmortem
-from catalog.reports.cache import data_version
+from catalog.reports.versions import data_version, data_version_months
 from catalog.vectors.models import Vector
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "UserSession",
     "Vector",
     "data_version",
+    "data_version_months",
     "incident_vectors",
 ]

@@ -173,11 +173,11 @@ def test_a_report_of_another_database_is_never_served(
         s = apps[0].extensions["catalog.sessionmaker"]()
         s.info["actor_label"] = "test setup"
         make_incident(s)
-        version = s.execute(text("SELECT version FROM data_version")).scalar_one()
+        version = s.execute(text("SELECT version FROM data_version WHERE id = 1")).scalar_one()
         s.close()
         other = apps[1].extensions["catalog.engine"]
         with other.begin() as conn:  # the same data version number on both sides
-            conn.execute(text("UPDATE data_version SET version = :v"), {"v": version})
+            conn.execute(text("UPDATE data_version SET version = :v WHERE id = 1"), {"v": version})
         counts = []
         for application in apps:
             session = application.extensions["catalog.sessionmaker"]()

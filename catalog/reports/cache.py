@@ -30,34 +30,23 @@ from functools import partial
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, request
-from sqlalchemy import BigInteger, Column, Integer, Table, select
 from sqlalchemy.orm import Session
 
 from catalog.config import MetricSettings
-from catalog.db import Base, utcnow
+from catalog.db import utcnow
 from catalog.incidents.service import IncidentFilters
+from catalog.reports.chunks import ChunkCache
 from catalog.reports.metrics import MetricsReport, compute_metrics, compute_metrics_many
 from catalog.reports.shared import SharedReports, shared_or_compute, shared_or_compute_many
+from catalog.reports.versions import current_version
 
 T = TypeVar("T")
-
-data_version = Table(
-    "data_version",
-    Base.metadata,
-    Column("id", Integer, primary_key=True),
-    Column("version", BigInteger, nullable=False),
-    comment="Bumped by triggers on every write to the tables the metrics read.",
-)
 
 # How many of the most recently served reports a write computes again ahead of readers.
 REFRESH_RECENT = 8
 
 # The tables whose writes change a metric (the triggers in migration 0004).
 VERSIONED_TABLES = ("incidents", "incident_vectors", "vectors")
-
-
-def current_version(session: Session) -> int:
-    return int(session.execute(select(data_version.c.version)).scalar_one())
 
 
 @dataclass(frozen=True)
@@ -79,11 +68,15 @@ class MetricsCache:
         self._entries: OrderedDict[_Key, MetricsReport] = OrderedDict()
         self._values: OrderedDict[tuple[int, str], object] = OrderedDict()
         self._lock = threading.Lock()
+        # The months of durations a report reads, kept for the next computation of it.
+        self.chunks = ChunkCache() if size > 0 else None
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self._values.clear()
+        if self.chunks is not None:
+            self.chunks.clear()
 
     def metrics(
         self,
@@ -107,7 +100,7 @@ class MetricsCache:
                 self.hits += 1
                 return replace(cached, generated_at=now)
         report = self._from_other_workers(session, key, now) or compute_metrics(
-            session, settings, group_by=group_by, filters=filters, now=now
+            session, settings, group_by=group_by, filters=filters, now=now, chunks=self.chunks
         )
         with self._lock:
             self.misses += 1
@@ -148,7 +141,9 @@ class MetricsCache:
 
         def compute(places: list[int]) -> list[MetricsReport]:
             wanted = [missing[i] for i in places]
-            together = compute_metrics_many(session, settings, wanted, filters=filters, now=now)
+            together = compute_metrics_many(
+                session, settings, wanted, filters=filters, now=now, chunks=self.chunks
+            )
             return [together[g] for g in wanted]
 
         reports = None
@@ -207,7 +202,12 @@ class MetricsCache:
             key.version,
             now,
             lambda: compute_metrics(
-                session, key.settings, group_by=key.group_by, filters=key.filters, now=now
+                session,
+                key.settings,
+                group_by=key.group_by,
+                filters=key.filters,
+                now=now,
+                chunks=self.chunks,
             ),
         )
         if report is None:

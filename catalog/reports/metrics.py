@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from typing import Any
@@ -36,6 +36,7 @@ from catalog.db import UTCDateTime, seconds_between, utcnow
 from catalog.errors import ValidationError
 from catalog.incidents.models import SEVERITIES, Incident, incident_vectors
 from catalog.incidents.service import IncidentFilters, apply_filters, check_filters
+from catalog.reports.chunks import ChunkCache
 from catalog.vectors.models import Vector
 
 GROUP_BYS = ("overall", "vector", "severity", "service", "team", "week", "month")
@@ -339,9 +340,12 @@ def compute_metrics(
     group_by: str = "overall",
     filters: IncidentFilters | None = None,
     now: datetime | None = None,
+    chunks: ChunkCache | None = None,
 ) -> MetricsReport:
     """MTTD/MTTR statistics per group, SPEC §3."""
-    return compute_metrics_many(session, settings, (group_by,), filters=filters, now=now)[group_by]
+    return compute_metrics_many(
+        session, settings, (group_by,), filters=filters, now=now, chunks=chunks
+    )[group_by]
 
 
 def compute_metrics_many(
@@ -351,6 +355,7 @@ def compute_metrics_many(
     *,
     filters: IncidentFilters | None = None,
     now: datetime | None = None,
+    chunks: ChunkCache | None = None,
 ) -> dict[str, MetricsReport]:
     """Several groupings of the same incidents, reading the database once where they can.
 
@@ -373,7 +378,7 @@ def compute_metrics_many(
         if group_by in reports:
             continue
         read_as = period if group_by == "overall" and period else group_by
-        durations, open_rows = _fetch(session, settings, filters, now, read_as, dialect)
+        durations, open_rows = _fetch(session, settings, filters, now, read_as, dialect, chunks)
         served = [read_as, *(["overall"] if read_as == period and "overall" in wanted else [])]
         for name in served:
             reports[name] = _report(
@@ -452,29 +457,46 @@ def _fetch(
     now: datetime,
     group_by: str,
     dialect: str,
+    chunks: ChunkCache | None = None,
 ) -> tuple[list[tuple[Any, float, float | None]], list[tuple[int, Any, float]]]:
-    """The durations and open rows described above, filtered in the database."""
+    """The durations and open rows described above, filtered in the database.
+
+    With `chunks`, the durations are read a month at a time and the months whose
+    version has not moved come from memory (catalog.reports.chunks). The open rows
+    (few, and timed by `now`) are always read.
+    """
     key = _key_column(group_by)
 
-    def scoped(query: Select[Any]) -> Select[Any]:
+    def scoped(query: Select[Any], within: IncidentFilters) -> Select[Any]:
         if group_by == "vector":
             query = query.select_from(Incident).join(
                 incident_vectors, incident_vectors.c.incident_id == Incident.id
             )
-        return apply_filters(query, filters)
+        return apply_filters(query, within)
 
-    durations = scoped(
-        select(
-            key,
-            exact_seconds(ttd_sql(), dialect),
-            exact_seconds(ttr_sql(settings.mttr_from), dialect),
+    def durations(since: datetime | None, until: datetime | None) -> list[Any]:
+        query = scoped(
+            select(
+                key,
+                exact_seconds(ttd_sql(), dialect),
+                exact_seconds(ttr_sql(settings.mttr_from), dialect),
+            ),
+            replace(filters, since=since, until=until),
         )
-    )
-    if group_by in ("week", "month"):
-        durations = durations.order_by(key)  # the order of the metrics index
+        if group_by in ("week", "month"):
+            query = query.order_by(key)  # the order of the metrics index
+        return _tuples(session, query)
+
     elapsed = exact_seconds(open_elapsed_sql(now=now, mttr_from=settings.mttr_from), dialect)
-    open_query = scoped(select(Incident.id, key, elapsed).where(Incident.recovered_at.is_(None)))
-    return _tuples(session, durations), _tuples(session, open_query)
+    open_query = scoped(
+        select(Incident.id, key, elapsed).where(Incident.recovered_at.is_(None)), filters
+    )
+    if chunks is None:
+        rows = durations(filters.since, filters.until)
+    else:
+        query_key = (group_by, replace(filters, since=None, until=None), settings.mttr_from)
+        rows = chunks.rows(session, query_key, filters.since, filters.until, durations)
+    return rows, _tuples(session, open_query)
 
 
 def _tuples(session: Session, query: Select[Any]) -> list[Any]:

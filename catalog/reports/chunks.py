@@ -1,0 +1,175 @@
+"""Durations read a month at a time, each month kept while its data version holds.
+
+A write moves the data version every cached report is filed under, so the next
+request computes the report again. Most of that cost is reading the durations
+(a year by month at 10^5 incidents: 60-80 ms of 80-110), and a write touches one
+month, almost always the current one. So a report's durations are read per UTC
+month of `started_at` and each month's rows are kept under that month's own
+version (migration 0008's `data_version_months`, moved by triggers by every
+writer), plus the vectors' version (a vector's slug decides the vector filter):
+after a write only the touched month is read again.
+
+Rows read in month order are the rows in `started_at` order, so a period report's
+bisection (metrics._period_slices) works on the joined list as on one query.
+The months' versions are read before their rows, like the data version, so kept
+rows are never older than the version they are filed under.
+
+Month edges are compared as the database stores `started_at`: on SQLite, text in
+the app's canonical 'YYYY-MM-DD HH:MM:SS.ffffff'. A raw-SQL writer that stores
+another text form at exactly midnight on the 1st would put that row in the
+month before, as every `since` filter already would.
+
+Kept rows cost memory (a row is ~150 bytes): at most MAX_ROWS per process, the
+least recently used months going first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from catalog.incidents.models import Incident
+from catalog.reports.versions import VECTORS, data_version, data_version_months
+
+# Rows kept per process, all months together (~90 MB at ~150 bytes a row).
+MAX_ROWS = 600_000
+
+
+def month_key(moment: datetime) -> int:
+    """YYYYMM of the UTC month holding `moment`: what the triggers write."""
+    utc = moment.astimezone(UTC)
+    return utc.year * 100 + utc.month
+
+
+def month_start(key: int) -> datetime:
+    return datetime(key // 100, key % 100, 1, tzinfo=UTC)
+
+
+def next_month(key: int) -> int:
+    year, month = divmod(key, 100)
+    return (year + 1) * 100 + 1 if month == 12 else key + 1
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One month of a range: [since, until), inside the month; None: the range's open end."""
+
+    month: int
+    since: datetime | None
+    until: datetime | None
+
+
+def chunks_of(since: datetime, until: datetime) -> list[Chunk]:
+    """[since, until) cut at UTC month boundaries, in order."""
+    out = []
+    key = month_key(since)
+    while True:
+        start, end = month_start(key), month_start(next_month(key))
+        lo, hi = max(since, start), min(until, end)
+        if lo < hi:
+            out.append(Chunk(key, lo, hi))
+        if end >= until:
+            return out
+        key = next_month(key)
+
+
+# Two subqueries: each is one end of the index; min() and max() in one SELECT scan it.
+_FIRST_AND_LAST = select(
+    select(func.min(Incident.started_at)).scalar_subquery(),
+    select(func.max(Incident.started_at)).scalar_subquery(),
+)
+
+
+class ChunkCache:
+    """Per process: rows of one (query, month) under (month version, vectors version)."""
+
+    def __init__(self, max_rows: int = MAX_ROWS) -> None:
+        self.max_rows = max_rows
+        self.rows_kept = 0
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[Hashable, list[Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.rows_kept = 0
+
+    def rows(
+        self,
+        session: Session,
+        query_key: Hashable,
+        since: datetime | None,
+        until: datetime | None,
+        read: Callable[[datetime | None, datetime | None], list[Any]],
+    ) -> list[Any]:
+        """`read(since, until)` for the whole range, a month at a time, from what is kept.
+
+        An open end stays open in its month's query (so nothing before the first
+        or after the last incident is missed); the months are found from the
+        first and last incident's start (two index lookups).
+        """
+        lo, hi = since, until
+        if lo is None or hi is None:
+            first, last = session.execute(_FIRST_AND_LAST).one()
+            if first is None:
+                return read(since, until)
+            lo = lo if lo is not None else month_start(month_key(first))
+            hi = hi if hi is not None else month_start(next_month(month_key(last)))
+        if lo >= hi:
+            return read(since, until)
+        pieces = chunks_of(lo, hi)
+        if since is None:
+            pieces[0] = replace(pieces[0], since=None)
+        if until is None:
+            pieces[-1] = replace(pieces[-1], until=None)
+        versions, vectors = self._versions(session, pieces[0].month, pieces[-1].month)
+        out: list[Any] = []
+        for piece in pieces:
+            key = (query_key, piece, versions.get(piece.month, 0), vectors)
+            with self._lock:
+                kept = self._entries.get(key)
+                if kept is not None:
+                    self._entries.move_to_end(key)
+                    self.hits += 1
+            if kept is None:
+                kept = read(piece.since, piece.until)
+                self._keep(key, kept)
+            out.extend(kept)
+        return out
+
+    @staticmethod
+    def _versions(session: Session, first: int, last: int) -> tuple[dict[int, int], int]:
+        months = dict(
+            session.execute(
+                select(data_version_months.c.month, data_version_months.c.version).where(
+                    data_version_months.c.month.between(first, last)
+                )
+            ).all()
+        )
+        vectors = session.execute(
+            select(data_version.c.version).where(data_version.c.id == VECTORS)
+        ).scalar_one()
+        return months, int(vectors)
+
+    def _keep(self, key: Hashable, rows: list[Any]) -> None:
+        with self._lock:
+            self.misses += 1
+            if len(rows) > self.max_rows:
+                return
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.rows_kept -= len(old)
+            self._entries[key] = rows
+            self.rows_kept += len(rows)
+            while self.rows_kept > self.max_rows:
+                _, dropped = self._entries.popitem(last=False)
+                self.rows_kept -= len(dropped)

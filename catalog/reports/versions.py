@@ -1,0 +1,69 @@
+"""The data versions that database triggers move on every write (migrations 0004, 0008).
+
+Anything kept in a process (reports, list pages, who a token is) is filed under
+the version of what it was made from and is right while that version holds. The
+triggers catch every writer (the ORM, bulk loads, imports, psql), and every
+process reads the same rows, so several gunicorn workers never disagree with
+the database or with each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Column, Integer, Table, select
+from sqlalchemy.orm import Session
+
+from catalog.db import Base
+
+data_version = Table(
+    "data_version",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    comment="Bumped by triggers on every write to the tables the metrics read.",
+)
+
+data_version_months = Table(
+    "data_version_months",
+    Base.metadata,
+    Column("month", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+    comment="Per UTC month (YYYYMM) of incidents.started_at; bumped by triggers.",
+)
+
+# data_version rows: what moves each one (the triggers of 0004 and 0008).
+DATA = 1  # incidents, their vector links, vectors
+VECTORS = 2  # vectors
+POSTMORTEMS = 3  # post-mortems
+CREDENTIALS = 4  # who a token or user is: role, activity, revocation
+
+
+@dataclass(frozen=True)
+class Versions:
+    data: int
+    vectors: int
+    postmortems: int
+    credentials: int
+
+
+_ALL = select(data_version.c.id, data_version.c.version)
+
+
+def current_version(session: Session) -> int:
+    return int(
+        session.execute(
+            select(data_version.c.version).where(data_version.c.id == DATA)
+        ).scalar_one()
+    )
+
+
+def read_versions(session: Session) -> Versions:
+    """Every version row in one read."""
+    rows = dict(session.execute(_ALL).all())
+    return Versions(
+        data=int(rows[DATA]),
+        vectors=int(rows[VECTORS]),
+        postmortems=int(rows[POSTMORTEMS]),
+        credentials=int(rows[CREDENTIALS]),
+    )

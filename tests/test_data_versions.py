@@ -1,0 +1,225 @@
+"""The finer data versions (migration 0008) and the month-by-month reads they allow.
+
+A kept month of durations is only right if every write that could change it
+moves its version: these tests write through the app and behind its back (raw
+SQL, as psql or a restore would) and check both the versions and that a report
+computed from kept months equals one read afresh.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from factories import T0, api_payload, iso, make_incident
+from sqlalchemy import text
+
+from catalog.incidents.service import IncidentFilters
+from catalog.reports.cache import MetricsCache
+from catalog.reports.chunks import Chunk, ChunkCache, chunks_of, month_key
+from catalog.reports.metrics import compute_metrics
+from catalog.reports.versions import read_versions
+
+
+def months(session) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    return dict(session.execute(text("SELECT month, version FROM data_version_months")).all())
+
+
+def moved(before: dict[int, int], after: dict[int, int]) -> set[int]:
+    return {m for m in after if after[m] != before.get(m)}
+
+
+def test_chunks_are_utc_months_clipped_to_the_range():
+    since = datetime(2026, 1, 31, 23, 0, tzinfo=UTC)
+    until = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
+    assert chunks_of(since, until) == [
+        Chunk(202601, since, datetime(2026, 2, 1, tzinfo=UTC)),
+        Chunk(202602, datetime(2026, 2, 1, tzinfo=UTC), until),
+    ]
+    december = datetime(2025, 12, 5, tzinfo=UTC)
+    assert [c.month for c in chunks_of(december, datetime(2026, 1, 2, tzinfo=UTC))] == [
+        202512,
+        202601,
+    ]
+    # Another zone's instant is the same instant: the month is the UTC one.
+    east = datetime(2026, 2, 1, 0, 30, tzinfo=UTC).astimezone(
+        __import__("zoneinfo").ZoneInfo("Asia/Tokyo")
+    )
+    assert month_key(east) == 202602
+
+
+def test_writing_an_incident_moves_its_month_only(session):
+    incident = make_incident(session)  # T0: March 2026
+    before = months(session)
+    incident.title = "Renamed"
+    session.commit()
+    assert moved(before, months(session)) == {202603}
+
+
+def test_moving_started_at_across_months_moves_both(session):
+    make_incident(session)
+    before = months(session)
+    session.execute(
+        text("UPDATE incidents SET started_at = :s, detected_at = :s"),
+        {"s": datetime(2026, 1, 10)},
+    )
+    session.commit()
+    assert moved(before, months(session)) == {202601, 202603}
+
+
+def test_vector_links_and_deletes_move_the_incidents_month(session):
+    make_incident(session)
+    before = months(session)
+    session.execute(text("DELETE FROM incident_vectors"))
+    session.commit()
+    after_unlink = months(session)
+    assert moved(before, after_unlink) == {202603}
+    session.execute(text("DELETE FROM incidents"))
+    session.commit()
+    assert moved(after_unlink, months(session)) == {202603}
+
+
+@pytest.mark.parametrize(
+    "statement, rows",
+    [
+        ("UPDATE vectors SET name = name", {"data", "vectors"}),
+        ("UPDATE incidents SET team = team", {"data"}),
+        ("UPDATE users SET role = role", {"credentials"}),
+        ("UPDATE users SET active = active", {"credentials"}),
+        ("UPDATE users SET last_login_at = updated_at", set()),
+        ("UPDATE api_tokens SET revoked_at = created_at", {"credentials"}),
+        ("UPDATE api_tokens SET last_used_at = created_at", set()),
+        ("DELETE FROM api_tokens", {"credentials"}),
+        ("UPDATE postmortems SET root_cause_at = root_cause_at", {"postmortems"}),
+    ],
+)
+def test_each_version_row_moves_with_its_tables_and_only_them(
+    client, api_headers, session, statement, rows
+):
+    """A token's last use and a sign-in's time are bookkeeping: they move nothing."""
+    incident = client.post("/api/v1/incidents", json=api_payload(), headers=api_headers)
+    answer = client.put(
+        f"/api/v1/incidents/{incident.get_json()['id']}/postmortem",
+        json={"root_cause_at": iso(T0 + timedelta(hours=1))},
+        headers=api_headers,
+    )
+    assert answer.status_code < 300, answer.get_json()
+    session.expire_all()
+    before = read_versions(session)
+    session.execute(text(statement))
+    session.commit()
+    after = read_versions(session)
+    names = ("data", "vectors", "postmortems", "credentials")
+    changed = {n for n in names if getattr(after, n) != getattr(before, n)}
+    assert changed == rows
+
+
+def _dicts(report):  # type: ignore[no-untyped-def]
+    return [g.to_dict() for g in report.groups]
+
+
+SHIFT = "SHIFT"
+TIMES = ("started_at", "detected_at", "acknowledged_at", "mitigated_at", "recovered_at")
+
+
+def _shift_some_by_40_days(backend: str) -> str:
+    """Every seventh incident 40 days earlier, as psql or sqlite3 would write it."""
+    if backend == "postgresql":
+        moves = (f"{c} = {c} - INTERVAL '40 days'" for c in TIMES)
+    else:  # the app's canonical text form: six fraction digits
+        moves = (f"{c} = strftime('%Y-%m-%d %H:%M:%f000', {c}, '-40 days')" for c in TIMES)
+    return f"UPDATE incidents SET {', '.join(moves)} WHERE id % 7 = 0"
+
+
+WRITES = [
+    # (what, statement): each one the kept months must notice
+    ("a new incident in a past month", None),
+    ("started_at moved to another month", SHIFT),
+    (
+        "a vector unlinked",
+        "DELETE FROM incident_vectors WHERE incident_id = (SELECT min(id) FROM incidents)",
+    ),
+    ("a target changed", "UPDATE vectors SET mttr_target_minutes = 7"),
+    ("a slug renamed", "UPDATE vectors SET slug = 'renamed-drift' WHERE slug = 'data-drift'"),
+    ("incidents deleted", "DELETE FROM incidents WHERE severity = 'SEV1'"),
+]
+
+
+@pytest.mark.parametrize("group_by", ["month", "week", "vector", "overall", "severity"])
+def test_reports_from_kept_months_equal_fresh_ones_after_every_kind_of_write(
+    session, settings, backend, group_by
+):
+    from catalog.demo import load_demo_bulk
+
+    load_demo_bulk(session, count=400, seed=11, days=150)
+    now = datetime.now(UTC)
+    views = [
+        IncidentFilters(),
+        IncidentFilters(since=now - timedelta(days=90)),
+        IncidentFilters(since=now - timedelta(days=120), until=now - timedelta(days=31)),
+        IncidentFilters(vector="data-drift", since=now - timedelta(days=120)),
+        IncidentFilters(vector="renamed-drift"),
+    ]
+    cache = MetricsCache()
+    for what, statement in WRITES:
+        for filters in views:
+            cached = cache.metrics(session, settings, group_by=group_by, filters=filters, now=now)
+            fresh = compute_metrics(session, settings, group_by=group_by, filters=filters, now=now)
+            assert _dicts(cached) == _dicts(fresh), (what, filters)
+        if statement is None:
+            make_incident(
+                session,
+                started_at=now - timedelta(days=70),
+                detected_at=now - timedelta(days=70) + timedelta(minutes=3),
+                recovered_at=now - timedelta(days=70) + timedelta(minutes=40),
+            )
+        elif statement == SHIFT:
+            session.execute(text(_shift_some_by_40_days(backend)))
+            session.commit()
+        else:
+            session.execute(text(statement))
+            session.commit()
+    for filters in views:
+        cached = cache.metrics(session, settings, group_by=group_by, filters=filters, now=now)
+        fresh = compute_metrics(session, settings, group_by=group_by, filters=filters, now=now)
+        assert _dicts(cached) == _dicts(fresh), filters
+    assert cache.chunks is not None and cache.chunks.hits > 0  # months were kept and used
+
+
+def test_only_the_written_month_is_read_again(session, settings):
+    from catalog.demo import load_demo_bulk
+
+    load_demo_bulk(session, count=300, seed=5, days=200)
+    now = datetime.now(UTC)
+    chunks = ChunkCache()
+    filters = IncidentFilters(since=now - timedelta(days=180))
+    compute_metrics(session, settings, group_by="month", filters=filters, now=now, chunks=chunks)
+    first = chunks.misses
+    make_incident(
+        session,
+        started_at=now - timedelta(hours=2),
+        detected_at=now - timedelta(hours=2),
+        recovered_at=now - timedelta(hours=1),
+    )
+    compute_metrics(session, settings, group_by="month", filters=filters, now=now, chunks=chunks)
+    assert chunks.misses == first + 1
+    assert chunks.hits == first - 1
+
+
+def test_kept_rows_stay_within_their_bound(session, settings):
+    from catalog.demo import load_demo_bulk
+
+    load_demo_bulk(session, count=300, seed=5, days=200)
+    chunks = ChunkCache(max_rows=100)
+    fresh = compute_metrics(session, settings, group_by="week")
+    kept = compute_metrics(session, settings, group_by="week", chunks=chunks)
+    assert chunks.rows_kept <= 100
+    assert _dicts(kept) == _dicts(fresh)
+
+
+def test_an_empty_database_needs_no_months(session, settings):
+    session.execute(text("DELETE FROM incidents"))
+    session.commit()
+    chunks = ChunkCache()
+    report = compute_metrics(session, settings, group_by="month", chunks=chunks)
+    assert all(g.count == 0 for g in report.groups)
