@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
+from catalog.json_provider import FastJSONProvider
+
 if TYPE_CHECKING:
     from catalog.reports.shared import SharedReports
 
@@ -31,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
         template_folder=_templates_dir(),
     )
+    app.json = FastJSONProvider(app)
     configure(app, config)
     register_extensions(app)
     register_blueprints(app)

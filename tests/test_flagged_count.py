@@ -69,3 +69,29 @@ def test_the_count_equals_the_flags_at_every_moment(session, days):
     flagged, total = flagged_incidents(session, now=now, rca_hours=48, limit=50)
     assert total == expected == len(flagged)
     assert all(flag in ("overdue", "late") for _, flag in flagged)
+
+
+def test_a_kept_answer_follows_the_clock_and_every_write(session):
+    """Kept under the data versions, the dashboard's list still changes the moment an
+    incident passes 48 hours with no write, and with any post-mortem write."""
+    from functools import partial
+
+    from catalog.reports.cache import MetricsCache
+
+    _world(session)
+    cache = MetricsCache()
+    cached = partial(cache.value, session)
+    moments = [T0 + timedelta(hours=h, minutes=m) for h in range(0, 400, 7) for m in (3, 5)]
+    for now in moments:
+        kept = flagged_incidents(session, now=now, rca_hours=48, limit=50, cached=cached)
+        fresh = flagged_incidents(session, now=now, rca_hours=48, limit=50)
+        assert [(i.id, f) for i, f in kept[0]] == [(i.id, f) for i, f in fresh[0]], now
+        assert kept[1] == fresh[1], now
+    now = moments[-1]
+    before = flagged_incidents(session, now=now, rca_hours=48, limit=50, cached=cached)[1]
+    pm = session.scalars(select(Postmortem).where(Postmortem.root_cause_at.is_(None))).first()
+    found = pm.incident.detected_at + timedelta(hours=1)  # on time: no longer overdue
+    session.execute(update(Postmortem).where(Postmortem.id == pm.id).values(root_cause_at=found))
+    session.commit()
+    after = flagged_incidents(session, now=now, rca_hours=48, limit=50, cached=cached)[1]
+    assert after == before - 1 == flagged_incidents(session, now=now, rca_hours=48, limit=50)[1]

@@ -166,7 +166,7 @@ def test_the_migration_renames_existing_look_alikes_instead_of_failing(app, data
     """Rows that collide once folded (written before 0007) get a " (2)" suffix, nothing else."""
     cfg = alembic_config(database_url)
     app.extensions["catalog.engine"].dispose()
-    command.downgrade(cfg, "-1")  # back to before 0007: names unique only as typed
+    command.downgrade(cfg, "0006")  # back to before 0007: names unique only as typed
     engine = create_engine(database_url)
     try:
         with engine.begin() as conn:

@@ -288,7 +288,9 @@ class IncidentFilters:
     q: str | None = None
 
 
-Cached = Callable[[str, Callable[[], Any], Callable[[Any], bool]], Any]
+# `cached(name, compute, keep=None, *, valid_until=None, now=None)`: MetricsCache.value
+# bound to a session (catalog.reports.cache.cached_values), or nothing kept.
+Cached = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -464,8 +466,8 @@ def _summaries(session: Session, rows: Sequence[Any]) -> tuple[IncidentSummary, 
 
 
 def _with_postmortems(session: Session, items: Sequence[IncidentSummary]) -> list[IncidentSummary]:
-    """Each summary with its post-mortem's root-cause time, read now: post-mortems are not
-    under the data version, so they are never part of what a list keeps."""
+    """Each summary with its post-mortem's root-cause time (post-mortems have a version of
+    their own, which a kept page is filed under too)."""
     if not items:
         return []
     found = dict(session.execute(_ROOT_CAUSES_OF, {"ids": [i.id for i in items]}).all())
@@ -496,9 +498,10 @@ def list_incidents(
     """One page of incidents (as IncidentSummary), validated paging, total count for the pager.
 
     `cached(name, compute, keep)` may keep the page and its total (the metrics
-    cache's `value`, keyed by the data version): they depend on incidents and
-    vectors only, and counting 10^5 rows is most of a page's cost. Post-mortems
-    and the clock (breaching, root-cause flags) are read fresh every time.
+    cache's `value`, keyed by the data versions): they depend on incidents,
+    vectors and post-mortems only, and counting 10^5 rows is most of a page's
+    cost. What the clock changes (breaching, root-cause flags) is worked out by
+    the caller at its `now`.
     `prepare=(name, fn)` keeps `fn(item)` for each item with the page (the API's
     JSON fields that depend on the data only): `Page.prepared`.
     """
@@ -523,14 +526,14 @@ def list_incidents(
             .limit(per_page)
             .offset((page - 1) * per_page)
         ).all()
-        summaries = _summaries(session, rows)
+        summaries = _with_postmortems(session, _summaries(session, rows))
         prepared = tuple(map(prepare[1], summaries)) if prepare else None
-        return total or 0, summaries, prepared
+        return total or 0, tuple(summaries), prepared
 
     name = f"incident-page:{filters!r}:{sort}:{page}:{per_page}:{prepare[0] if prepare else ''}"
     total, items, prepared = cached(name, read, _small_enough) if cached else read()
     return Page(
-        items=_with_postmortems(session, items),
+        items=list(items),
         page=page,
         per_page=per_page,
         total=total,

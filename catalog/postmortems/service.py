@@ -6,14 +6,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.db import utcnow
 from catalog.errors import FieldErrors, ValidationError
 from catalog.incidents.models import Incident
+from catalog.incidents.service import Cached
 from catalog.postmortems.models import PM_STATUSES, ActionItem, Postmortem
 from catalog.rules import MARKDOWN_MAX, SHORT_MAX, TITLE_MAX, URL_MAX, check_text, check_timestamp
 from catalog.vectors.service import check_version
@@ -279,14 +281,21 @@ def _flagged_count(session: Session, *, cutoff: datetime, threshold: int) -> int
 
 
 def flagged_incidents(
-    session: Session, *, now: datetime, rca_hours: int, limit: int = 10
+    session: Session,
+    *,
+    now: datetime,
+    rca_hours: int,
+    limit: int = 10,
+    cached: Cached | None = None,
 ) -> tuple[list[tuple[Incident, str]], int]:
     """Incidents whose root cause is `overdue` or `late`, newest first, and how many in all.
 
     SQL narrows the candidates; `root_cause_flag` still decides, so the list
-    can never disagree with the flag shown on an incident's page.
+    can never disagree with the flag shown on an incident's page. `cached` may
+    keep the answer under the data versions until the clock changes it: the
+    moment the next incident still inside the window passes `rca_hours`.
     """
-    from sqlalchemy import or_
+    from sqlalchemy import func, or_
 
     from catalog.db import seconds_between
 
@@ -298,16 +307,32 @@ def flagged_incidents(
         Postmortem.root_cause_at < Incident.detected_at,  # legacy: `late`, see root_cause_flag
     )
 
-    def flagged(*columns: Any) -> Select[Any]:
-        return (
-            select(*columns)
+    def read() -> tuple[tuple[tuple[int, str], ...], int, datetime | None]:
+        total = _flagged_count(session, cutoff=cutoff, threshold=threshold)
+        rows = session.scalars(
+            select(Incident)
             .outerjoin(Postmortem, Postmortem.incident_id == Incident.id)
             .where(condition)
+            .order_by(Incident.detected_at.desc())
+            .limit(limit)
+        ).all()
+        flags = [(i.id, incident_root_cause_flag(i, now=now, rca_hours=rca_hours)) for i in rows]
+        # Nothing flagged changes with the clock alone before the first incident still
+        # inside the window (whether it has a root cause or not) leaves it.
+        next_out = session.scalar(
+            select(func.min(Incident.detected_at)).where(Incident.detected_at >= cutoff)
         )
+        until = None if next_out is None else next_out + timedelta(hours=rca_hours)
+        return tuple((i, f) for i, f in flags if f in ("overdue", "late")), total or 0, until
 
-    total = _flagged_count(session, cutoff=cutoff, threshold=threshold)
-    rows = session.scalars(
-        flagged(Incident).order_by(Incident.detected_at.desc()).limit(limit)
-    ).all()
-    flagged = [(i, incident_root_cause_flag(i, now=now, rca_hours=rca_hours)) for i in rows]
-    return [(i, f) for i, f in flagged if f in ("overdue", "late")], total
+    if cached is None:
+        flagged, total, _ = read()
+    else:
+        flagged, total, _ = cached(
+            f"flagged:{rca_hours}:{limit}", read, valid_until=itemgetter(2), now=now
+        )
+    by_id = {
+        i.id: i
+        for i in session.scalars(select(Incident).where(Incident.id.in_([i for i, _ in flagged])))
+    }
+    return [(by_id[i], f) for i, f in flagged if i in by_id], total

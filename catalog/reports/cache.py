@@ -38,7 +38,7 @@ from catalog.incidents.service import IncidentFilters
 from catalog.reports.chunks import ChunkCache
 from catalog.reports.metrics import MetricsReport, compute_metrics, compute_metrics_many
 from catalog.reports.shared import SharedReports, shared_or_compute, shared_or_compute_many
-from catalog.reports.versions import current_version
+from catalog.reports.versions import Versions, current_version, read_versions
 
 T = TypeVar("T")
 
@@ -57,6 +57,13 @@ class _Key:
     settings: MetricSettings
 
 
+@dataclass(frozen=True)
+class _Kept:
+    value: object
+    made_at: datetime
+    valid_until: datetime | None
+
+
 class MetricsCache:
     """A small LRU of reports per process; `size=0` turns it off."""
 
@@ -66,7 +73,7 @@ class MetricsCache:
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[_Key, MetricsReport] = OrderedDict()
-        self._values: OrderedDict[tuple[int, str], object] = OrderedDict()
+        self._values: OrderedDict[tuple[Versions, str], _Kept] = OrderedDict()
         self._lock = threading.Lock()
         # The months of durations a report reads, kept for the next computation of it.
         self.chunks = ChunkCache() if size > 0 else None
@@ -220,22 +227,35 @@ class MetricsCache:
         name: str,
         compute: Callable[[], T],
         keep: Callable[[T], bool] | None = None,
+        *,
+        valid_until: Callable[[T], datetime | None] | None = None,
+        now: datetime | None = None,
     ) -> T:
-        """Any other figure that depends on the data only (not the clock), such as a
-        list of services or a page of incidents, cached under the same data version.
+        """Any other figure made from the data (a list of services, a page of incidents,
+        the flagged post-mortems), kept under every data version (catalog.reports.versions).
 
         `keep(result)` False leaves a result out of the cache (a page too large to hold).
+        `valid_until(result)`, for a figure the clock also changes: the first moment it
+        may differ (None: never); it is kept until then, as a report is.
         """
         if self.size <= 0:
             return compute()
-        key = (current_version(session), name)
+        now = now or utcnow()
+        key = (read_versions(session), name)
         with self._lock:
-            if key in self._values:
-                return self._values[key]  # type: ignore[no-any-return]
+            entry = self._values.get(key)
+            if (
+                entry is not None
+                and entry.made_at <= now
+                and (entry.valid_until is None or now < entry.valid_until)
+            ):
+                self._values.move_to_end(key)
+                return entry.value  # type: ignore[no-any-return]
         result = compute()
         if keep is None or keep(result):
+            until = valid_until(result) if valid_until is not None else None
             with self._lock:
-                self._keep(self._values, key, result)
+                self._keep(self._values, key, _Kept(result, now, until))
         return result
 
     def _keep(self, store: OrderedDict[Any, Any], key: Any, item: object) -> None:
@@ -284,7 +304,7 @@ def _refresh(app: Flask) -> None:
 def cached_values(session: Session) -> Callable[..., Any]:
     """`cached(name, compute, keep=None)` on the app's cache for this session, e.g. a list page."""
     cache = metrics_cache()
-    return lambda name, compute, keep=None: cache.value(session, name, compute, keep)
+    return partial(cache.value, session)
 
 
 def _shared_name(session: Session, key: _Key) -> str:

@@ -49,7 +49,9 @@ def index():  # type: ignore[no-untyped-def]
     open_page = list_incidents(
         session, open_filters, sort="started", per_page=10, cached=cached_values(session)
     )
-    flagged, flagged_total = flagged_incidents(session, now=now, rca_hours=s.rca_hours)
+    flagged, flagged_total = flagged_incidents(
+        session, now=now, rca_hours=s.rca_hours, cached=cached_values(session)
+    )
     return render_template(
         "main/index.html",
         query=query,
