@@ -11,7 +11,7 @@ import logging
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -307,7 +307,12 @@ BOOKKEEPING_WAIT_MS = 200
 _BOOKKEEPING = "catalog.bookkeeping"
 
 
-def defer_bookkeeping(session: Session, statement: Executable, what: str) -> None:
+def defer_bookkeeping(
+    session: Session,
+    statement: Executable,
+    what: str,
+    on_written: Callable[[], None] | None = None,
+) -> None:
     """Queue a bookkeeping write (when a web session or a token was last used) for the end
     of the request, where `close_session` writes it on the request's own connection.
 
@@ -316,9 +321,9 @@ def defer_bookkeeping(session: Session, statement: Executable, what: str) -> Non
     connection while the request holds one (twenty racing requests then wait on
     each other for the pool). Written last, it waits at most BOOKKEEPING_WAIT_MS for
     a lock, and a busy or locked database only means it is skipped, with a warning
-    (the next request tries again).
+    (the next request tries again). `on_written` runs once it is committed.
     """
-    session.info.setdefault(_BOOKKEEPING, []).append((statement, what))
+    session.info.setdefault(_BOOKKEEPING, []).append((statement, what, on_written))
 
 
 def write_bookkeeping(session: Session) -> None:
@@ -326,7 +331,7 @@ def write_bookkeeping(session: Session) -> None:
     if not pending:
         return
     session.rollback()  # whatever the request left uncommitted is not kept anyway
-    for statement, what in pending:
+    for statement, what, on_written in pending:
         try:
             connection = session.connection()
             with _short_lock_wait(connection):
@@ -335,6 +340,9 @@ def write_bookkeeping(session: Session) -> None:
         except SQLAlchemyError as exc:  # locked, busy, gone: the note waits for the next request
             session.rollback()
             logging.getLogger(__name__).warning("Could not note the use of %s: %s", what, exc)
+        else:
+            if on_written is not None:
+                on_written()
 
 
 @contextmanager

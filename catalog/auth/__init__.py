@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, redirect, request, url_for
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import LoginManager, current_user
 
 from catalog.auth.access import PUBLIC, required_role
@@ -41,7 +41,9 @@ def _bearer_user() -> User | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
-    return user_for_token(get_session(), secret.strip())
+    return user_for_token(
+        get_session(), secret.strip(), known=current_app.extensions.get("catalog.known_tokens")
+    )
 
 
 def current_actor() -> User | None:
@@ -95,7 +97,10 @@ def authorize() -> object | None:
 
 
 def init_app(app: Flask) -> None:
+    from catalog.auth.known_tokens import KnownTokens
+
     login_manager.init_app(app)
+    app.extensions["catalog.known_tokens"] = KnownTokens()
     app.before_request(authorize)
 
     @app.context_processor
