@@ -7,7 +7,7 @@ open incident start breaching, with no write at all.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from factories import T0, api_payload, iso, make_incident
@@ -151,7 +151,7 @@ def test_a_kept_list_page_follows_every_write(client, session):
 
 
 def test_a_kept_list_page_shows_a_new_post_mortem_at_once(client, session):
-    """Post-mortems are not under the data version: the list reads them fresh each time."""
+    """Post-mortems have a version of their own, which a kept page is filed under too."""
     incident = make_incident(session)
     _, before = _listed(client)
     assert before[incident.id]["has_postmortem"] is False
@@ -193,3 +193,28 @@ def test_a_kept_list_page_answers_exactly_what_each_incident_answers(client, ses
             assert items[incident_id] == single
     assert items[open_one.id]["breaching"] is True
     assert items[done.id]["root_cause_flag"] == "late"
+
+
+def test_a_kept_list_answer_follows_the_clock(client, session, monkeypatch):
+    """Open 14 minutes of a 15-minute target: not breaching now, breaching two minutes on,
+    with no write in between; the root cause turns overdue at 48 hours the same way."""
+    import catalog.api.incidents as api
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    incident = make_incident(
+        session,
+        started_at=now - timedelta(minutes=14),
+        detected_at=now - timedelta(minutes=14),
+        recovered_at=None,
+    )
+    monkeypatch.setattr(api, "utcnow", lambda: now)
+    assert _listed(client)[1][incident.id]["breaching"] is False
+    assert _listed(client)[1][incident.id]["breaching"] is False  # kept
+    monkeypatch.setattr(api, "utcnow", lambda: now + timedelta(minutes=1))  # at target: kept
+    assert _listed(client)[1][incident.id]["breaching"] is False
+    monkeypatch.setattr(api, "utcnow", lambda: now + timedelta(minutes=1, seconds=1))
+    assert _listed(client)[1][incident.id]["breaching"] is True
+    monkeypatch.setattr(api, "utcnow", lambda: now + timedelta(hours=47, minutes=45))
+    assert _listed(client)[1][incident.id]["root_cause_flag"] == "pending"
+    monkeypatch.setattr(api, "utcnow", lambda: now + timedelta(hours=47, minutes=47))
+    assert _listed(client)[1][incident.id]["root_cause_flag"] == "overdue"

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from functools import partial
+from datetime import datetime
+from operator import itemgetter
+from typing import Any
 
 from flask import request
 
 from catalog.api import bp
-from catalog.api.common import list_envelope, paging, settings
+from catalog.api.common import host_is_trusted, list_envelope, paging, settings
 from catalog.api.parsing import json_body, parse_timestamps, query_timestamp, refuse_unknown
-from catalog.api.serializers import incident_stored_fields, incident_to_dict
+from catalog.api.serializers import incident_to_dict, next_clock_change
 from catalog.db import get_session, utcnow
 from catalog.errors import FieldErrors
 from catalog.exports.incidents_csv import incidents_csv_response
 from catalog.incidents import service
 from catalog.incidents.models import TIMESTAMP_FIELDS
+from catalog.incidents.service import small_enough
 from catalog.reports.cache import cached_values
 
 
@@ -39,30 +42,36 @@ def filters_from_query() -> service.IncidentFilters:
 
 @bp.get("/incidents")
 def list_incidents():  # type: ignore[no-untyped-def]
+    """One page as JSON, kept whole under the data versions until the clock changes it.
+
+    A page's answer depends on the data, the settings, the request (its query and,
+    in `next`, its host) and the clock; the clock only through each item's
+    `breaching` and `root_cause_flag`, whose next change is known
+    (`next_clock_change`), so the answer is kept until the first of them.
+    """
     page_no, per_page = paging()
     filters = filters_from_query()
+    sort = request.args.get("sort", "-started")
     session = get_session()
-    result = service.list_incidents(
-        session,
-        filters,
-        sort=request.args.get("sort", "-started"),
-        page=page_no,
-        per_page=per_page,
-        cached=cached_values(session),
-        prepare=("api", partial(incident_stored_fields, settings=settings())),
-    )
-    now, s = utcnow(), settings()
-    stored = result.prepared if result.prepared is not None else [None] * len(result.items)
-    return list_envelope(
-        [
-            incident_to_dict(i, s, now=now, stored=f)
-            for i, f in zip(result.items, stored, strict=True)
-        ],
-        page=page_no,
-        per_page=per_page,
-        total=result.total,
-        endpoint="api.list_incidents",
-    )
+    cached, s, now = cached_values(session), settings(), utcnow()
+
+    def answer() -> tuple[dict[str, Any], datetime | None, bool]:
+        result = service.list_incidents(
+            session, filters, sort=sort, page=page_no, per_page=per_page, cached=cached
+        )
+        envelope = list_envelope(
+            [incident_to_dict(i, s, now=now) for i in result.items],
+            page=page_no,
+            per_page=per_page,
+            total=result.total,
+            endpoint="api.list_incidents",
+        )
+        return envelope, next_clock_change(result.items, s, now=now), small_enough(result.items)
+
+    where = (request.scheme, request.host, request.root_path, host_is_trusted())
+    name = f"api-incidents:{where}:{request.query_string!r}"
+    envelope, _, _ = cached(name, answer, itemgetter(2), valid_until=itemgetter(1), now=now)
+    return envelope
 
 
 @bp.post("/incidents")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -12,11 +13,13 @@ from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.service import (
     incident_root_cause_flag,
     is_action_item_overdue,
+    root_cause_overdue_from,
     root_cause_seconds,
 )
 from catalog.reports.metrics import (
     impact_seconds,
     incident_breaching,
+    incident_breaching_from,
     ttd_seconds,
     ttr_seconds,
 )
@@ -47,23 +50,34 @@ def vector_to_dict(vector: Vector) -> dict[str, Any]:
 
 
 def incident_to_dict(
-    incident: Incident | IncidentSummary,
-    settings: MetricSettings,
-    *,
-    now: datetime,
-    stored: dict[str, Any] | None = None,
+    incident: Incident | IncidentSummary, settings: MetricSettings, *, now: datetime
 ) -> dict[str, Any]:
-    """An incident as the API shows it. `stored` is `incident_stored_fields` of it, when a
-    list page keeps those (they change only with the data); the rest is read now."""
-    fields = stored if stored is not None else incident_stored_fields(incident, settings)
+    """An incident as the API shows it: its stored fields and what the clock decides now."""
     return {
-        **fields,
+        **incident_stored_fields(incident, settings),
         "breaching": incident_breaching(incident, settings, now=now),
         "root_cause_flag": incident_root_cause_flag(
             incident, now=now, rca_hours=settings.rca_hours
         ),
         "has_postmortem": incident.postmortem is not None,
     }
+
+
+def next_clock_change(
+    incidents: Iterable[Incident | IncidentSummary], settings: MetricSettings, *, now: datetime
+) -> datetime | None:
+    """The first moment after `now` at which the clock alone changes `incident_to_dict` of
+    any of these (an open incident starts breaching, a root cause becomes overdue)."""
+    moments = [
+        moment
+        for incident in incidents
+        for moment in (
+            incident_breaching_from(incident, settings),
+            root_cause_overdue_from(incident, rca_hours=settings.rca_hours),
+        )
+        if moment is not None and moment >= now
+    ]
+    return min(moments, default=None)
 
 
 def incident_stored_fields(

@@ -299,8 +299,6 @@ class Page:
     page: int
     per_page: int
     total: int
-    # What `prepare` made of each item (see list_incidents), kept with the page.
-    prepared: Sequence[Any] | None = None
 
     @property
     def pages(self) -> int:
@@ -481,8 +479,9 @@ def _with_postmortems(session: Session, items: Sequence[IncidentSummary]) -> lis
 PAGE_KEEP_CHARS = 256_000
 
 
-def _small_enough(page: tuple[int, tuple[IncidentSummary, ...], Any]) -> bool:
-    return sum(len(i.summary) + len(i.title) for i in page[1]) <= PAGE_KEEP_CHARS
+def small_enough(items: Sequence[IncidentSummary]) -> bool:
+    """Whether a page of these may be kept (see PAGE_KEEP_CHARS)."""
+    return sum(len(i.summary) + len(i.title) for i in items) <= PAGE_KEEP_CHARS
 
 
 def list_incidents(
@@ -493,7 +492,6 @@ def list_incidents(
     page: int = 1,
     per_page: int = 50,
     cached: Cached | None = None,
-    prepare: tuple[str, Callable[[IncidentSummary], Any]] | None = None,
 ) -> Page:
     """One page of incidents (as IncidentSummary), validated paging, total count for the pager.
 
@@ -502,8 +500,6 @@ def list_incidents(
     vectors and post-mortems only, and counting 10^5 rows is most of a page's
     cost. What the clock changes (breaching, root-cause flags) is worked out by
     the caller at its `now`.
-    `prepare=(name, fn)` keeps `fn(item)` for each item with the page (the API's
-    JSON fields that depend on the data only): `Page.prepared`.
     """
     errors = FieldErrors()
     if page < 1:
@@ -518,7 +514,7 @@ def list_incidents(
         raise ValidationError(errors.fields)
     check_filters(filters)
 
-    def read() -> tuple[int, tuple[IncidentSummary, ...], tuple[Any, ...] | None]:
+    def read() -> tuple[int, tuple[IncidentSummary, ...]]:
         total = session.scalar(apply_filters(select(func.count()).select_from(Incident), filters))
         rows = session.execute(
             apply_filters(_SUMMARY_QUERY, filters)
@@ -527,17 +523,15 @@ def list_incidents(
             .offset((page - 1) * per_page)
         ).all()
         summaries = _with_postmortems(session, _summaries(session, rows))
-        prepared = tuple(map(prepare[1], summaries)) if prepare else None
-        return total or 0, tuple(summaries), prepared
+        return total or 0, tuple(summaries)
 
-    name = f"incident-page:{filters!r}:{sort}:{page}:{per_page}:{prepare[0] if prepare else ''}"
-    total, items, prepared = cached(name, read, _small_enough) if cached else read()
+    name = f"incident-page:{filters!r}:{sort}:{page}:{per_page}"
+    total, items = cached(name, read, lambda page: small_enough(page[1])) if cached else read()
     return Page(
         items=list(items),
         page=page,
         per_page=per_page,
         total=total,
-        prepared=prepared,
     )
 
 

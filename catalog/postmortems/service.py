@@ -83,6 +83,15 @@ def incident_root_cause_flag(incident: Incident, *, now: datetime, rca_hours: in
     )
 
 
+def root_cause_overdue_from(incident: Incident, *, rca_hours: int) -> datetime | None:
+    """When a root cause not yet found becomes `overdue` (the threshold itself is still
+    `pending`); None once one is recorded: its flag no longer moves with the clock."""
+    pm = incident.postmortem
+    if pm is not None and pm.root_cause_at is not None:
+        return None
+    return incident.detected_at + timedelta(hours=rca_hours)
+
+
 def root_cause_seconds(incident: Incident) -> float | None:
     """root_cause_at - detected_at, as stored: a legacy negative one is shown, flagged `late`."""
     pm = incident.postmortem

@@ -154,6 +154,15 @@ def incident_breaching(incident: Incident, settings: MetricSettings, *, now: dat
     )
 
 
+def incident_breaching_from(incident: Incident, settings: MetricSettings) -> datetime | None:
+    """When an open incident starts breaching (the first instant past its ttr target);
+    None once recovered. Until then `incident_breaching` is False, from then on True."""
+    if incident.recovered_at is not None:
+        return None
+    origin = getattr(incident, ttr_origin(settings.mttr_from))
+    return origin + timedelta(seconds=incident_ttr_target_seconds(incident, settings))
+
+
 @dataclass(frozen=True)
 class IncidentDurations:
     """What the detail page and the API show for one incident."""
