@@ -223,3 +223,16 @@ def test_an_empty_database_needs_no_months(session, settings):
     chunks = ChunkCache()
     report = compute_metrics(session, settings, group_by="month", chunks=chunks)
     assert all(g.count == 0 for g in report.groups)
+
+
+def test_a_bulk_load_moves_each_month_it_touches(session, backend):
+    """PostgreSQL moves a month once per transaction, however many statements touch it
+    (executemany runs one per row: 10^5 updates of one row in one transaction took 125 s)."""
+    from catalog.demo import load_demo_bulk
+
+    before = months(session)
+    load_demo_bulk(session, count=500, seed=2, days=120)
+    after = months(session)
+    assert len(moved(before, after)) >= 4
+    if backend == "postgresql":
+        assert all(after[m] == before.get(m, 0) + 1 for m in moved(before, after))
