@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
@@ -36,6 +36,9 @@ from catalog.rules import (
 from catalog.timefmt import iso_utc
 from catalog.vectors.models import TargetsInSeconds, Vector
 from catalog.vectors.service import check_version
+
+if TYPE_CHECKING:
+    from catalog.reports.chunks import ChunkCache
 
 EDITABLE = (
     "title",
@@ -535,6 +538,32 @@ def list_incidents(
     )
 
 
-def distinct_values(session: Session, column: Any) -> list[str]:
-    """Known services or teams, for filter drop-downs and datalists."""
-    return [v for v in session.scalars(select(column).distinct().order_by(column)) if v]
+def distinct_values(session: Session, column: Any, chunks: ChunkCache | None = None) -> list[str]:
+    """Known services or teams, for filter drop-downs and datalists.
+
+    With `chunks`, read a month at a time and the unchanged months kept: scanning
+    every incident's index entry took 10 ms at 10^5, again after every write.
+    """
+
+    def read(since: datetime | None, until: datetime | None) -> list[str]:
+        query = apply_filters(select(column).distinct(), IncidentFilters(since=since, until=until))
+        return list(session.scalars(query))
+
+    values = (
+        chunks.rows(session, ("distinct", column.key), None, None, read)
+        if chunks
+        else read(None, None)
+    )
+    return sorted({v for v in values if v})
+
+
+def count_incidents(session: Session, chunks: ChunkCache | None = None) -> int:
+    """How many incidents there are, a month at a time with `chunks` (see distinct_values)."""
+
+    def read(since: datetime | None, until: datetime | None) -> list[int]:
+        query = apply_filters(
+            select(func.count()).select_from(Incident), IncidentFilters(since=since, until=until)
+        )
+        return [session.scalar(query) or 0]
+
+    return sum(chunks.rows(session, ("count",), None, None, read) if chunks else read(None, None))

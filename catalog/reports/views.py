@@ -8,6 +8,7 @@ exactly what the page shows.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
@@ -53,14 +54,12 @@ def filter_choices(session: Session) -> dict[str, Any]:
 
 
 def services_and_teams(session: Session) -> dict[str, list[str]]:
-    """The services and teams in use, kept under the data version: reading them means
-    scanning every incident's index entry, 20 ms at 10^5, on every page with filters."""
+    """The services and teams in use, kept under the data versions and read again a month
+    at a time (distinct_values): every page with filters shows them."""
     cache = metrics_cache()
     return {
-        "services": cache.value(
-            session, "services", lambda: distinct_values(session, Incident.service)
-        ),
-        "teams": cache.value(session, "teams", lambda: distinct_values(session, Incident.team)),
+        name: cache.value(session, name, partial(distinct_values, session, column, cache.chunks))
+        for name, column in (("services", Incident.service), ("teams", Incident.team))
     }
 
 

@@ -17,7 +17,7 @@ from catalog.errors import ValidationError
 from catalog.incidents.service import incident_status, list_incidents
 from catalog.postmortems.service import flagged_incidents, overdue_action_items
 from catalog.reports import analytics
-from catalog.reports.cache import cached_values
+from catalog.reports.cache import cached_values, metrics_cache
 from catalog.reports.metrics import incident_durations
 from catalog.reports.views import filter_choices, read_query
 from catalog.web.filters import settings
@@ -50,7 +50,11 @@ def index():  # type: ignore[no-untyped-def]
         session, open_filters, sort="started", per_page=10, cached=cached_values(session)
     )
     flagged, flagged_total = flagged_incidents(
-        session, now=now, rca_hours=s.rca_hours, cached=cached_values(session)
+        session,
+        now=now,
+        rca_hours=s.rca_hours,
+        cached=cached_values(session),
+        chunks=metrics_cache().chunks,
     )
     return render_template(
         "main/index.html",
