@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from catalog.auth.models import User
-from catalog.reports.versions import CREDENTIALS, data_version
+from catalog.reports.versions import request_versions
 
 # The user columns a request needs and a credentials write moves (0008's trigger list).
 KEPT_COLUMNS = (
@@ -42,11 +41,10 @@ KEPT_COLUMNS = (
 )
 SIZE = 1024
 
-_VERSION = select(data_version.c.version).where(data_version.c.id == CREDENTIALS)
-
 
 def credentials_version(session: Session) -> int:
-    return int(session.execute(_VERSION).scalar_one())
+    """Read with the other versions, which the request's kept values need next."""
+    return request_versions(session).credentials
 
 
 @dataclass

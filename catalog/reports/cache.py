@@ -38,7 +38,7 @@ from catalog.incidents.service import IncidentFilters
 from catalog.reports.chunks import ChunkCache
 from catalog.reports.metrics import MetricsReport, compute_metrics, compute_metrics_many
 from catalog.reports.shared import SharedReports, shared_or_compute, shared_or_compute_many
-from catalog.reports.versions import Versions, current_version, read_versions
+from catalog.reports.versions import Versions, current_version, request_versions
 
 T = TypeVar("T")
 
@@ -241,7 +241,7 @@ class MetricsCache:
         if self.size <= 0:
             return compute()
         now = now or utcnow()
-        key = (read_versions(session), name)
+        key = (request_versions(session), name)
         with self._lock:
             entry = self._values.get(key)
             if (

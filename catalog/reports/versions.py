@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import g, has_request_context, request
 from sqlalchemy import BigInteger, Column, Integer, Table, select
 from sqlalchemy.orm import Session
 
@@ -56,6 +57,22 @@ def current_version(session: Session) -> int:
             select(data_version.c.version).where(data_version.c.id == DATA)
         ).scalar_one()
     )
+
+
+def request_versions(session: Session) -> Versions:
+    """`read_versions`, once per GET (or HEAD) request: who the token is and every kept
+    value the request looks up share one read (on PostgreSQL a round trip each).
+
+    Only reads: a request that writes must see the versions its own writes moved.
+    A write committed by someone else meanwhile is no different from one committed
+    just after the request: what the request computes is filed under the older
+    version and is, if anything, newer than it, as everywhere in the caches.
+    """
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return read_versions(session)
+    if "catalog_versions" not in g:
+        g.catalog_versions = read_versions(session)
+    return g.catalog_versions  # type: ignore[no-any-return]
 
 
 def read_versions(session: Session) -> Versions:
