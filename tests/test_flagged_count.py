@@ -15,12 +15,12 @@ from sqlalchemy import select, update
 
 from catalog.incidents.models import Incident
 from catalog.postmortems.models import Postmortem
-from catalog.reports.chunks import ChunkCache
 from catalog.postmortems.service import (
     flagged_incidents,
     incident_root_cause_flag,
     save_postmortem,
 )
+from catalog.reports.chunks import ChunkCache
 
 
 def _world(session):  # type: ignore[no-untyped-def]
