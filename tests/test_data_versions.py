@@ -9,6 +9,7 @@ computed from kept months equals one read afresh.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from factories import T0, api_payload, iso, make_incident
@@ -29,23 +30,61 @@ def moved(before: dict[int, int], after: dict[int, int]) -> set[int]:
     return {m for m in after if after[m] != before.get(m)}
 
 
-def test_chunks_are_utc_months_clipped_to_the_range():
+def test_chunks_are_the_utc_months_with_incidents_clipped_to_the_range():
+    months = {202512: 3, 202601: 1, 202602: 1, 202604: 2}
     since = datetime(2026, 1, 31, 23, 0, tzinfo=UTC)
     until = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
-    assert chunks_of(since, until) == [
+    assert chunks_of(months, since, until) == [
         Chunk(202601, since, datetime(2026, 2, 1, tzinfo=UTC)),
         Chunk(202602, datetime(2026, 2, 1, tzinfo=UTC), until),
     ]
     december = datetime(2025, 12, 5, tzinfo=UTC)
-    assert [c.month for c in chunks_of(december, datetime(2026, 1, 2, tzinfo=UTC))] == [
+    assert [c.month for c in chunks_of(months, december, datetime(2026, 1, 2, tzinfo=UTC))] == [
         202512,
         202601,
     ]
+    # Open ends take every month; March has no row (never an incident): not read.
+    assert [c.month for c in chunks_of(months, None, None)] == [202512, 202601, 202602, 202604]
     # Another zone's instant is the same instant: the month is the UTC one.
-    east = datetime(2026, 2, 1, 0, 30, tzinfo=UTC).astimezone(
-        __import__("zoneinfo").ZoneInfo("Asia/Tokyo")
-    )
+    east = datetime(2026, 2, 1, 0, 30, tzinfo=UTC).astimezone(ZoneInfo("Asia/Tokyo"))
     assert month_key(east) == 202602
+
+
+def test_upgrading_gives_existing_incidents_their_months(tmp_path):
+    """Months are found from data_version_months alone, so 0008 seeds it from the
+    incidents already there; reports from kept months then miss none of them."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from catalog import create_app
+    from catalog.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    command.upgrade(alembic_config(url), "0007")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for n, started in enumerate(("2025-11-03 10:00:00.000000", "2026-02-14 09:30:00.000000")):
+            conn.execute(
+                text(
+                    "INSERT INTO incidents (uid, title, severity, service, team, summary,"
+                    " detection_source, started_at, detected_at, recovered_at, created_at,"
+                    " updated_at, version) VALUES (:uid, 'Old', 'SEV2', 'svc', 'team', '',"
+                    " 'alert', :s, :s, :s, :s, :s, 1)"
+                ),
+                {"uid": f"old-{n}", "s": started},
+            )
+    engine.dispose()
+    command.upgrade(alembic_config(url), "head")
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "x"})
+    session = app.extensions["catalog.sessionmaker"]()
+    try:
+        assert months(session) == {202511: 1, 202602: 1}
+        settings = app.extensions["catalog.settings"]
+        kept = compute_metrics(session, settings, group_by="month", chunks=ChunkCache())
+        assert sum(g.count for g in kept.groups) == 2
+    finally:
+        session.close()
+        app.extensions["catalog.engine"].dispose()
 
 
 def test_writing_an_incident_moves_its_month_only(session):
@@ -236,3 +275,31 @@ def test_a_bulk_load_moves_each_month_it_touches(session, backend):
     assert len(moved(before, after)) >= 4
     if backend == "postgresql":
         assert all(after[m] == before.get(m, 0) + 1 for m in moved(before, after))
+
+
+def test_a_write_leaves_reports_on_other_months_as_they_are(session, settings):
+    """Reports are filed under the versions of the months they read: a new incident now
+    recomputes the last 30 days, not the quarter before last."""
+    from catalog.demo import load_demo_bulk
+
+    load_demo_bulk(session, count=300, seed=9, days=200)
+    now = datetime.now(UTC)
+    older = IncidentFilters(since=now - timedelta(days=180), until=now - timedelta(days=90))
+    recent = IncidentFilters(since=now - timedelta(days=30))
+    cache = MetricsCache()
+    for filters in (older, recent):
+        cache.metrics(session, settings, group_by="vector", filters=filters, now=now)
+    assert (cache.hits, cache.misses) == (0, 2)
+    make_incident(
+        session,
+        started_at=now - timedelta(hours=2),
+        detected_at=now - timedelta(hours=2),
+        recovered_at=now - timedelta(hours=1),
+    )
+    kept = cache.metrics(session, settings, group_by="vector", filters=older, now=now)
+    assert (cache.hits, cache.misses) == (1, 2)
+    again = cache.metrics(session, settings, group_by="vector", filters=recent, now=now)
+    assert (cache.hits, cache.misses) == (1, 3)
+    for report, filters in ((kept, older), (again, recent)):
+        fresh = compute_metrics(session, settings, group_by="vector", filters=filters, now=now)
+        assert _dicts(report) == _dicts(fresh)

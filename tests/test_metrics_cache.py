@@ -13,8 +13,9 @@ import pytest
 from factories import T0, api_payload, iso, make_incident
 from sqlalchemy import text
 
-from catalog.reports.cache import MetricsCache, current_version
+from catalog.reports.cache import MetricsCache
 from catalog.reports.metrics import compute_metrics
+from catalog.reports.versions import current_version
 
 
 def overall(report):  # type: ignore[no-untyped-def]

@@ -173,11 +173,22 @@ def test_a_report_of_another_database_is_never_served(
         s = apps[0].extensions["catalog.sessionmaker"]()
         s.info["actor_label"] = "test setup"
         make_incident(s)
-        version = s.execute(text("SELECT version FROM data_version WHERE id = 1")).scalar_one()
+        versions = s.execute(text("SELECT id, version FROM data_version")).all()
+        months = s.execute(text("SELECT month, version FROM data_version_months")).all()
         s.close()
         other = apps[1].extensions["catalog.engine"]
-        with other.begin() as conn:  # the same data version number on both sides
-            conn.execute(text("UPDATE data_version SET version = :v WHERE id = 1"), {"v": version})
+        with other.begin() as conn:  # the same version numbers on both sides
+            for row, version in versions:
+                conn.execute(
+                    text("UPDATE data_version SET version = :v WHERE id = :id"),
+                    {"v": version, "id": row},
+                )
+            conn.execute(text("DELETE FROM data_version_months"))
+            for month, version in months:
+                conn.execute(
+                    text("INSERT INTO data_version_months VALUES (:m, :v)"),
+                    {"m": month, "v": version},
+                )
         counts = []
         for application in apps:
             session = application.extensions["catalog.sessionmaker"]()
@@ -217,7 +228,7 @@ def test_files_hold_json_with_the_version(session, settings, tmp_path):
     folder = tmp_path / "shared"
     MetricsCache(shared=SharedReports(folder)).metrics(session, settings, now=NOW)
     (stored,) = [json.loads(p.read_text()) for p in folder.glob("*.json")]
-    assert set(stored) == {"version", "report"} and isinstance(stored["version"], int)
+    assert set(stored) == {"version", "report"} and isinstance(stored["version"], str)
 
 
 def test_a_write_refreshes_the_recent_reports_before_anyone_asks(app, client):

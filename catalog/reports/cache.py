@@ -2,25 +2,32 @@
 
 A metrics report depends on three things: the rows of the tables it reads,
 the request (grouping, filters, settings) and the clock (the `breaching`
-count of open incidents). So a cached report is keyed by the request and a
-*data version*, and kept only until the moment the clock would change it
-(`MetricsReport.valid_until`, the next open incident to start breaching).
+count of open incidents). So a cached report is keyed by the request and the
+*data versions* of what it reads, and kept only until the moment the clock
+would change it (`MetricsReport.valid_until`, the next open incident to start
+breaching).
 
-The data version is one row that database triggers bump on every INSERT,
-UPDATE or DELETE of incidents, their vector links and vectors, in the writing
-transaction itself (migration 0004). The triggers catch every writer, the ORM,
-the bulk demo loader, an import or someone in psql, and every app process reads
-the same row, so caches in several gunicorn workers never disagree with the
-database: a stale number would be a bug. The version is read *before* the data,
-so a report can only ever be newer than the version it is filed under.
+The versions are rows that database triggers move on every INSERT, UPDATE or
+DELETE, in the writing transaction itself (migrations 0004, 0008;
+catalog.reports.versions): one per UTC month of incidents' `started_at`, and
+one for vectors. A report is filed under the versions of the months its range
+reads and of the vectors, so a write in this month leaves last quarter's
+reports as they are, and recomputing this quarter's reads only this month again
+(catalog.reports.chunks). The triggers catch every writer, the ORM, the bulk
+demo loader, an import or someone in psql, and every app process reads the same
+rows, so caches in several gunicorn workers never disagree with the database: a
+stale number would be a bug. The versions are read *before* the data, so a
+report can only ever be newer than the versions it is filed under.
 
 Behind each process's cache, catalog.reports.shared lets the workers of one host
 share what one of them computed, so a write costs one recomputation per report,
-not one per worker.
+not one per worker. Other kept values (list pages, flagged root causes) are
+filed under every version row (`MetricsCache.value`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -35,10 +42,10 @@ from sqlalchemy.orm import Session
 from catalog.config import MetricSettings
 from catalog.db import utcnow
 from catalog.incidents.service import IncidentFilters
-from catalog.reports.chunks import ChunkCache
+from catalog.reports.chunks import ChunkCache, MonthVersions, read_month_versions
 from catalog.reports.metrics import MetricsReport, compute_metrics, compute_metrics_many
 from catalog.reports.shared import SharedReports, shared_or_compute, shared_or_compute_many
-from catalog.reports.versions import Versions, current_version, request_versions
+from catalog.reports.versions import Versions, request_versions
 
 T = TypeVar("T")
 
@@ -49,9 +56,15 @@ REFRESH_RECENT = 8
 VERSIONED_TABLES = ("incidents", "incident_vectors", "vectors")
 
 
+def _report_version(months: MonthVersions, filters: IncidentFilters) -> str:
+    """What a report is filed under: the versions of the months its range reads and of the
+    vectors. A write elsewhere (almost always: this month) leaves it as it is."""
+    return hashlib.sha256(repr(months.of(filters.since, filters.until)).encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class _Key:
-    version: int
+    version: str
     group_by: str
     filters: IncidentFilters
     settings: MetricSettings
@@ -99,15 +112,22 @@ class MetricsCache:
         now = now or utcnow()
         if self.size <= 0:
             return compute_metrics(session, settings, group_by=group_by, filters=filters, now=now)
-        key = _Key(current_version(session), group_by, filters, settings)
+        months = read_month_versions(session)
+        key = _Key(_report_version(months, filters), group_by, filters, settings)
         with self._lock:
             cached = self._entries.get(key)
             if cached is not None and _still_exact(cached, now):
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return replace(cached, generated_at=now)
-        report = self._from_other_workers(session, key, now) or compute_metrics(
-            session, settings, group_by=group_by, filters=filters, now=now, chunks=self.chunks
+        report = self._from_other_workers(session, key, now, months) or compute_metrics(
+            session,
+            settings,
+            group_by=group_by,
+            filters=filters,
+            now=now,
+            chunks=self.chunks,
+            months=months,
         )
         with self._lock:
             self.misses += 1
@@ -129,7 +149,8 @@ class MetricsCache:
         now = now or utcnow()
         if self.size <= 0:
             return compute_metrics_many(session, settings, group_bys, filters=filters, now=now)
-        version = current_version(session)
+        months = read_month_versions(session)
+        version = _report_version(months, filters)
         found: dict[str, MetricsReport] = {}
         with self._lock:
             for group_by in group_bys:
@@ -149,7 +170,13 @@ class MetricsCache:
         def compute(places: list[int]) -> list[MetricsReport]:
             wanted = [missing[i] for i in places]
             together = compute_metrics_many(
-                session, settings, wanted, filters=filters, now=now, chunks=self.chunks
+                session,
+                settings,
+                wanted,
+                filters=filters,
+                now=now,
+                chunks=self.chunks,
+                months=months,
             )
             return [together[g] for g in wanted]
 
@@ -180,7 +207,7 @@ class MetricsCache:
         """
         if self.size <= 0 or self.shared is None:
             return 0
-        version = current_version(session)
+        months = read_month_versions(session)
         with self._lock:
             recent = list(self._entries)[-REFRESH_RECENT:]
         # Grouped by what they filter on, so a headline and its trend share one read.
@@ -188,7 +215,7 @@ class MetricsCache:
         done: set[tuple[str, IncidentFilters, MetricSettings]] = set()
         for key in reversed(recent):  # the most recent first
             request = (key.group_by, key.filters, key.settings)
-            if key.version == version or request in done:
+            if key.version == _report_version(months, key.filters) or request in done:
                 continue
             done.add(request)
             views.setdefault((key.filters, key.settings), []).append(key.group_by)
@@ -197,7 +224,7 @@ class MetricsCache:
         return len(done)
 
     def _from_other_workers(
-        self, session: Session, key: _Key, now: datetime
+        self, session: Session, key: _Key, now: datetime, months: MonthVersions
     ) -> MetricsReport | None:
         """The report another worker filed, or computed here once for all of them (see
         catalog.reports.shared); None without a shared folder, or when it fails."""
@@ -215,6 +242,7 @@ class MetricsCache:
                 filters=key.filters,
                 now=now,
                 chunks=self.chunks,
+                months=months,
             ),
         )
         if report is None:

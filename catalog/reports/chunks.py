@@ -32,10 +32,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.incidents.models import Incident
 from catalog.reports.versions import VECTORS, data_version, data_version_months
 
 # Rows kept per process, all months together (~90 MB at ~150 bytes a row).
@@ -66,25 +65,44 @@ class Chunk:
     until: datetime
 
 
-def chunks_of(since: datetime, until: datetime) -> list[Chunk]:
-    """[since, until) cut at UTC month boundaries, in order."""
+def chunks_of(
+    months: dict[int, int], since: datetime | None, until: datetime | None
+) -> list[Chunk]:
+    """The months of `months` that overlap [since, until) (None: open), each clipped to it,
+    in order. A month without a version row never held an incident: nothing to read."""
     out = []
-    key = month_key(since)
-    while True:
+    for key in sorted(months):
         start, end = month_start(key), month_start(next_month(key))
-        lo, hi = max(since, start), min(until, end)
+        lo = start if since is None else max(since, start)
+        hi = end if until is None else min(until, end)
         if lo < hi:
             out.append(Chunk(key, lo, hi))
-        if end >= until:
-            return out
-        key = next_month(key)
+    return out
 
 
-# Two subqueries: each is one end of the index; min() and max() in one SELECT scan it.
-_FIRST_AND_LAST = select(
-    select(func.min(Incident.started_at)).scalar_subquery(),
-    select(func.max(Incident.started_at)).scalar_subquery(),
+# Every month's version and the vectors' version, in one read (the vectors' row as -2).
+_VERSIONS = select(data_version_months.c.month, data_version_months.c.version).union_all(
+    select(-data_version.c.id, data_version.c.version).where(data_version.c.id == VECTORS)
 )
+
+
+@dataclass(frozen=True)
+class MonthVersions:
+    """What a range's months were at, read before their rows."""
+
+    months: dict[int, int]
+    vectors: int
+
+    def of(self, since: datetime | None, until: datetime | None) -> tuple[Any, ...]:
+        """The versions a report on [since, until) depends on: equal, the report is too."""
+        pieces = chunks_of(self.months, since, until)
+        return (self.vectors, *((p.month, self.months[p.month]) for p in pieces))
+
+
+def read_month_versions(session: Session) -> MonthVersions:
+    rows = dict(session.execute(_VERSIONS).all())
+    vectors = int(rows.pop(-VECTORS))
+    return MonthVersions({int(m): int(v) for m, v in rows.items()}, vectors)
 
 
 class ChunkCache:
@@ -110,30 +128,20 @@ class ChunkCache:
         since: datetime | None,
         until: datetime | None,
         read: Callable[[datetime | None, datetime | None], list[Any]],
+        versions: MonthVersions | None = None,
     ) -> list[Any]:
         """`read(since, until)` for the whole range, a month at a time, from what is kept.
 
-        An open end is closed at the month of the first or last incident's start
-        (two index lookups): every month is read with both bounds, which keeps
-        the database on the `started_at` index (with only a lower bound SQLite
-        scanned a whole other index for a month's distinct services, 68 ms).
-        An incident written later outside those months moves the first or last
-        month, so the months asked for, and their keys, change with it.
+        The months come from `data_version_months` (one read with the vectors' version,
+        or `versions` if the caller has read them): every month that holds an incident
+        has a row there. Each month is read with both bounds, which keeps the database
+        on the `started_at` index (with only a lower bound SQLite scanned a whole other
+        index for one month's distinct services, 68 ms).
         """
-        lo, hi = since, until
-        if lo is None or hi is None:
-            first, last = session.execute(_FIRST_AND_LAST).one()
-            if first is None:
-                return read(since, until)
-            lo = lo if lo is not None else month_start(month_key(first))
-            hi = hi if hi is not None else month_start(next_month(month_key(last)))
-        if lo >= hi:
-            return read(since, until)
-        pieces = chunks_of(lo, hi)
-        versions, vectors = self._versions(session, pieces[0].month, pieces[-1].month)
+        versions = versions or read_month_versions(session)
         out: list[Any] = []
-        for piece in pieces:
-            key = (query_key, piece, versions.get(piece.month, 0), vectors)
+        for piece in chunks_of(versions.months, since, until):
+            key = (query_key, piece, versions.months[piece.month], versions.vectors)
             with self._lock:
                 kept = self._entries.get(key)
                 if kept is not None:
@@ -144,20 +152,6 @@ class ChunkCache:
                 self._keep(key, kept)
             out.extend(kept)
         return out
-
-    @staticmethod
-    def _versions(session: Session, first: int, last: int) -> tuple[dict[int, int], int]:
-        months = dict(
-            session.execute(
-                select(data_version_months.c.month, data_version_months.c.version).where(
-                    data_version_months.c.month.between(first, last)
-                )
-            ).all()
-        )
-        vectors = session.execute(
-            select(data_version.c.version).where(data_version.c.id == VECTORS)
-        ).scalar_one()
-        return months, int(vectors)
 
     def _keep(self, key: Hashable, rows: list[Any]) -> None:
         with self._lock:

@@ -50,7 +50,7 @@ class SharedReports:
         for old in self.folder.glob("*.json"):
             old.unlink(missing_ok=True)
 
-    def get(self, name: str, version: int) -> dict[str, Any] | None:
+    def get(self, name: str, version: int | str) -> dict[str, Any] | None:
         """The stored report for `name` if it was computed at this data version."""
         try:
             with open(self._path(name, ".json"), encoding="utf-8") as handle:
@@ -61,7 +61,7 @@ class SharedReports:
             return None
         return stored.get("report")
 
-    def put(self, name: str, version: int, report: dict[str, Any]) -> None:
+    def put(self, name: str, version: int | str, report: dict[str, Any]) -> None:
         path = self._path(name, ".json")
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
         try:
@@ -115,7 +115,7 @@ def _mtime(path: Path) -> float:
 def shared_or_compute(
     store: SharedReports,
     name: str,
-    version: int,
+    version: int | str,
     now: datetime,
     compute: Callable[[], MetricsReport],
 ) -> MetricsReport | None:
@@ -131,7 +131,7 @@ def shared_or_compute(
 def shared_or_compute_many(
     store: SharedReports,
     names: Sequence[str],
-    version: int,
+    version: int | str,
     now: datetime,
     compute: Callable[[list[int]], list[MetricsReport]],
 ) -> list[MetricsReport] | None:
@@ -163,7 +163,7 @@ def shared_or_compute_many(
         return None
 
 
-def _read(store: SharedReports, name: str, version: int) -> MetricsReport | None:
+def _read(store: SharedReports, name: str, version: int | str) -> MetricsReport | None:
     """The filed report, or None when there is none or it cannot be read back (then it is
     computed again and the file replaced)."""
     found = store.get(name, version)

@@ -7,7 +7,9 @@ cached report read all of its incidents again (a year by month: 80-110 ms at
 - `data_version_months`: the version of the UTC month(s) of the incidents it
   touched (both months when an update moves `started_at`; the incident's month
   when its vector links change). A report then reads again only the months
-  whose version moved, and keeps the rest (catalog.reports.chunks);
+  whose version moved, and keeps the rest (catalog.reports.chunks). Every month
+  that holds an incident has a row (seeded here, added by the triggers after),
+  so the table alone says which months there are to read;
 - `data_version` row 2, vectors: renaming or retargeting a vector may change
   every month's rows (filters by vector, vector groups);
 - row 3, post-mortems: root-cause times and "has a post-mortem" on lists;
@@ -73,6 +75,13 @@ def upgrade() -> None:
     )
     for row in ROWS:
         op.execute(f"INSERT INTO data_version (id, version) VALUES ({row}, 1)")
+    # Every month that holds an incident has a row from now on (the triggers add the
+    # rest): the kept months are found from this table alone.
+    month = PG_MONTH if op.get_bind().dialect.name == "postgresql" else SQLITE_MONTH
+    op.execute(
+        "INSERT INTO data_version_months (month, version)"
+        f" SELECT DISTINCT {month.format('started_at')}, 1 FROM incidents"
+    )
     if op.get_bind().dialect.name == "postgresql":
         _postgresql_triggers()
     else:
