@@ -30,12 +30,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.reports.versions import VECTORS, data_version, data_version_months
+
+T = TypeVar("T")
 
 # Rows kept per process, all months together (~90 MB at ~150 bytes a row).
 MAX_ROWS = 600_000
@@ -114,11 +116,13 @@ class ChunkCache:
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[Hashable, list[Any]] = OrderedDict()
+        self._sizes: dict[Hashable, int] = {}
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._sizes.clear()
             self.rows_kept = 0
 
     def rows(
@@ -130,7 +134,24 @@ class ChunkCache:
         read: Callable[[datetime | None, datetime | None], list[Any]],
         versions: MonthVersions | None = None,
     ) -> list[Any]:
-        """`read(since, until)` for the whole range, a month at a time, from what is kept.
+        """`read(since, until)` for the whole range, a month at a time, from what is kept."""
+        return [
+            row
+            for _, rows in self.months(session, query_key, since, until, read, versions)
+            for row in rows
+        ]
+
+    def months(
+        self,
+        session: Session,
+        query_key: Hashable,
+        since: datetime | None,
+        until: datetime | None,
+        read: Callable[[datetime | None, datetime | None], list[Any]],
+        versions: MonthVersions | None = None,
+    ) -> list[tuple[Hashable, list[Any]]]:
+        """Each month's rows of `read` over the range, in order, with the key they are
+        kept under (for what is worked out from them: `derived`).
 
         The months come from `data_version_months` (one read with the vectors' version,
         or `versions` if the caller has read them): every month that holds an incident
@@ -139,7 +160,7 @@ class ChunkCache:
         index for one month's distinct services, 68 ms).
         """
         versions = versions or read_month_versions(session)
-        out: list[Any] = []
+        out: list[tuple[Hashable, list[Any]]] = []
         for piece in chunks_of(versions.months, since, until):
             key = (query_key, piece, versions.months[piece.month], versions.vectors)
             with self._lock:
@@ -150,19 +171,35 @@ class ChunkCache:
             if kept is None:
                 kept = read(piece.since, piece.until)
                 self._keep(key, kept)
-            out.extend(kept)
+            out.append((key, kept))
         return out
 
-    def _keep(self, key: Hashable, rows: list[Any]) -> None:
+    def derived(self, key: Hashable, size: int, make: Callable[[], T]) -> T:
+        """`make()`, kept under `key` (a month's key from `months` and what was made of its
+        rows); `size` is what it counts against MAX_ROWS."""
         with self._lock:
-            self.misses += 1
-            if len(rows) > self.max_rows:
+            kept = self._entries.get(("derived", key))
+            if kept is not None:
+                self._entries.move_to_end(("derived", key))
+                return kept[0]  # type: ignore[no-any-return]
+        made = make()
+        self._keep(("derived", key), [made], size, count=False)
+        return made
+
+    def _keep(
+        self, key: Hashable, rows: list[Any], size: int | None = None, *, count: bool = True
+    ) -> None:
+        size = len(rows) if size is None else size
+        with self._lock:
+            self.misses += count
+            if size > self.max_rows:
                 return
             old = self._entries.pop(key, None)
             if old is not None:
-                self.rows_kept -= len(old)
+                self.rows_kept -= self._sizes.pop(key)
             self._entries[key] = rows
-            self.rows_kept += len(rows)
+            self._sizes[key] = size
+            self.rows_kept += size
             while self.rows_kept > self.max_rows:
-                _, dropped = self._entries.popitem(last=False)
-                self.rows_kept -= len(dropped)
+                dropped, _ = self._entries.popitem(last=False)
+                self.rows_kept -= self._sizes.pop(dropped)

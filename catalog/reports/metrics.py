@@ -16,6 +16,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -409,13 +411,17 @@ def _report(
     filters: IncidentFilters,
     now: datetime,
     dialect: str,
-    durations: list[tuple[Any, float, float | None]],
+    durations: list[tuple[Any, float, float | None]] | Monthly,
     open_rows: list[tuple[int, Any, float]],
 ) -> MetricsReport:
     """One grouping's statistics from the rows `_fetch` read."""
     report = MetricsReport(group_by=group_by, settings=settings, filters=filters, generated_at=now)
     default_targets = (settings.mttd_target_minutes * 60, settings.mttr_target_minutes * 60)
-    buckets = _bucket_durations(group_by, settings, dialect, durations)
+    buckets = (
+        durations.buckets(group_by, settings, dialect)
+        if isinstance(durations, Monthly)
+        else _bucket_durations(group_by, settings, dialect, durations)
+    )
     for incident_id, raw_key, elapsed in open_rows:
         key = _row_key(group_by, settings, raw_key)
         buckets.setdefault(key, _Bucket()).open.append((incident_id, elapsed))
@@ -474,7 +480,7 @@ def _fetch(
     dialect: str,
     chunks: ChunkCache | None = None,
     months: MonthVersions | None = None,
-) -> tuple[list[tuple[Any, float, float | None]], list[tuple[int, Any, float]]]:
+) -> tuple[list[tuple[Any, float, float | None]] | Monthly, list[tuple[int, Any, float]]]:
     """The durations and open rows described above, filtered in the database.
 
     With `chunks`, the durations are read a month at a time and the months whose
@@ -507,12 +513,58 @@ def _fetch(
     open_query = scoped(
         select(Incident.id, key, elapsed).where(Incident.recovered_at.is_(None)), filters
     )
+    rows: list[Any] | Monthly
     if chunks is None:
         rows = durations(filters.since, filters.until)
     else:
         query_key = (group_by, replace(filters, since=None, until=None), settings.mttr_from)
-        rows = chunks.rows(session, query_key, filters.since, filters.until, durations, months)
+        rows = Monthly(
+            chunks,
+            chunks.months(session, query_key, filters.since, filters.until, durations, months),
+        )
     return rows, _tuples(session, open_query)
+
+
+@dataclass(frozen=True)
+class Monthly:
+    """Durations as the months they were read in (`ChunkCache.months`): each month is
+    split into groups once and kept, so a report after a write groups one month's rows,
+    not all of them."""
+
+    chunks: ChunkCache
+    parts: list[tuple[Any, list[tuple[Any, float, float | None]]]]
+
+    def buckets(self, group_by: str, settings: MetricSettings, dialect: str) -> dict[Any, _Bucket]:
+        merged: dict[Any, list[_Bucket]] = {}
+        for key, rows in self.parts:
+            part = self.chunks.derived(
+                (key, group_by, settings.timezone),
+                len(rows),
+                partial(_sorted_buckets, group_by, settings, dialect, rows),
+            )
+            for group, bucket in part.items():
+                merged.setdefault(group, []).append(bucket)
+        return {group: _joined(parts) for group, parts in merged.items()}
+
+
+def _sorted_buckets(
+    group_by: str, settings: MetricSettings, dialect: str, rows: list[Any]
+) -> dict[Any, _Bucket]:
+    """One month's groups, each list sorted: kept, so joining months merges sorted runs."""
+    return {
+        key: _Bucket(ttds=sorted(b.ttds), ttrs=sorted(b.ttrs))
+        for key, b in _bucket_durations(group_by, settings, dialect, rows).items()
+    }
+
+
+def _joined(parts: list[_Bucket]) -> _Bucket:
+    """One group's months as one bucket (new lists: the kept ones are never changed)."""
+    if len(parts) == 1:
+        return _Bucket(ttds=parts[0].ttds, ttrs=list(parts[0].ttrs))
+    return _Bucket(
+        ttds=sorted(chain.from_iterable(p.ttds for p in parts)),
+        ttrs=sorted(chain.from_iterable(p.ttrs for p in parts)),
+    )
 
 
 def _tuples(session: Session, query: Select[Any]) -> list[Any]:
