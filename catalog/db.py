@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import (
     Connection,
     DateTime,
@@ -281,13 +281,31 @@ def init_app(app: Flask) -> None:
     )
     app.extensions["catalog.engine"] = engine
     app.extensions["catalog.sessionmaker"] = make_sessionmaker(engine)
+    if engine.dialect.name == "postgresql":  # see get_session; same pool, same connections
+        reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+        app.extensions["catalog.read_sessionmaker"] = make_sessionmaker(reads)
     app.teardown_appcontext(close_session)
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
+
 def get_session() -> Session:
-    """The request's session, opened on first use."""
+    """The request's session, opened on first use.
+
+    A GET on PostgreSQL reads in autocommit: no BEGIN and ROLLBACK around its queries,
+    two of the round trips of a cached list request. Nothing a GET reads needs one
+    snapshot (READ COMMITTED gives each statement its own in a transaction too), and
+    a GET writes nothing but bookkeeping, one statement (`write_bookkeeping`, whose
+    lock wait is then a session setting, reset after).
+    """
     if "db_session" not in g:
-        g.db_session = current_app.extensions["catalog.sessionmaker"]()
+        makers = current_app.extensions
+        reads = makers.get("catalog.read_sessionmaker")
+        if reads is not None and has_request_context() and request.method in READ_ONLY_METHODS:
+            g.db_session = reads()
+        else:
+            g.db_session = makers["catalog.sessionmaker"]()
     return g.db_session
 
 
@@ -349,8 +367,18 @@ def write_bookkeeping(session: Session) -> None:
 def _short_lock_wait(conn: Connection) -> Iterator[None]:
     """Wait at most BOOKKEEPING_WAIT_MS for a lock on this connection, then as usual again."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text(f"SET LOCAL lock_timeout = '{BOOKKEEPING_WAIT_MS}ms'"))
-        yield  # SET LOCAL ends with the transaction
+        wait = f"lock_timeout = '{BOOKKEEPING_WAIT_MS}ms'"
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            conn.execute(text(f"SET LOCAL {wait}"))
+            yield  # SET LOCAL ends with the transaction
+            return
+        # A GET's connection reads in autocommit (get_session), where SET LOCAL does
+        # nothing: a session setting, reset after.
+        conn.execute(text(f"SET {wait}"))
+        try:
+            yield
+        finally:
+            conn.execute(text("RESET lock_timeout"))
         return
     usual = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
     conn.exec_driver_sql(f"PRAGMA busy_timeout = {BOOKKEEPING_WAIT_MS}")

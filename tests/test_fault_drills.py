@@ -426,6 +426,32 @@ def test_reads_succeed_while_another_process_holds_the_write_lock(
     engine.dispose()
 
 
+def test_a_get_on_postgresql_skips_its_note_when_a_writer_holds_the_row(
+    pg_scratch, tmp_path, monkeypatch
+):
+    """GETs read in autocommit on PostgreSQL (db.get_session): the token's last-use note
+    still waits at most 200 ms for a lock, is skipped, and leaves the pooled connection's
+    lock timeout as it was."""
+    app = _app(pg_scratch, tmp_path, monkeypatch)
+    client = signed_in_client(app, "viewer")
+    engine = app.extensions["catalog.engine"]
+    old = datetime.now(UTC) - timedelta(days=3)
+    with engine.begin() as conn:
+        conn.execute(ApiToken.__table__.update().values(last_used_at=old))
+    with engine.connect() as holder:
+        holder.execute(text("SELECT id FROM api_tokens FOR UPDATE"))  # a writer elsewhere
+        response, elapsed = _timed(lambda: client.get("/api/v1/incidents"))
+        assert response.status_code == 200 and elapsed < BOUND_SECONDS
+        holder.rollback()
+    with engine.connect() as conn:
+        assert conn.scalar(select(ApiToken.last_used_at)) == old  # skipped, not waited for
+        assert conn.scalar(text("SHOW lock_timeout")) == "0"
+    assert client.get("/api/v1/incidents").status_code == 200
+    with engine.connect() as conn:
+        assert conn.scalar(select(ApiToken.last_used_at)) > old  # recorded once it could be
+    engine.dispose()
+
+
 def _csv(rows: int) -> bytes:
     lines = ["title,severity,service,started_at,detected_at,recovered_at,vectors"]
     lines += [
