@@ -558,9 +558,10 @@ def _sorted_buckets(
 
 
 def _joined(parts: list[_Bucket]) -> _Bucket:
-    """One group's months as one bucket (new lists: the kept ones are never changed)."""
+    """One group's months as one bucket. The kept lists are only ever read: a report's
+    statistics sort a copy, and what it adds (open incidents) goes to a new bucket."""
     if len(parts) == 1:
-        return _Bucket(ttds=parts[0].ttds, ttrs=list(parts[0].ttrs))
+        return _Bucket(ttds=parts[0].ttds, ttrs=parts[0].ttrs)
     return _Bucket(
         ttds=sorted(chain.from_iterable(p.ttds for p in parts)),
         ttrs=sorted(chain.from_iterable(p.ttrs for p in parts)),
