@@ -112,7 +112,20 @@ class MetricsCache:
         now = now or utcnow()
         if self.size <= 0:
             return compute_metrics(session, settings, group_by=group_by, filters=filters, now=now)
-        months = read_month_versions(session)
+        return self._metrics(
+            session, settings, group_by, filters, now, read_month_versions(session)
+        )
+
+    def _metrics(
+        self,
+        session: Session,
+        settings: MetricSettings,
+        group_by: str,
+        filters: IncidentFilters,
+        now: datetime,
+        months: MonthVersions,
+    ) -> MetricsReport:
+        """`metrics` at the month versions the caller read."""
         key = _Key(_report_version(months, filters), group_by, filters, settings)
         with self._lock:
             cached = self._entries.get(key)
@@ -149,7 +162,20 @@ class MetricsCache:
         now = now or utcnow()
         if self.size <= 0:
             return compute_metrics_many(session, settings, group_bys, filters=filters, now=now)
-        months = read_month_versions(session)
+        return self._metrics_many(
+            session, settings, group_bys, filters, now, read_month_versions(session)
+        )
+
+    def _metrics_many(
+        self,
+        session: Session,
+        settings: MetricSettings,
+        group_bys: tuple[str, ...],
+        filters: IncidentFilters,
+        now: datetime,
+        months: MonthVersions,
+    ) -> dict[str, MetricsReport]:
+        """`metrics_many` at the month versions the caller read."""
         version = _report_version(months, filters)
         found: dict[str, MetricsReport] = {}
         with self._lock:
@@ -161,9 +187,7 @@ class MetricsCache:
         missing = tuple(g for g in group_bys if g not in found)
         if len(missing) < 2:  # one report: the usual path, shared with the other workers
             for group_by in missing:
-                found[group_by] = self.metrics(
-                    session, settings, group_by=group_by, filters=filters, now=now
-                )
+                found[group_by] = self._metrics(session, settings, group_by, filters, now, months)
             return found
         keys = [_Key(version, g, filters, settings) for g in missing]
 
@@ -207,6 +231,7 @@ class MetricsCache:
         """
         if self.size <= 0 or self.shared is None:
             return 0
+        now = now or utcnow()
         months = read_month_versions(session)
         with self._lock:
             recent = list(self._entries)[-REFRESH_RECENT:]
@@ -220,7 +245,7 @@ class MetricsCache:
             done.add(request)
             views.setdefault((key.filters, key.settings), []).append(key.group_by)
         for (filters, settings), group_bys in views.items():
-            self.metrics_many(session, settings, tuple(group_bys), filters=filters, now=now)
+            self._metrics_many(session, settings, tuple(group_bys), filters, now, months)
         return len(done)
 
     def _from_other_workers(
