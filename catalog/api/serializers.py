@@ -52,39 +52,8 @@ def vector_to_dict(vector: Vector) -> dict[str, Any]:
 def incident_to_dict(
     incident: Incident | IncidentSummary, settings: MetricSettings, *, now: datetime
 ) -> dict[str, Any]:
-    """An incident as the API shows it: its stored fields and what the clock decides now."""
-    return {
-        **incident_stored_fields(incident, settings),
-        "breaching": incident_breaching(incident, settings, now=now),
-        "root_cause_flag": incident_root_cause_flag(
-            incident, now=now, rca_hours=settings.rca_hours
-        ),
-        "has_postmortem": incident.postmortem is not None,
-    }
-
-
-def next_clock_change(
-    incidents: Iterable[Incident | IncidentSummary], settings: MetricSettings, *, now: datetime
-) -> datetime | None:
-    """The first moment after `now` at which the clock alone changes `incident_to_dict` of
-    any of these (an open incident starts breaching, a root cause becomes overdue)."""
-    moments = [
-        moment
-        for incident in incidents
-        for moment in (
-            incident_breaching_from(incident, settings),
-            root_cause_overdue_from(incident, rca_hours=settings.rca_hours),
-        )
-        if moment is not None and moment >= now
-    ]
-    return min(moments, default=None)
-
-
-def incident_stored_fields(
-    incident: Incident | IncidentSummary, settings: MetricSettings
-) -> dict[str, Any]:
-    """The fields that depend on the incident's row and the settings only, not on the clock
-    or the post-mortem: what an incident list may keep under the data version."""
+    """An incident as the API shows it: its row, and what the clock decides now
+    (`breaching`, `root_cause_flag`; `next_clock_change` says when those move)."""
     return {
         "id": incident.id,
         "title": incident.title,
@@ -111,7 +80,29 @@ def incident_stored_fields(
         "created_at": iso_utc(incident.created_at),
         "updated_at": iso_utc(incident.updated_at),
         "version": incident.version,
+        "breaching": incident_breaching(incident, settings, now=now),
+        "root_cause_flag": incident_root_cause_flag(
+            incident, now=now, rca_hours=settings.rca_hours
+        ),
+        "has_postmortem": incident.postmortem is not None,
     }
+
+
+def next_clock_change(
+    incidents: Iterable[Incident | IncidentSummary], settings: MetricSettings, *, now: datetime
+) -> datetime | None:
+    """The first moment after `now` at which the clock alone changes `incident_to_dict` of
+    any of these (an open incident starts breaching, a root cause becomes overdue)."""
+    moments = [
+        moment
+        for incident in incidents
+        for moment in (
+            incident_breaching_from(incident, settings),
+            root_cause_overdue_from(incident, rca_hours=settings.rca_hours),
+        )
+        if moment is not None and moment >= now
+    ]
+    return min(moments, default=None)
 
 
 def action_item_to_dict(item: ActionItem, *, now: datetime) -> dict[str, Any]:
