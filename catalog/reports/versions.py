@@ -15,7 +15,7 @@ from flask import g, has_request_context, request
 from sqlalchemy import BigInteger, Column, Integer, Table, select
 from sqlalchemy.orm import Session
 
-from catalog.db import Base
+from catalog.db import READ_ONLY_METHODS, Base
 
 data_version = Table(
     "data_version",
@@ -51,14 +51,6 @@ class Versions:
 _ALL = select(data_version.c.id, data_version.c.version)
 
 
-def current_version(session: Session) -> int:
-    return int(
-        session.execute(
-            select(data_version.c.version).where(data_version.c.id == DATA)
-        ).scalar_one()
-    )
-
-
 def request_versions(session: Session) -> Versions:
     """`read_versions`, once per GET (or HEAD) request: who the token is and every kept
     value the request looks up share one read (on PostgreSQL a round trip each).
@@ -68,7 +60,7 @@ def request_versions(session: Session) -> Versions:
     just after the request: what the request computes is filed under the older
     version and is, if anything, newer than it, as everywhere in the caches.
     """
-    if not has_request_context() or request.method not in ("GET", "HEAD"):
+    if not has_request_context() or request.method not in READ_ONLY_METHODS:
         return read_versions(session)
     if "catalog_versions" not in g:
         g.catalog_versions = read_versions(session)
