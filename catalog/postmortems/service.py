@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from catalog.db import utcnow
 from catalog.errors import FieldErrors, ValidationError
 from catalog.incidents.models import Incident
-from catalog.incidents.service import Cached
+from catalog.incidents.service import Cached, count_incidents
 from catalog.postmortems.models import PM_STATUSES, ActionItem, Postmortem
 from catalog.rules import MARKDOWN_MAX, SHORT_MAX, TITLE_MAX, URL_MAX, check_text, check_timestamp
 from catalog.vectors.service import check_version
@@ -273,7 +273,6 @@ def _flagged_count(
     from sqlalchemy import func, or_
 
     from catalog.db import seconds_between
-    from catalog.incidents.service import count_incidents
 
     detected_since = session.scalar(
         select(func.count()).select_from(Incident).where(Incident.detected_at >= cutoff)
