@@ -65,6 +65,33 @@ SQLITE_UPSERT = (
 )
 
 
+_LINKED = "SELECT i.started_at FROM {0} l JOIN incidents i ON i.id = l.incident_id"
+# PostgreSQL month triggers: (function and trigger name, table, REFERENCING clause, event)
+# -> the rows whose started_at they move.
+PG_MONTH_TRIGGERS = {
+    ("incidents_ins", "incidents", "NEW TABLE AS new_rows", "INSERT"): "new_rows",
+    ("incidents_del", "incidents", "OLD TABLE AS old_rows", "DELETE"): "old_rows",
+    (
+        "incidents_upd",
+        "incidents",
+        "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "UPDATE",
+    ): "(SELECT started_at FROM old_rows UNION ALL SELECT started_at FROM new_rows) t",
+    ("links_ins", "incident_vectors", "NEW TABLE AS new_rows", "INSERT"): (
+        f"({_LINKED.format('new_rows')}) t"
+    ),
+    ("links_del", "incident_vectors", "OLD TABLE AS old_rows", "DELETE"): (
+        f"({_LINKED.format('old_rows')}) t"
+    ),
+    (
+        "links_upd",
+        "incident_vectors",
+        "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "UPDATE",
+    ): f"({_LINKED.format('old_rows')} UNION ALL {_LINKED.format('new_rows')}) t",
+}
+
+
 def upgrade() -> None:
     op.create_table(
         "data_version_months",
@@ -117,31 +144,7 @@ def _postgresql_triggers() -> None:
                 f" FOR EACH STATEMENT EXECUTE FUNCTION catalog_bump_version_row('{row}')"
             )
     month = PG_MONTH.format("started_at")
-    linked = "SELECT i.started_at FROM {0} l JOIN incidents i ON i.id = l.incident_id"
-    sources = {
-        # (function, table, REFERENCING clause, event, rows whose started_at count)
-        ("incidents_ins", "incidents", "NEW TABLE AS new_rows", "INSERT"): "new_rows",
-        ("incidents_del", "incidents", "OLD TABLE AS old_rows", "DELETE"): "old_rows",
-        (
-            "incidents_upd",
-            "incidents",
-            "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-            "UPDATE",
-        ): "(SELECT started_at FROM old_rows UNION ALL SELECT started_at FROM new_rows) t",
-        ("links_ins", "incident_vectors", "NEW TABLE AS new_rows", "INSERT"): (
-            f"({linked.format('new_rows')}) t"
-        ),
-        ("links_del", "incident_vectors", "OLD TABLE AS old_rows", "DELETE"): (
-            f"({linked.format('old_rows')}) t"
-        ),
-        (
-            "links_upd",
-            "incident_vectors",
-            "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-            "UPDATE",
-        ): f"({linked.format('old_rows')} UNION ALL {linked.format('new_rows')}) t",
-    }
-    for (name, table, referencing, event), source in sources.items():
+    for (name, table, referencing, event), source in PG_MONTH_TRIGGERS.items():
         # Each month once per transaction, like row 1: a bulk insert through executemany
         # runs one statement (and so this trigger) per row, and updating one row 10^5
         # times in a transaction took 125 s for the demo's 10^5 incidents.
@@ -232,14 +235,7 @@ def downgrade() -> None:
         for row, tables in ROWS.items():
             for table in tables:
                 op.execute(f"DROP TRIGGER trg_{table}_version_{row} ON {table}")
-        for name, table in (
-            ("incidents_ins", "incidents"),
-            ("incidents_del", "incidents"),
-            ("incidents_upd", "incidents"),
-            ("links_ins", "incident_vectors"),
-            ("links_del", "incident_vectors"),
-            ("links_upd", "incident_vectors"),
-        ):
+        for name, table, _, _ in PG_MONTH_TRIGGERS:
             op.execute(f"DROP TRIGGER trg_{name}_months ON {table}")
             op.execute(f"DROP FUNCTION catalog_months_{name}()")
         for table in ("incidents", "incident_vectors"):
@@ -254,5 +250,5 @@ def downgrade() -> None:
         for table in ("incidents", "incident_vectors"):
             for operation in ("insert", "update", "delete"):
                 op.execute(f"DROP TRIGGER trg_{table}_{operation}_months")
-    op.execute("DELETE FROM data_version WHERE id IN (2, 3, 4)")
+    op.execute(f"DELETE FROM data_version WHERE id IN ({', '.join(map(str, ROWS))})")
     op.drop_table("data_version_months")
