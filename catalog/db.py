@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import sqlite3
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import (
@@ -29,7 +31,8 @@ from sqlalchemy import (
     make_url,
     text,
 )
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -142,12 +145,44 @@ def make_engine(url: str, timeout_seconds: int = 15) -> Engine:
     for name in ("connect_timeout", "options"):  # the URL's own choice wins (e.g. PgBouncer)
         if name in query:
             connect_args.pop(name)
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,  # a connection the server dropped is replaced, not used
         pool_timeout=min(POOL_TIMEOUT_SECONDS, timeout_seconds),
         connect_args=connect_args,
     )
+    # A connection the server dropped is replaced, not used (SQLAlchemy's pool_pre_ping,
+    # but a round trip only when the socket says something happened).
+    event.listen(engine, "checkout", partial(_replace_if_dropped, engine.dialect))
+    return engine
+
+
+_HUNG_UP = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP | select.POLLRDHUP
+
+
+def _replace_if_dropped(
+    dialect: Dialect, dbapi_connection: Any, connection_record: object, proxy: object
+) -> None:
+    """pool_pre_ping without its round trip on every checkout.
+
+    A pooled connection is idle, so the server has nothing to say on it: its
+    socket turns readable only when the server ends it (a restart, a failover,
+    pg_terminate_backend, an idle timeout: an error message and end of file).
+    Then, and only then, a real ping decides (a late TLS message reads too);
+    `DisconnectionError` makes the pool drop the connection and open another.
+    The ping on every checkout was a sixth of a cached list request's cost.
+    A server that vanishes without a word is caught by the statement's own error,
+    as it would be after a ping.
+    """
+    if dbapi_connection.closed or getattr(dbapi_connection, "broken", False):
+        raise DisconnectionError("the connection is closed")
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), _HUNG_UP)
+    if not poller.poll(0):
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except Exception as error:  # noqa: BLE001 - any failure of the ping: not usable
+        raise DisconnectionError("the server ended this connection") from error
 
 
 def _sqlite_pragmas(dbapi_connection: object, connection_record: object, busy_ms: int) -> None:

@@ -270,6 +270,37 @@ def test_host_that_never_answers_gets_503_within_seconds(relay, tmp_path, monkey
     app.extensions["catalog.engine"].dispose()
 
 
+def _wait_for_backends_to_end(pg_admin, pids: list[int]) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 10
+    alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)")
+    while pg_admin.execute(alive, {"pids": pids}).scalar():
+        assert time.monotonic() < deadline, "the terminated backends did not end"
+        time.sleep(0.02)
+
+
+def test_a_pooled_connection_is_checked_without_a_round_trip_until_the_server_ends_it(
+    pg_scratch, pg_admin
+):
+    from catalog.db import make_engine
+
+    engine = make_engine(pg_scratch)
+    try:
+        with engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+            conn.commit()  # the last statement the server saw on it
+        last_statement = text("SELECT query FROM pg_stat_activity WHERE pid = :pid")
+        with engine.connect() as conn:  # the same pooled connection, checked out again
+            assert pg_admin.execute(last_statement, {"pid": pid}).scalar() == "COMMIT"  # no ping
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() == pid
+
+        pg_admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        _wait_for_backends_to_end(pg_admin, [pid])
+        with engine.connect() as conn:  # the dead one is noticed and replaced
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+    finally:
+        engine.dispose()
+
+
 def test_dropped_connections_are_replaced_and_a_closed_database_answers_503(
     pg_scratch, pg_admin, tmp_path, monkeypatch
 ):
@@ -282,9 +313,19 @@ def test_dropped_connections_are_replaced_and_a_closed_database_answers_503(
         "WHERE datname = :name AND pid <> pg_backend_pid()"
     )
 
-    # The server drops every connection: the pool must not hand out a dead one.
+    # The server drops every connection: the pool must not hand out a dead one. Each
+    # pooled connection is checked without a round trip (its socket has hung up), so
+    # the drill waits for the server to have ended them, as a restart has by the time
+    # anyone asks: a connection ended mid-request fails that request however it is
+    # checked, which is what the 503 drills below are for.
+    pids = pg_admin.execute(
+        text("SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"),
+        {"name": name},
+    ).scalars().all()
     assert pg_admin.execute(terminate, {"name": name}).scalar() >= 1
+    _wait_for_backends_to_end(pg_admin, pids)
     assert_serving(client)
+    assert_serving(client)  # and again, with the pool holding only new connections
 
     # Dropped and not let back in (a restart, a failover): 503 until it is over.
     pg_admin.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
