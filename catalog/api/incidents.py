@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
 
-from flask import request
+from flask import current_app, request
 
 from catalog.api import bp
 from catalog.api.common import host_is_trusted, list_envelope, paging, settings
@@ -55,7 +54,7 @@ def list_incidents():  # type: ignore[no-untyped-def]
     session = get_session()
     cached, s, now = cached_values(session), settings(), utcnow()
 
-    def answer() -> tuple[dict[str, Any], datetime | None, bool]:
+    def answer() -> tuple[bytes, datetime | None, bool]:
         result = service.list_incidents(
             session, filters, sort=sort, page=page_no, per_page=per_page, cached=cached
         )
@@ -66,12 +65,13 @@ def list_incidents():  # type: ignore[no-untyped-def]
             total=result.total,
             endpoint="api.list_incidents",
         )
-        return envelope, next_clock_change(result.items, s, now=now), small_enough(result.items)
+        body = current_app.json.response(envelope).get_data()
+        return body, next_clock_change(result.items, s, now=now), small_enough(result.items)
 
     where = (request.scheme, request.host, request.root_path, host_is_trusted())
     name = f"api-incidents:{where}:{request.query_string!r}"
-    envelope, _, _ = cached(name, answer, itemgetter(2), valid_until=itemgetter(1), now=now)
-    return envelope
+    body, _, _ = cached(name, answer, itemgetter(2), valid_until=itemgetter(1), now=now)
+    return current_app.response_class(body, mimetype=current_app.json.mimetype)  # type: ignore[attr-defined]
 
 
 @bp.post("/incidents")
