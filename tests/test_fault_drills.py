@@ -318,10 +318,8 @@ def test_dropped_connections_are_replaced_and_a_closed_database_answers_503(
     # the drill waits for the server to have ended them, as a restart has by the time
     # anyone asks: a connection ended mid-request fails that request however it is
     # checked, which is what the 503 drills below are for.
-    pids = pg_admin.execute(
-        text("SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"),
-        {"name": name},
-    ).scalars().all()
+    others = "SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
+    pids = pg_admin.execute(text(others), {"name": name}).scalars().all()
     assert pg_admin.execute(terminate, {"name": name}).scalar() >= 1
     _wait_for_backends_to_end(pg_admin, pids)
     assert_serving(client)
