@@ -194,6 +194,39 @@ def test_log_an_incident_and_see_ttd_ttr_and_flags(page, live_url, client):  # t
     )
 
 
+def test_the_incident_form_names_every_problem_at_once_and_focuses_the_summary(  # type: ignore[no-untyped-def]
+    page, live_url, client
+):
+    """An empty title, recovered before detected and a time in the future: one submit
+    shows all three, next to their inputs and in a summary that takes the focus."""
+    page.goto(f"{live_url}/incidents/new")
+    page.fill("#title", "")
+    page.fill("#service", "chat-api")
+    page.check("input[name=vectors][value=data-drift]")
+    page.fill("#started_at", "2026-03-02T13:00")
+    page.fill("#detected_at", "2026-03-02T13:04")
+    page.fill("#acknowledged_at", "2099-01-01T10:00")
+    page.fill("#recovered_at", "2026-03-02T13:01")
+    page.click("main form.form button[type=submit]")
+
+    summary = page.locator("#error-summary")
+    summary.wait_for()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    text = summary.inner_text()
+    for message in (
+        "Title is required.",
+        "Acknowledged cannot be more than 5 minutes in the future.",
+        "Recovered cannot be before Detected.",
+    ):
+        assert message in text
+    assert "Title is required." in page.inner_text("#title-error")
+    assert "Recovered cannot be before Detected." in page.inner_text("#recovered_at-error")
+    # Each line of the summary leads to its input.
+    summary.get_by_role("link", name="Recovered").click()
+    assert page.evaluate("document.activeElement.id") == "recovered_at"
+    assert client.get("/api/v1/incidents").get_json()["total"] == 0
+
+
 def test_postmortem_root_cause_flag(page, live_url, session):  # type: ignore[no-untyped-def]
     from datetime import timedelta
 

@@ -945,7 +945,7 @@ HUGE = [
     ("item-owner-101", Refused(put_item(owner="🙂" * 101), 422, ("action_items.0.owner",))),
     (
         "form-title-201",
-        Refused(new_incident_form(title="ü" * 201), 422, ("title",), "cannot be longer than 200"),
+        Refused(new_incident_form(title="ü" * 201), 422, ("title",), "at most 200 characters"),
     ),
     (
         "form-mitigation-100001",

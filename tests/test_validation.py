@@ -7,7 +7,9 @@ field. Either way nothing in the database changes and nothing answers 500.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -245,15 +247,8 @@ def test_incident_timestamps_on_the_boundaries_are_accepted(client, session, sub
 
 
 @pytest.mark.parametrize("field", ["started_at", "detected_at"])
-def test_form_requires_started_and_detected(client, session, subtests, field):
-    for surface in ["form-new", "form-edit"]:
-        with subtests.test(surface=surface):
-            check_incident_refused(client, session, surface, {field: None}, {field: FORM_REQUIRED})
-
-
-@pytest.mark.parametrize("field", ["started_at", "detected_at"])
-def test_api_requires_started_and_detected(client, session, subtests, field):
-    for surface in ["api-post", "api-patch"]:
+def test_started_and_detected_are_required(client, session, subtests, field):
+    for surface in INCIDENT_SURFACES:
         with subtests.test(surface=surface):
             label = {"started_at": "Started", "detected_at": "Detected"}[field]
             check_incident_refused(
@@ -385,129 +380,110 @@ def test_form_years_off_the_calendar_are_refused_not_500(app_config, request, zo
 LONG_TITLE, LONG_SHORT, LONG_MD = "t" * 201, "s" * 101, "m" * 100_001
 
 INCIDENT_FIELD_CASES = [
-    # (fields, API expectation, form expectation)
+    # (fields, the message the form and the API both give)
     pytest.param(
         {"title": LONG_TITLE},
         {"title": "Title must be at most 200 characters (got 201)."},
-        {"title": TOO_LONG_FORM.format(200)},
         id="title-201",
     ),
     pytest.param(
         {"service": LONG_SHORT},
         {"service": "Service must be at most 100 characters (got 101)."},
-        {"service": TOO_LONG_FORM.format(100)},
         id="service-101",
     ),
     pytest.param(
         {"team": LONG_SHORT},
         {"team": "Team must be at most 100 characters (got 101)."},
-        {"team": TOO_LONG_FORM.format(100)},
         id="team-101",
     ),
     pytest.param(
         {"summary": LONG_MD},
-        {"summary": "Summary must be at most 100,000 characters (got 100,001)."},
         {"summary": "Summary must be at most 100,000 characters (got 100,001)."},
         id="summary-100001",
     ),
     pytest.param(
         {"title": "   "},
         {"title": "Title is required."},
-        {"title": "Title is required."},
         id="title-blank",
     ),
     pytest.param(
         {"service": ""},
         {"service": "Service is required."},
-        {"service": FORM_REQUIRED},
         id="service-empty",
     ),
     pytest.param(
         {"title": "nul\x00byte"},
-        {"title": "Title " + CONTROL},
         {"title": "Title " + CONTROL},
         id="title-nul",
     ),
     pytest.param(
         {"title": "bell\x07"},
         {"title": "Title " + CONTROL},
-        {"title": "Title " + CONTROL},
         id="title-bell",
     ),
     pytest.param(
         {"title": "carriage\rreturn"},
-        {"title": "Title " + CONTROL},
         {"title": "Title " + CONTROL},
         id="title-lone-cr",
     ),
     pytest.param(
         {"service": "svc\x1b[31m"},
         {"service": "Service " + CONTROL},
-        {"service": "Service " + CONTROL},
         id="service-escape",
     ),
     pytest.param(
         {"team": "te\x7fam"},
-        {"team": "Team " + CONTROL},
         {"team": "Team " + CONTROL},
         id="team-del",
     ),
     pytest.param(
         {"summary": "line\x0bfeed"},
         {"summary": "Summary " + CONTROL},
-        {"summary": "Summary " + CONTROL},
         id="summary-vt",
     ),
     pytest.param(
         {"summary": "c1\x85control in the middle"},
         {"summary": "Summary " + CONTROL},
-        {"summary": "Summary " + CONTROL},
         id="summary-c1",
     ),
     pytest.param(
         {"severity": "SEV5"},
-        {"severity": "Severity must be one of SEV1, SEV2, SEV3, SEV4."},
-        {"severity": NOT_A_CHOICE},
+        {"severity": "Severity must be one of: SEV1, SEV2, SEV3, SEV4."},
         id="severity-sev5",
     ),
     pytest.param(
         {"severity": "sev1"},
-        {"severity": "Severity must be one of SEV1, SEV2, SEV3, SEV4."},
-        {"severity": NOT_A_CHOICE},
+        {"severity": "Severity must be one of: SEV1, SEV2, SEV3, SEV4."},
         id="severity-lowercase",
     ),
     pytest.param(
         {"detection_source": "pager"},
         {"detection_source": "Detection source must be one of: alert, customer, internal, other."},
-        {"detection_source": NOT_A_CHOICE},
         id="detection-source",
     ),
     pytest.param(
         {"vectors": []},
-        {"vectors": "Link at least one failure vector."},
         {"vectors": "Link at least one failure vector."},
         id="no-vector",
     ),
     pytest.param(
         {"vectors": ["no-such-vector"]},
         {"vectors": "Unknown failure vector 'no-such-vector'."},
-        {"vectors": "is not a valid choice"},
         id="unknown-vector",
     ),
     pytest.param(
         {"vectors": ["data-drift", "no-such-vector"]},
         {"vectors": "Unknown failure vector 'no-such-vector'."},
-        {"vectors": "is not a valid choice"},
         id="one-unknown-vector",
     ),
 ]
 
 
-@pytest.mark.parametrize(("fields", "api_expected", "form_expected"), INCIDENT_FIELD_CASES)
-def test_incident_field_rules(client, session, subtests, fields, api_expected, form_expected):
+@pytest.mark.parametrize(("fields", "expected"), INCIDENT_FIELD_CASES)
+def test_incident_field_rules(client, session, subtests, fields, expected):
+    """The form and the API give the same message for the same input."""
     for surface in INCIDENT_SURFACES:
         with subtests.test(surface=surface):
-            expected = api_expected if surface.startswith("api") else form_expected
             check_incident_refused(client, session, surface, fields, expected)
 
 
@@ -595,11 +571,9 @@ def archived_vector(session):
 def test_a_new_incident_cannot_use_an_archived_vector(client, session, archived_vector, subtests):
     for surface in ["form-new", "api-post"]:
         with subtests.test(surface=surface):
-            expected = (
-                {"vectors": "Failure vector 'model-poisoning' is archived; pick an active one."}
-                if surface.startswith("api")
-                else {"vectors": "is not a valid choice"}
-            )
+            expected = {
+                "vectors": "Failure vector 'model-poisoning' is archived; pick an active one."
+            }
             check_incident_refused(
                 client, session, surface, {"vectors": [archived_vector]}, expected
             )
@@ -1277,3 +1251,62 @@ def test_a_form_without_version_changes_nothing(client, session, kind):
     before = db_state(session)
     assert client.post(url, data=data).status_code == 422
     assert db_state(session) == before
+
+
+# ---- one pass: every problem at once, the same words on every surface ------------
+
+
+def form_field_errors(page: str) -> dict[str, list[str]]:
+    """The messages a page shows next to each input."""
+    found = re.findall(r'<ul class="errors" id="([a-z_]+)-error">(.*?)</ul>', page, re.S)
+    return {
+        name: [html.unescape(m) for m in re.findall(r"<li>(.*?)</li>", items, re.S)]
+        for name, items in found
+    }
+
+
+def test_the_form_and_the_api_name_every_problem_at_once_in_the_same_words(client, session):
+    """An empty title, recovered before detected and a time in the future: one answer
+    lists all three, through the form as through the API (no second round trip)."""
+    future = datetime.now(UTC) + timedelta(days=1)
+    bad = {"title": "", "recovered_at": T0 + timedelta(minutes=1), "acknowledged_at": future}
+    before = db_state(session)
+
+    api = client.post(
+        "/api/v1/incidents", json=api_payload(**{k: api_value(v) for k, v in bad.items()})
+    )
+    assert api.status_code == 422
+    api_fields = api.get_json()["error"]["fields"]
+    form = client.post("/incidents/new", data=form_payload(**{k: local(v) for k, v in bad.items()}))
+    assert form.status_code == 422
+    page = form.get_data(as_text=True)
+
+    assert api_fields == {
+        "title": ["Title is required."],
+        "acknowledged_at": ["Acknowledged cannot be more than 5 minutes in the future."],
+        "recovered_at": ["Recovered cannot be before Detected."],
+    }
+    assert form_field_errors(page) == api_fields
+    summary = page[
+        page.index('id="error-summary"') : page.index("</div>", page.index('id="error-summary"'))
+    ]
+    for field, messages in api_fields.items():
+        assert f'href="#{field}"' in summary and str(escape(messages[0])) in summary
+    assert db_state(session) == before
+
+
+def test_an_unreadable_time_is_reported_with_every_other_problem(client, session):
+    """A time the server cannot read (a hand-made post, a bad API string) does not hide
+    the rest: the title and the time are named together."""
+    page = client.post(
+        "/incidents/new", data=form_payload(title="", started_at="yesterday")
+    ).get_data(as_text=True)
+    assert form_field_errors(page) == {
+        "title": ["Title is required."],
+        "started_at": ["Not a valid datetime value."],
+    }
+    api = client.post("/api/v1/incidents", json=api_payload(title="", started_at="yesterday"))
+    assert api.status_code == 422
+    fields = api.get_json()["error"]["fields"]
+    assert set(fields) == {"title", "started_at"}
+    assert fields["title"] == ["Title is required."]

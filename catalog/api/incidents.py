@@ -9,14 +9,14 @@ from flask import current_app, request
 
 from catalog.api import bp
 from catalog.api.common import host_is_trusted, list_envelope, paging, settings
-from catalog.api.parsing import json_body, parse_timestamps, query_timestamp, refuse_unknown
+from catalog.api.parsing import json_body, query_timestamp, read_timestamps, refuse_unknown
 from catalog.api.serializers import incident_to_dict, next_clock_change
 from catalog.db import get_session, utcnow
 from catalog.errors import FieldErrors
 from catalog.exports.incidents_csv import incidents_csv_response
 from catalog.incidents import service
-from catalog.incidents.models import TIMESTAMP_FIELDS
 from catalog.incidents.service import small_enough
+from catalog.incidents.spec import TIMESTAMP_FIELDS
 from catalog.reports.cache import cached_values
 
 
@@ -78,9 +78,10 @@ def list_incidents():  # type: ignore[no-untyped-def]
 def create_incident():  # type: ignore[no-untyped-def]
     data = json_body()
     refuse_unknown(data, service.EDITABLE)
-    data = parse_timestamps(data, TIMESTAMP_FIELDS)
+    errors = FieldErrors()
+    data = read_timestamps(errors, data, TIMESTAMP_FIELDS)
     session = get_session()
-    incident = service.create_incident(session, data)
+    incident = service.create_incident(session, data, errors=errors)
     session.commit()
     return incident_to_dict(incident, settings(), now=utcnow()), 201
 
@@ -95,10 +96,11 @@ def get_incident(incident_id: int):  # type: ignore[no-untyped-def]
 def update_incident(incident_id: int):  # type: ignore[no-untyped-def]
     data = json_body()
     refuse_unknown(data, (*service.EDITABLE, "version"))
-    data = parse_timestamps(data, TIMESTAMP_FIELDS)
+    errors = FieldErrors()
+    data = read_timestamps(errors, data, TIMESTAMP_FIELDS)
     session = get_session()
     incident = service.get_incident(session, incident_id)
-    service.update_incident(session, incident, data)
+    service.update_incident(session, incident, data, errors=errors)
     session.commit()
     return incident_to_dict(incident, settings(), now=utcnow())
 

@@ -14,8 +14,9 @@ from typing import Any
 from catalog import __version__
 from catalog.api import bp
 from catalog.config import MTTR_FROM_CHOICES
-from catalog.incidents.models import DETECTION_SOURCES, SEVERITIES, STATUSES
+from catalog.incidents.models import SEVERITIES, STATUSES
 from catalog.incidents.service import MAX_ID, MAX_PAGE, MAX_PER_PAGE, SORTS
+from catalog.incidents.spec import INCIDENT
 from catalog.postmortems.models import PM_STATUSES
 from catalog.postmortems.service import MAX_ACTION_ITEMS, ROOT_CAUSE_FLAGS
 from catalog.reports.metrics import GROUP_BYS
@@ -165,32 +166,8 @@ def _vector_schemas() -> dict[str, Schema]:
 # ---- incidents --------------------------------------------------------------
 
 
-def _incident_fields() -> dict[str, Schema]:
-    return {
-        "title": _text(TITLE_MAX, required=True),
-        "severity": {"type": "string", "enum": list(SEVERITIES)},
-        "service": _text(SHORT_MAX, required=True),
-        "team": _text(SHORT_MAX),
-        "summary": _text(MARKDOWN_MAX, description="Markdown."),
-        "detection_source": {"type": "string", "enum": list(DETECTION_SOURCES), "default": "alert"},
-        "vectors": {
-            "type": "array",
-            "items": {"type": "string"},
-            "minItems": 1,
-            "description": "Slugs of known vectors; an archived one only if already linked.",
-        },
-        "started_at": TIMESTAMP_IN,
-        "detected_at": {**TIMESTAMP_IN, "description": "Not before `started_at`."},
-        "acknowledged_at": _nullable({**TIMESTAMP_IN, "description": "Not before `detected_at`."}),
-        "mitigated_at": _nullable({**TIMESTAMP_IN, "description": "Not before `started_at`."}),
-        "recovered_at": _nullable(
-            {**TIMESTAMP_IN, "description": "Not before `mitigated_at` nor `detected_at`."}
-        ),
-    }
-
-
 def _incident_schemas() -> dict[str, Schema]:
-    fields = _incident_fields()
+    fields = INCIDENT.json_schema()["properties"]
     read = {
         "id": _read_only({"type": "integer"}),
         "title": {"type": "string"},
@@ -235,7 +212,7 @@ def _incident_schemas() -> dict[str, Schema]:
         "Incident": _object(read, list(read), description="An incident with its derived values."),
         "IncidentCreate": _object(
             fields,
-            ["title", "severity", "service", "vectors", "started_at", "detected_at"],
+            list(INCIDENT.required),
             description="A new incident; unknown fields are refused (422).",
             example=example,
         ),

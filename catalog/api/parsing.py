@@ -63,14 +63,15 @@ def parse_date(errors: FieldErrors, field: str, value: object) -> date | None:
         return None
 
 
-def parse_timestamps(data: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
-    """Replace timestamp strings by datetimes; all parse errors reported together."""
-    errors = FieldErrors()
+def read_timestamps(
+    errors: FieldErrors, data: dict[str, Any], fields: Iterable[str]
+) -> dict[str, Any]:
+    """Timestamp strings as datetimes; what cannot be read is noted in `errors` and left
+    for the domain to skip, so one answer names every problem (see catalog.fields)."""
     out = dict(data)
     for field in fields:
         if field in data:
             out[field] = parse_timestamp(errors, field, data[field])
-    errors.raise_if_any()
     return out
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.db import Base, UTCDateTime, utcnow
+from catalog.incidents.spec import DETECTION_SOURCES, INCIDENT, SEVERITIES, TIMESTAMP_FIELDS
 from catalog.vectors.models import Vector
 
 if TYPE_CHECKING:
@@ -20,10 +21,13 @@ def new_uid() -> str:
     return uuid4().hex
 
 
-SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
-DETECTION_SOURCES = ("alert", "customer", "internal", "other")
 STATUSES = ("investigating", "mitigated", "recovered")
-TIMESTAMP_FIELDS = ("started_at", "detected_at", "acknowledged_at", "mitigated_at", "recovered_at")
+__all__ = ["DETECTION_SOURCES", "SEVERITIES", "STATUSES", "TIMESTAMP_FIELDS", "Incident"]
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({','.join(repr(v) for v in values)})"
+
 
 incident_vectors = Table(
     "incident_vectors",
@@ -41,10 +45,8 @@ incident_vectors = Table(
 class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
-        CheckConstraint("severity IN ('SEV1','SEV2','SEV3','SEV4')", name="severity"),
-        CheckConstraint(
-            "detection_source IN ('alert','customer','internal','other')", name="detection_source"
-        ),
+        CheckConstraint(_one_of("severity", SEVERITIES), name="severity"),
+        CheckConstraint(_one_of("detection_source", DETECTION_SOURCES), name="detection_source"),
         CheckConstraint("started_at <= detected_at", name="started_before_detected"),
         Index("ix_incidents_started_at", "started_at"),
         Index("ix_incidents_detected_at", "detected_at"),
@@ -71,10 +73,10 @@ class Incident(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # The incident's identity across installations (backups); see migration 0005.
     uid: Mapped[str] = mapped_column(String(40), default=new_uid)
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(INCIDENT.max_length("title")))
     severity: Mapped[str] = mapped_column(String(4))
-    service: Mapped[str] = mapped_column(String(100))
-    team: Mapped[str] = mapped_column(String(100), default="")
+    service: Mapped[str] = mapped_column(String(INCIDENT.max_length("service")))
+    team: Mapped[str] = mapped_column(String(INCIDENT.max_length("team")), default="")
     summary: Mapped[str] = mapped_column(Text, default="")
     detection_source: Mapped[str] = mapped_column(String(16), default="alert")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -16,23 +16,10 @@ from sqlalchemy.orm import Session
 
 from catalog.db import seconds_between, utcnow
 from catalog.errors import FieldErrors, NotFoundError, ValidationError
-from catalog.incidents.models import (
-    DETECTION_SOURCES,
-    SEVERITIES,
-    STATUSES,
-    TIMESTAMP_FIELDS,
-    Incident,
-    incident_vectors,
-)
+from catalog.incidents.models import STATUSES, Incident, incident_vectors
+from catalog.incidents.spec import INCIDENT, SEVERITIES, TIMESTAMP_FIELDS
 from catalog.postmortems.models import Postmortem
-from catalog.rules import (
-    MARKDOWN_MAX,
-    SHORT_MAX,
-    TITLE_MAX,
-    check_text,
-    check_timestamp,
-    is_storable,
-)
+from catalog.rules import is_storable
 from catalog.timefmt import iso_utc
 from catalog.vectors.models import TargetsInSeconds, Vector
 from catalog.vectors.service import check_version
@@ -40,23 +27,7 @@ from catalog.vectors.service import check_version
 if TYPE_CHECKING:
     from catalog.reports.chunks import ChunkCache
 
-EDITABLE = (
-    "title",
-    "severity",
-    "service",
-    "team",
-    "summary",
-    "detection_source",
-    "vectors",
-    *TIMESTAMP_FIELDS,
-)
-TIMESTAMP_LABELS = {
-    "started_at": "Started",
-    "detected_at": "Detected",
-    "acknowledged_at": "Acknowledged",
-    "mitigated_at": "Mitigated",
-    "recovered_at": "Recovered",
-}
+EDITABLE = INCIDENT.names
 MAX_PER_PAGE = 500
 MAX_PAGE = 1_000_000  # keeps OFFSET inside a 64-bit integer
 MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger one cannot exist
@@ -118,58 +89,27 @@ def validate_incident(
     now: datetime | None = None,
     allow_archived: bool = False,
     catalog: Mapping[str, Vector] | None = None,
+    errors: FieldErrors | None = None,
 ) -> dict[str, Any]:
-    """Check a full set of incident fields; return cleaned values or raise ValidationError.
+    """Check a full set of incident fields; return cleaned values or raise ValidationError
+    with every message at once: each field's own (INCIDENT), then the rules between them.
 
     `allow_archived` is for restoring history (a backup): an old incident may
     name a vector archived since; new incidents may not. `catalog` (every
     vector by slug) lets an import of 10^5 records look vectors up in memory
-    instead of querying, and flushing, once per record.
+    instead of querying, and flushing, once per record. `errors` may hold what the
+    surface could not read (a form's unparseable time); those fields are left as they are.
     """
     now = now or utcnow()
-    errors = FieldErrors()
-    clean: dict[str, Any] = {}
-    clean["title"] = check_text(
-        errors, "title", data.get("title"), max_length=TITLE_MAX, required=True
-    )
-    severity = data.get("severity")
-    if severity not in SEVERITIES:
-        errors.add("severity", "Severity must be one of SEV1, SEV2, SEV3, SEV4.")
-    clean["severity"] = severity
-    clean["service"] = check_text(
-        errors, "service", data.get("service"), max_length=SHORT_MAX, required=True
-    )
-    clean["team"] = check_text(errors, "team", data.get("team", ""), max_length=SHORT_MAX) or ""
-    clean["summary"] = (
-        check_text(errors, "summary", data.get("summary", ""), max_length=MARKDOWN_MAX) or ""
-    )
-    source = data.get("detection_source")
-    if source is None or source == "":  # absent means the default; false, 0, [] are wrong
-        source = "alert"
-    if source not in DETECTION_SOURCES:
-        errors.add(
-            "detection_source", f"Detection source must be one of: {', '.join(DETECTION_SOURCES)}."
-        )
-    clean["detection_source"] = source
-
-    stamps: dict[str, datetime | None] = {}
-    for field in TIMESTAMP_FIELDS:
-        value = data.get(field)
-        label = TIMESTAMP_LABELS[field]
-        if value is not None and not isinstance(value, datetime):
-            errors.add(field, f"{label} must be a date and time.")
-            value = None
-        elif value is None and field in ("started_at", "detected_at"):
-            errors.add(field, f"{label} is required.")
-        check_timestamp(errors, field, value, now=now, label=label)
-        stamps[field] = None if errors.has(field) else value
-        clean[field] = value
+    errors = errors if errors is not None else FieldErrors()
+    clean = INCIDENT.check(errors, data, now=now)
+    stamps = {field: clean[field] for field in TIMESTAMP_FIELDS}
     _check_order(errors, stamps)
     _check_root_cause(errors, stamps["detected_at"], current)
     clean["vectors"] = _resolve_vectors(
         session,
         errors,
-        data.get("vectors"),
+        clean["vectors"],
         current,
         allow_archived=allow_archived,
         catalog=catalog,
@@ -181,18 +121,14 @@ def validate_incident(
 def _resolve_vectors(
     session: Session,
     errors: FieldErrors,
-    slugs: object,
+    wanted: list[str] | None,
     current: Incident | None,
     *,
     allow_archived: bool = False,
     catalog: Mapping[str, Vector] | None = None,
 ) -> list[Vector]:
-    if not isinstance(slugs, list | tuple) or not all(isinstance(s, str) for s in slugs):
-        errors.add("vectors", "Vectors must be a list of vector slugs.")
-        return []
-    wanted = list(dict.fromkeys(slugs))
+    """The vectors `wanted` names (already checked as a list of slugs, or None)."""
     if not wanted:
-        errors.add("vectors", "Link at least one failure vector.")
         return []
     if catalog is not None:
         found = {s: catalog[s] for s in wanted if s in catalog}
@@ -226,6 +162,7 @@ def create_incident(
     *,
     now: datetime | None = None,
     external: tuple[str, str] | None = None,
+    errors: FieldErrors | None = None,
 ) -> Incident:
     """Validate and add an incident; `external` is its (source, id) key from another system.
 
@@ -233,7 +170,7 @@ def create_incident(
     unique index before either has written anything else (on PostgreSQL, setting it in a
     later UPDATE let them deadlock on the rows both had written meanwhile).
     """
-    clean = validate_incident(session, data, now=now)
+    clean = validate_incident(session, data, now=now, errors=errors)
     incident = Incident(**clean)
     if external is not None:
         incident.external_source, incident.external_id = external
@@ -243,14 +180,20 @@ def create_incident(
 
 
 def update_incident(
-    session: Session, incident: Incident, data: Mapping[str, Any], *, now: datetime | None = None
+    session: Session,
+    incident: Incident,
+    data: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    errors: FieldErrors | None = None,
 ) -> Incident:
-    """Apply a partial change against the version the caller read."""
+    """Apply a partial change against the version the caller read (`errors`: see
+    validate_incident)."""
     check_version(incident, data.get("version"), noun="incident")
     merged: dict[str, Any] = {field: getattr(incident, field) for field in EDITABLE}
     merged["vectors"] = incident.vector_slugs
     merged.update({k: v for k, v in data.items() if k in EDITABLE})
-    clean = validate_incident(session, merged, current=incident, now=now)
+    clean = validate_incident(session, merged, current=incident, now=now, errors=errors)
     for field, value in clean.items():
         setattr(incident, field, value)
     incident.updated_at = utcnow()  # always an UPDATE, so the version moves on

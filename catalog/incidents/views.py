@@ -22,6 +22,7 @@ from catalog.exports.incidents_csv import incidents_csv_response
 from catalog.incidents import service
 from catalog.incidents.forms import IncidentFilterForm, IncidentForm
 from catalog.incidents.models import Incident
+from catalog.incidents.spec import INCIDENT
 from catalog.postmortems.service import (
     incident_root_cause_flag,
     is_action_item_overdue,
@@ -35,7 +36,7 @@ from catalog.vectors.models import Vector
 from catalog.web.errors import plain_text_400
 from catalog.web.filters import display_zone, settings
 from catalog.web.forms import EmptyForm, options
-from catalog.web.pages import save_or_report
+from catalog.web.pages import submit
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -157,13 +158,14 @@ def create():  # type: ignore[no-untyped-def]
         form.started_at.data = form.detected_at.data = local_now
         if request.args.get("vector"):
             form.vectors.data = [request.args["vector"]]
-    if form.validate_on_submit():
-        incident = save_or_report(
-            form, lambda: service.create_incident(get_session(), form.to_domain(zone))
-        )
-        if incident is not None:
-            flash(f"Incident #{incident.id} logged.", "success")
-            return redirect(url_for("incidents.detail", incident_id=incident.id))
+    incident = submit(
+        form,
+        INCIDENT,
+        lambda errors: service.create_incident(get_session(), form.to_domain(zone), errors=errors),
+    )
+    if incident is not None:
+        flash(f"Incident #{incident.id} logged.", "success")
+        return redirect(url_for("incidents.detail", incident_id=incident.id))
     status = 422 if request.method == "POST" else 200
     return render_template("incidents/form.html", form=form, incident=None), status
 
@@ -176,17 +178,17 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
     form.set_vector_choices(_vector_choices(incident))
     if request.method == "GET":
         form.load(incident, zone)
-    if form.validate_on_submit():
-        saved = save_or_report(
-            form,
-            lambda: service.update_incident(
-                get_session(), incident, form.to_domain(zone, incident)
-            ),
-            current_version=lambda: incident.version,
-        )
-        if saved is not None:
-            flash("Incident updated.", "success")
-            return redirect(url_for("incidents.detail", incident_id=incident.id))
+    saved = submit(
+        form,
+        INCIDENT,
+        lambda errors: service.update_incident(
+            get_session(), incident, form.to_domain(zone, incident), errors=errors
+        ),
+        current_version=lambda: incident.version,
+    )
+    if saved is not None:
+        flash("Incident updated.", "success")
+        return redirect(url_for("incidents.detail", incident_id=incident.id))
     status = 422 if request.method == "POST" else 200
     return render_template("incidents/form.html", form=form, incident=incident), status
 

@@ -12,6 +12,7 @@ from catalog.config import MetricSettings
 from catalog.exports.mdtext import md_inline, md_prose
 from catalog.security import render_markdown
 from catalog.timefmt import format_local, human_duration
+from catalog.web.forms import error_summary
 
 
 def settings() -> MetricSettings:
@@ -60,6 +61,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(md_inline, "md_cell")
     app.add_template_filter(md_prose, "md_prose")
     app.add_template_global(_url_with, "url_with")
+    app.add_template_global(error_summary, "error_summary")
 
     @app.context_processor
     def _inject() -> dict[str, object]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
-from wtforms import Field, IntegerField
+from wtforms import Field, FieldList, FormField, IntegerField
 from wtforms.fields import SelectChoice
 from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
@@ -48,6 +49,42 @@ class VersionedForm(FlaskForm):
     version = WholeNumberField(widget=HiddenInput(), validators=[Optional()])
 
 
+@dataclass(frozen=True)
+class SummaryLine:
+    """One line of a form's error summary: which input, and what is wrong with it."""
+
+    target: str  # the input's id, for the link
+    label: str
+    message: str
+
+
+def error_summary(form: FlaskForm) -> list[SummaryLine]:
+    """Every message on the form, in the order of its inputs, nested rows included.
+
+    A person who cannot see the whole page (a phone, a screen reader) learns
+    from the top of it how many things to fix and jumps to each.
+    """
+    lines: list[SummaryLine] = []
+    for field in form:
+        lines.extend(_field_lines(field))
+    return lines
+
+
+def _field_lines(field: Field, row: str = "") -> list[SummaryLine]:
+    if isinstance(field.widget, HiddenInput) or field.type == "CSRFTokenField":
+        return []
+    if isinstance(field, FieldList):
+        lines = []
+        for number, entry in enumerate(field.entries, start=1):
+            lines.extend(_field_lines(entry, f"{field.label.text} {number}"))
+        return lines
+    if isinstance(field, FormField):
+        return [line for sub in field.form for line in _field_lines(sub, row or field.label.text)]
+    errors = field.errors if isinstance(field.errors, list | tuple) else []
+    label = f"{row} — {field.label.text}" if row else field.label.text
+    return [SummaryLine(field.id, label, str(m)) for m in errors if isinstance(m, str)]
+
+
 def apply_domain_errors(form: FlaskForm, exc: ValidationError) -> list[str]:
     """Put each domain message on its form field; return those with no field of their own."""
     leftover: list[str] = []
@@ -60,7 +97,7 @@ def apply_domain_errors(form: FlaskForm, exc: ValidationError) -> list[str]:
         if isinstance(field, Field) and not isinstance(field.widget, HiddenInput):
             if not isinstance(field.errors, list):
                 field.errors = list(field.errors)
-            field.errors.extend(messages)
+            field.errors.extend(m for m in messages if m not in field.errors)
         elif isinstance(field, Field):  # hidden (the version): nothing on the page to mark
             leftover.extend(messages)
         else:

@@ -11,10 +11,41 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from catalog.db import get_session
-from catalog.errors import ConflictError, ValidationError, VersionConflict, unique_clash_fields
+from catalog.errors import (
+    ConflictError,
+    FieldErrors,
+    ValidationError,
+    VersionConflict,
+    unique_clash_fields,
+)
+from catalog.fields import Spec, unreadable
 from catalog.web.forms import apply_domain_errors
 
 T = TypeVar("T")
+
+
+def submit(
+    form: FlaskForm,
+    spec: Spec,
+    action: Callable[[FieldErrors], T],
+    *,
+    current_version: Callable[[], int] | None = None,
+) -> T | None:
+    """A posted form whose rules all live in the domain, checked in one pass.
+
+    The form only reads the input (CSRF, a time in the right format); what it
+    could not read goes to `action` as errors already found, and the domain adds
+    every other message to them: an empty title, times out of order and a time in
+    the future show together, as the API reports them. None on a GET, on a stale or
+    forged form (CSRF) and when the action is refused.
+    """
+    if not form.is_submitted():
+        return None
+    form.validate()
+    if form.meta.csrf and form.errors.get("csrf_token"):
+        return None
+    errors = unreadable(form, spec)
+    return save_or_report(form, lambda: action(errors), current_version=current_version)
 
 
 def save_or_report(

@@ -1,0 +1,390 @@
+"""One declaration per field: its type, limits, choices, label, help text and API name.
+
+An entity's fields are written once, as a `Spec` of the small field kinds
+below, and every surface derives from it:
+
+- the domain's per-field checks (`Spec.check`: required, type, length,
+  choices, time bounds), which run before the entity's cross-field rules and
+  collect every message in one pass;
+- the WTForms form (`Spec.form_fields`: labels, help text, choices and the
+  browser's `maxlength`), which parses only and leaves every rule to the
+  domain, so a form shows the same messages as the API, all at once;
+- the JSON bodies the API accepts (`Spec.names`) and their OpenAPI schemas
+  (`Spec.json_schema`);
+- CSV headers and labels.
+
+The messages are SPEC §2's, with the field's label in them: the label a form
+shows next to the input is the one an API error and an import line name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from wtforms import DateTimeLocalField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import Field as FormField
+from wtforms.fields.core import UnboundField
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from catalog.errors import FieldErrors
+from catalog.rules import MARKDOWN_MAX, check_text, check_timestamp
+from catalog.web.forms import LOCAL_FORMAT, local_to_utc, options, utc_to_local_naive
+
+Schema = dict[str, Any]
+MISSING: Any = object()
+"""What `Spec.check` sees for a field the input leaves out (a PATCH keeps its value)."""
+F = TypeVar("F", bound=type)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Field:
+    """What every kind of field has. `name` is the attribute, the form field and the JSON key."""
+
+    name: str
+    label: str
+    help: str = ""
+    required: bool = False
+    api_help: str = ""
+    """What the API reference adds (the form's help speaks to someone at the form)."""
+    placeholder: str = ""
+    initial: Any = None
+    """What a new form shows (a sensible start for a person, unlike an API default)."""
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> Any:
+        """The cleaned value, or None with a message in `errors`."""
+        raise NotImplementedError
+
+    def schema(self) -> Schema:
+        """JSON Schema of the value the API accepts."""
+        raise NotImplementedError
+
+    def form_field(self) -> UnboundField:
+        """The WTForms field: parses what a browser sends; the rules stay in `check`."""
+        raise NotImplementedError
+
+    def to_form(self, value: Any, zone: ZoneInfo) -> Any:
+        """A stored value as its form field shows it."""
+        return value
+
+    def from_form(self, data: Any, zone: ZoneInfo, stored: Any) -> Any:
+        """What the form field read, as the domain takes it (`stored`: the value before)."""
+        return data
+
+    def _describe(self, schema: Schema) -> Schema:
+        text = self.api_help or self.help
+        return {**schema, "description": text} if text else schema
+
+    def _render_kw(self, **extra: Any) -> dict[str, Any]:
+        kw = {"placeholder": self.placeholder} if self.placeholder else {}
+        return {**kw, **extra}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Text(Field):
+    """One line of text: trimmed, at most `max_length` characters, no invisible characters."""
+
+    max_length: int
+    pattern: str | None = None
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> str | None:
+        if value is None and not self.required:
+            value = ""
+        return check_text(
+            errors,
+            self.name,
+            value,
+            max_length=self.max_length,
+            required=self.required,
+            label=self.label,
+        )
+
+    def schema(self) -> Schema:
+        schema: Schema = {"type": "string", "maxLength": self.max_length}
+        if self.required:
+            schema["minLength"] = 1
+        if self.pattern:
+            schema["pattern"] = self.pattern
+        return self._describe(schema)
+
+    def form_field(self) -> UnboundField:
+        return StringField(
+            self.label,
+            description=self.help,
+            render_kw=self._render_kw(maxlength=self.max_length),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Markdown(Field):
+    """Prose in Markdown, kept as typed (not trimmed), rendered through the sanitiser."""
+
+    max_length: int = MARKDOWN_MAX
+    rows: int = 6
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> str | None:
+        value = "" if value is None else value
+        return check_text(errors, self.name, value, max_length=self.max_length, label=self.label)
+
+    def schema(self) -> Schema:
+        return self._describe({"type": "string", "maxLength": self.max_length})
+
+    def from_form(self, data: Any, zone: ZoneInfo, stored: Any) -> Any:
+        return data or ""
+
+    def form_field(self) -> UnboundField:
+        return TextAreaField(
+            self.label, description=self.help, render_kw=self._render_kw(rows=self.rows)
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choice(Field):
+    """One of a fixed list; absent (None or "") means `default` when there is one."""
+
+    choices: tuple[tuple[str, str], ...]
+    """(value, label) pairs: the value is stored and sent, the label shown."""
+    default: str | None = None
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(value for value, _ in self.choices)
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> str | None:
+        if (value is None or value == "") and self.default is not None:
+            return self.default  # absent means the default; false, 0, [] are wrong
+        if isinstance(value, str) and value in self.values:
+            return value
+        # Missing or wrong, the useful answer is the same: the list to pick from.
+        errors.add(self.name, f"{self.label} must be one of: {', '.join(self.values)}.")
+        return None
+
+    def schema(self) -> Schema:
+        schema: Schema = {"type": "string", "enum": list(self.values)}
+        if self.default is not None:
+            schema["default"] = self.default
+        return self._describe(schema)
+
+    def form_field(self) -> UnboundField:
+        # validate_choice=False: a value not on the list gets the domain's message.
+        return SelectField(
+            self.label,
+            choices=options(self.choices),
+            default=self.initial if self.initial is not None else self.default,
+            description=self.help,
+            validate_choice=False,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timestamp(Field):
+    """An aware moment, not before 2000 nor more than 5 minutes ahead; typed in the user's zone."""
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> datetime | None:
+        if value is not None and not isinstance(value, datetime):
+            errors.add(self.name, f"{self.label} must be a date and time.")
+            return None
+        if value is None:
+            if self.required:
+                errors.add(self.name, f"{self.label} is required.")
+            return None
+        check_timestamp(errors, self.name, value, now=now, label=self.label)
+        return None if errors.has(self.name) else value
+
+    def schema(self) -> Schema:
+        schema: Schema = {
+            "type": "string" if self.required else ["string", "null"],
+            "format": "date-time",
+            "maxLength": 64,
+        }
+        text = (
+            "ISO 8601 with a UTC offset or `Z`; naive times are refused. "
+            "Not before 2000-01-01, not more than 5 minutes in the future."
+        )
+        extra = self.api_help
+        return {**schema, "description": f"{text} {extra}" if extra else text}
+
+    def to_form(self, value: Any, zone: ZoneInfo) -> Any:
+        return utc_to_local_naive(value, zone)
+
+    def from_form(self, data: Any, zone: ZoneInfo, stored: Any) -> Any:
+        return local_to_utc(data, zone, stored)
+
+    def form_field(self) -> UnboundField:
+        return _LocalTimeField(
+            self.label, format=LOCAL_FORMAT, description=self.help, render_kw={"step": 1}
+        )
+
+
+class _LocalTimeField(DateTimeLocalField):
+    """A datetime-local input; left empty it is no time (None), which the domain judges."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist or not "".join(valuelist).strip():
+            self.data = None
+            return
+        super().process_formdata(valuelist)
+
+
+class _Checkboxes(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlugList(Field):
+    """Keys of other records (an incident's vectors); which exist is the domain's question."""
+
+    noun: str
+    """What each key names, for the message ("a list of vector slugs")."""
+    min_items: int = 0
+    empty_message: str = ""
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> list[str] | None:
+        if not isinstance(value, list | tuple) or not all(isinstance(s, str) for s in value):
+            errors.add(self.name, f"{self.label} must be a list of {self.noun} slugs.")
+            return None
+        wanted = list(dict.fromkeys(value))
+        if len(wanted) < self.min_items:
+            errors.add(self.name, self.empty_message or f"{self.label} is required.")
+            return None
+        return wanted
+
+    def schema(self) -> Schema:
+        schema: Schema = {"type": "array", "items": {"type": "string"}}
+        if self.min_items:
+            schema["minItems"] = self.min_items
+        return self._describe(schema)
+
+    def from_form(self, data: Any, zone: ZoneInfo, stored: Any) -> Any:
+        return list(data or [])
+
+    def form_field(self) -> UnboundField:
+        return _Checkboxes(self.label, description=self.help, validate_choice=False)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """An entity's fields, in the order a form shows them."""
+
+    entity: str
+    fields: tuple[Field, ...]
+    _by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+
+    def __getitem__(self, name: str) -> Field:
+        return self._by_name[name]
+
+    def __iter__(self) -> Iterator[Field]:
+        return iter(self.fields)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The fields a create or a change may send (the API refuses any other)."""
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The fields a create must send."""
+        return tuple(f.name for f in self.fields if f.required)
+
+    def check(
+        self,
+        errors: FieldErrors,
+        data: Mapping[str, Any],
+        *,
+        now: datetime,
+        only: Iterable[str] | None = None,
+    ) -> dict[str, Any]:
+        """Every field's own checks in one pass; a field that already has a message
+        (the input could not be read: a form's unparseable time) is left as it is."""
+        names = set(only) if only is not None else None
+        clean: dict[str, Any] = {}
+        for f in self.fields:
+            if names is not None and f.name not in names:
+                continue
+            if errors.has(f.name):
+                clean[f.name] = None
+                continue
+            clean[f.name] = f.check(errors, data.get(f.name), now=now)
+        return clean
+
+    def json_schema(self, *, required: Sequence[str] = ()) -> Schema:
+        """The object the API accepts: these fields, no others."""
+        schema: Schema = {
+            "type": "object",
+            "properties": {f.name: f.schema() for f in self.fields},
+            "additionalProperties": False,
+        }
+        if required:
+            schema["required"] = list(required)
+        return schema
+
+    def form_fields(self, exclude: Iterable[str] = ()) -> dict[str, UnboundField]:
+        """The WTForms fields, to set on a form class (see `form_class`)."""
+        skip = set(exclude)
+        return {f.name: f.form_field() for f in self.fields if f.name not in skip}
+
+    def values_of(self, record: object) -> dict[str, Any]:
+        """A stored record's values of these fields."""
+        return {f.name: getattr(record, f.name) for f in self.fields}
+
+    def max_length(self, name: str) -> int:
+        """A text field's limit, for the column that stores it."""
+        f = self[name]
+        if not isinstance(f, Text | Markdown):
+            raise TypeError(f"{self.entity}.{name} is not a text field")
+        return f.max_length
+
+    def labels(self) -> dict[str, str]:
+        return {f.name: f.label for f in self.fields}
+
+
+def with_fields(spec: Spec, exclude: Iterable[str] = ()) -> Callable[[F], F]:
+    """Class decorator: put `spec`'s form fields on a form class (after its own)."""
+
+    def decorate(cls: F) -> F:
+        for name, unbound in spec.form_fields(exclude).items():
+            setattr(cls, name, unbound)  # WTForms' FormMeta picks them up
+        return cls
+
+    return decorate
+
+
+def fill_form(form: Any, spec: Spec, values: Mapping[str, Any], zone: ZoneInfo) -> None:
+    """Show stored values in a form (a GET of an edit page)."""
+    for f in spec:
+        bound = getattr(form, f.name, None)
+        if isinstance(bound, FormField):
+            bound.data = f.to_form(values.get(f.name), zone)
+
+
+def read_form(form: Any, spec: Spec, zone: ZoneInfo, stored: Mapping[str, Any]) -> dict[str, Any]:
+    """What a posted form holds, as the domain takes it; unreadable fields read as None."""
+    out: dict[str, Any] = {}
+    for f in spec:
+        bound = getattr(form, f.name, None)
+        if isinstance(bound, FormField):
+            data = None if bound.process_errors else bound.data
+            out[f.name] = f.from_form(data, zone, stored.get(f.name))
+    return out
+
+
+def unreadable(form: Any, spec: Spec) -> FieldErrors:
+    """The fields whose input could not be read (a malformed time), with WTForms' message.
+
+    The domain then leaves those fields alone and checks everything else, so the
+    page shows every problem at once.
+    """
+    errors = FieldErrors()
+    for f in spec:
+        bound = getattr(form, f.name, None)
+        if isinstance(bound, FormField):
+            for message in bound.process_errors:
+                errors.add(f.name, message)
+    return errors
