@@ -108,6 +108,11 @@ def _seconds_between_pg(element: seconds_between, compiler: object, **kw: object
     )
 
 
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK constraint's text: `column` holds one of `values` (a declared choice)."""
+    return f"{column} IN ({','.join(repr(v) for v in values)})"
+
+
 CONNECT_TIMEOUT_SECONDS = 3
 """Longest wait for a PostgreSQL server to accept a connection (refused, or never answering)."""
 SQLITE_BUSY_SECONDS = 5

@@ -19,6 +19,7 @@ shows next to the input is the one an API error and an import line name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,14 +31,21 @@ from wtforms import Field as FormField
 from wtforms.fields.core import UnboundField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from catalog.db import utcnow
 from catalog.errors import FieldErrors
 from catalog.rules import MARKDOWN_MAX, check_text, check_timestamp
-from catalog.web.forms import LOCAL_FORMAT, local_to_utc, options, utc_to_local_naive
+from catalog.web.forms import (
+    LOCAL_FORMAT,
+    WholeNumberField,
+    local_to_utc,
+    options,
+    utc_to_local_naive,
+)
 
 Schema = dict[str, Any]
-MISSING: Any = object()
-"""What `Spec.check` sees for a field the input leaves out (a PATCH keeps its value)."""
 F = TypeVar("F", bound=type)
+UTC_ZONE = ZoneInfo("UTC")
+MARKDOWN_HELP = "Markdown: **bold**, lists, links, `code`. HTML is not rendered."
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +61,8 @@ class Field:
     placeholder: str = ""
     initial: Any = None
     """What a new form shows (a sensible start for a person, unlike an API default)."""
+    derived_from: str = ""
+    """The field a blank value is made from (a slug from the name): a create may leave it out."""
 
     def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> Any:
         """The cleaned value, or None with a message in `errors`."""
@@ -65,6 +75,10 @@ class Field:
     def form_field(self) -> UnboundField:
         """The WTForms field: parses what a browser sends; the rules stay in `check`."""
         raise NotImplementedError
+
+    def absent(self) -> Any:
+        """What a create that leaves the field out means (a PATCH keeps the stored value)."""
+        return None
 
     def to_form(self, value: Any, zone: ZoneInfo) -> Any:
         """A stored value as its form field shows it."""
@@ -88,12 +102,13 @@ class Text(Field):
     """One line of text: trimmed, at most `max_length` characters, no invisible characters."""
 
     max_length: int
-    pattern: str | None = None
+    pattern: re.Pattern[str] | None = None
+    pattern_message: str = ""
 
     def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> str | None:
         if value is None and not self.required:
             value = ""
-        return check_text(
+        text = check_text(
             errors,
             self.name,
             value,
@@ -101,13 +116,17 @@ class Text(Field):
             required=self.required,
             label=self.label,
         )
+        if text and self.pattern is not None and not self.pattern.match(text):
+            errors.add(self.name, self.pattern_message)
+            return None
+        return text
 
     def schema(self) -> Schema:
         schema: Schema = {"type": "string", "maxLength": self.max_length}
         if self.required:
             schema["minLength"] = 1
-        if self.pattern:
-            schema["pattern"] = self.pattern
+        if self.pattern is not None:
+            schema["pattern"] = self.pattern.pattern
         return self._describe(schema)
 
     def form_field(self) -> UnboundField:
@@ -149,6 +168,9 @@ class Choice(Field):
     """(value, label) pairs: the value is stored and sent, the label shown."""
     default: str | None = None
 
+    def absent(self) -> Any:
+        return self.default
+
     @property
     def values(self) -> tuple[str, ...]:
         return tuple(value for value, _ in self.choices)
@@ -176,6 +198,53 @@ class Choice(Field):
             default=self.initial if self.initial is not None else self.default,
             description=self.help,
             validate_choice=False,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WholeNumber(Field):
+    """An integer from `minimum` to `maximum`; a form takes the digits 0-9 only."""
+
+    minimum: int
+    maximum: int
+    default: int | None = None
+    unit: str = ""
+    """Shown after the label on a form ("MTTD target (minutes)"), not in messages."""
+
+    def absent(self) -> Any:
+        return self.default
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> int | None:
+        if value is None or value == "":
+            if self.required:
+                errors.add(self.name, f"{self.label} is required.")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors.add(self.name, f"{self.label} must be a whole number.")
+            return None
+        if not self.minimum <= value <= self.maximum:
+            errors.add(
+                self.name, f"{self.label} must be between {self.minimum} and {self.maximum:,}."
+            )
+            return None
+        return value
+
+    def schema(self) -> Schema:
+        schema: Schema = {
+            "type": "integer" if self.required else ["integer", "null"],
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+        }
+        if self.default is not None:
+            schema["default"] = self.default
+        return self._describe(schema)
+
+    def form_field(self) -> UnboundField:
+        return WholeNumberField(
+            f"{self.label} ({self.unit})" if self.unit else self.label,
+            default=self.default,
+            description=self.help,
+            render_kw=self._render_kw(min=self.minimum, max=self.maximum),
         )
 
 
@@ -290,19 +359,22 @@ class Spec:
 
     @property
     def required(self) -> tuple[str, ...]:
-        """The fields a create must send."""
-        return tuple(f.name for f in self.fields if f.required)
+        """The fields a create must send: required, with no default and not derived."""
+        return tuple(
+            f.name for f in self.fields if f.required and f.absent() is None and not f.derived_from
+        )
 
     def check(
         self,
         errors: FieldErrors,
         data: Mapping[str, Any],
         *,
-        now: datetime,
+        now: datetime | None = None,
         only: Iterable[str] | None = None,
     ) -> dict[str, Any]:
         """Every field's own checks in one pass; a field that already has a message
         (the input could not be read: a form's unparseable time) is left as it is."""
+        now = now or utcnow()
         names = set(only) if only is not None else None
         clean: dict[str, Any] = {}
         for f in self.fields:
@@ -311,7 +383,8 @@ class Spec:
             if errors.has(f.name):
                 clean[f.name] = None
                 continue
-            clean[f.name] = f.check(errors, data.get(f.name), now=now)
+            value = data[f.name] if f.name in data else f.absent()
+            clean[f.name] = f.check(errors, value, now=now)
         return clean
 
     def json_schema(self, *, required: Sequence[str] = ()) -> Schema:
@@ -356,7 +429,7 @@ def with_fields(spec: Spec, exclude: Iterable[str] = ()) -> Callable[[F], F]:
     return decorate
 
 
-def fill_form(form: Any, spec: Spec, values: Mapping[str, Any], zone: ZoneInfo) -> None:
+def fill_form(form: Any, spec: Spec, values: Mapping[str, Any], zone: ZoneInfo = UTC_ZONE) -> None:
     """Show stored values in a form (a GET of an edit page)."""
     for f in spec:
         bound = getattr(form, f.name, None)
@@ -364,14 +437,16 @@ def fill_form(form: Any, spec: Spec, values: Mapping[str, Any], zone: ZoneInfo) 
             bound.data = f.to_form(values.get(f.name), zone)
 
 
-def read_form(form: Any, spec: Spec, zone: ZoneInfo, stored: Mapping[str, Any]) -> dict[str, Any]:
+def read_form(
+    form: Any, spec: Spec, zone: ZoneInfo = UTC_ZONE, stored: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """What a posted form holds, as the domain takes it; unreadable fields read as None."""
     out: dict[str, Any] = {}
     for f in spec:
         bound = getattr(form, f.name, None)
         if isinstance(bound, FormField):
             data = None if bound.process_errors else bound.data
-            out[f.name] = f.from_form(data, zone, stored.get(f.name))
+            out[f.name] = f.from_form(data, zone, (stored or {}).get(f.name))
     return out
 
 

@@ -31,7 +31,6 @@ CONTROL = "contains control characters; only newline and tab are allowed."
 NAIVE = "naive times are ambiguous"
 TOO_LONG_FORM = "Field cannot be longer than {} characters."
 NOT_A_CHOICE = "Not a valid choice."
-FORM_REQUIRED = "This field is required."
 
 Value = Any  # a datetime (UTC), None, a string, or a callable now -> datetime
 
@@ -657,9 +656,9 @@ def check_vector_refused(
 SLUG_FORMAT = "Slug may hold only lowercase letters, digits and single hyphens."
 
 VECTOR_FIELD_CASES = [
-    # (fields, API expectation, form expectation)
+    # (fields, the message the form and the API both give)
     *[
-        pytest.param({"slug": bad}, {"slug": SLUG_FORMAT}, {"slug": SLUG_FORMAT}, id=f"slug-{i}")
+        pytest.param({"slug": bad}, {"slug": SLUG_FORMAT}, id=f"slug-{i}")
         for i, bad in enumerate(
             ["Has Spaces", "UPPER", "double--hyphen", "-leading", "trailing-", "snake_case", "ünï"]
         )
@@ -667,78 +666,65 @@ VECTOR_FIELD_CASES = [
     pytest.param(
         {"slug": "s" * 101},
         {"slug": "Slug must be at most 100 characters (got 101)."},
-        {"slug": TOO_LONG_FORM.format(100)},
         id="slug-101",
     ),
     pytest.param(
         {"slug": "token-limit-overflow"},
-        {"slug": "A vector with this slug already exists."},
         {"slug": "A vector with this slug already exists."},
         id="slug-taken",
     ),
     pytest.param(
         {"name": "TOKEN-LIMIT overflow"},
         {"name": "A vector with this name already exists."},
-        {"name": "A vector with this name already exists."},
         id="name-taken-any-case",
     ),
     pytest.param(
         {"name": "n" * 201},
         {"name": "Name must be at most 200 characters (got 201)."},
-        {"name": TOO_LONG_FORM.format(200)},
         id="name-201",
     ),
     pytest.param(
         {"name": ""},
         {"name": "Name is required."},
-        {"name": FORM_REQUIRED},
         id="name-empty",
     ),
     pytest.param(
         {"name": "tab\tok but \x00 not"},
-        {"name": "Name " + CONTROL},
         {"name": "Name " + CONTROL},
         id="name-nul",
     ),
     pytest.param(
         {"description": "d" * 100_001},
         {"description": "Description must be at most 100,000 characters (got 100,001)."},
-        {"description": "Description must be at most 100,000 characters (got 100,001)."},
         id="description-100001",
     ),
     pytest.param(
         {"detection": "alert\x1bfired"},
-        {"detection": "Detection " + CONTROL},
         {"detection": "Detection " + CONTROL},
         id="detection-escape",
     ),
     pytest.param(
         {"mitigation": "m" * 100_001},
         {"mitigation": "Mitigation must be at most 100,000 characters"},
-        {"mitigation": "Mitigation must be at most 100,000 characters"},
         id="mitigation-100001",
     ),
     pytest.param(
         {"category": "bogus"},
         {"category": "Category must be one of: drift, token_overflow, throttling,"},
-        {"category": NOT_A_CHOICE},
         id="category",
     ),
     pytest.param(
         {"mttd_target_minutes": 0},
         {"mttd_target_minutes": "MTTD target must be between 1 and 525,600."},
-        {"mttd_target_minutes": "Number must be at least 1."},
         id="mttd-zero",
     ),
     pytest.param(
         {"mttr_target_minutes": -5},
         {"mttr_target_minutes": "MTTR target must be between 1 and 525,600."},
-        {"mttr_target_minutes": "Number must be at least 1."},
         id="mttr-negative",
     ),
     pytest.param(
         {"mttr_target_minutes": 525_601},
-        {"mttr_target_minutes": "MTTR target must be between 1 and 525,600."},
         {"mttr_target_minutes": "MTTR target must be between 1 and 525,600."},
         id="mttr-over-a-year",
     ),
@@ -746,7 +732,6 @@ VECTOR_FIELD_CASES = [
         pytest.param(
             {field: value},
             {field: f"FMEA {field} must be between 1 and 10."},
-            {field: "Number must be between 1 and 10."},
             id=f"fmea-{field}-{value}",
         )
         for field, value in (("severity", 0), ("occurrence", 11), ("detectability", 0))
@@ -754,11 +739,11 @@ VECTOR_FIELD_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("fields", "api_expected", "form_expected"), VECTOR_FIELD_CASES)
-def test_vector_field_rules(client, session, subtests, fields, api_expected, form_expected):
+@pytest.mark.parametrize(("fields", "expected"), VECTOR_FIELD_CASES)
+def test_vector_field_rules(client, session, subtests, fields, expected):
+    """The form and the API give the same message for the same input."""
     for surface in VECTOR_SURFACES:
         with subtests.test(surface=surface):
-            expected = api_expected if surface.startswith("api") else form_expected
             check_vector_refused(client, session, surface, fields, expected)
 
 
@@ -766,7 +751,7 @@ def test_vector_field_rules(client, session, subtests, fields, api_expected, for
     ("fields", "expected"),
     [
         ({"mttd_target_minutes": "five"}, {"mttd_target_minutes": "Not a valid integer value."}),
-        ({"mttr_target_minutes": ""}, {"mttr_target_minutes": FORM_REQUIRED}),
+        ({"mttr_target_minutes": ""}, {"mttr_target_minutes": "MTTR target is required."}),
         ({"severity": "1.5"}, {"severity": "Not a valid integer value."}),
     ],
     ids=["mttd-text", "mttr-empty", "fmea-decimal"],

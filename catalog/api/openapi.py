@@ -21,8 +21,7 @@ from catalog.postmortems.models import PM_STATUSES
 from catalog.postmortems.service import MAX_ACTION_ITEMS, ROOT_CAUSE_FLAGS
 from catalog.reports.metrics import GROUP_BYS
 from catalog.rules import MARKDOWN_MAX, SHORT_MAX, TITLE_MAX, URL_MAX
-from catalog.vectors.models import CATEGORIES
-from catalog.vectors.service import SLUG_RE, TARGET_MAX_MINUTES
+from catalog.vectors.spec import VECTOR
 
 JSON = "application/json"
 Schema = dict[str, Any]
@@ -84,28 +83,10 @@ def _text(max_length: int, *, required: bool = False, **extra: Any) -> Schema:
 
 # ---- vectors ----------------------------------------------------------------
 
-_FMEA_SCORE: Schema = {"type": ["integer", "null"], "minimum": 1, "maximum": 10}
-_TARGET: Schema = {"type": "integer", "minimum": 1, "maximum": TARGET_MAX_MINUTES}
-
 
 def _vector_fields() -> dict[str, Schema]:
     return {
-        "slug": _text(
-            SHORT_MAX,
-            required=True,
-            pattern=SLUG_RE.pattern,
-            description="URL key; derived from `name` when left out.",
-        ),
-        "name": _text(TITLE_MAX, required=True, description="Unique, case-insensitively."),
-        "category": {"type": "string", "enum": list(CATEGORIES), "default": "other"},
-        "description": _text(MARKDOWN_MAX, description="Markdown."),
-        "detection": _text(MARKDOWN_MAX, description="Markdown: how this failure is noticed."),
-        "mitigation": _text(MARKDOWN_MAX, description="Markdown: how it is stopped."),
-        "mttd_target_minutes": {**_TARGET, "default": 5},
-        "mttr_target_minutes": {**_TARGET, "default": 15},
-        "severity": {**_FMEA_SCORE, "description": "FMEA severity score 1-10."},
-        "occurrence": {**_FMEA_SCORE, "description": "FMEA occurrence score 1-10."},
-        "detectability": {**_FMEA_SCORE, "description": "FMEA detectability score 1-10."},
+        **VECTOR.json_schema()["properties"],
         "archived": {
             "type": "boolean",
             "description": "true archives (sets `archived_at`), false restores. "
@@ -145,7 +126,7 @@ def _vector_schemas() -> dict[str, Schema]:
         "Vector": _object(read, list(read), description="A failure vector as the API returns it."),
         "VectorCreate": _object(
             fields,
-            ["name"],
+            list(VECTOR.required),
             description="A new failure vector; unknown fields are refused (422).",
             example={
                 "name": "Embedding drift",

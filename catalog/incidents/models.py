@@ -9,7 +9,7 @@ from uuid import uuid4
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from catalog.db import Base, UTCDateTime, utcnow
+from catalog.db import Base, UTCDateTime, one_of, utcnow
 from catalog.incidents.spec import DETECTION_SOURCES, INCIDENT, SEVERITIES, TIMESTAMP_FIELDS
 from catalog.vectors.models import Vector
 
@@ -23,10 +23,6 @@ def new_uid() -> str:
 
 STATUSES = ("investigating", "mitigated", "recovered")
 __all__ = ["DETECTION_SOURCES", "SEVERITIES", "STATUSES", "TIMESTAMP_FIELDS", "Incident"]
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({','.join(repr(v) for v in values)})"
 
 
 incident_vectors = Table(
@@ -45,8 +41,8 @@ incident_vectors = Table(
 class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
-        CheckConstraint(_one_of("severity", SEVERITIES), name="severity"),
-        CheckConstraint(_one_of("detection_source", DETECTION_SOURCES), name="detection_source"),
+        CheckConstraint(one_of("severity", SEVERITIES), name="severity"),
+        CheckConstraint(one_of("detection_source", DETECTION_SOURCES), name="detection_source"),
         CheckConstraint("started_at <= detected_at", name="started_before_detected"),
         Index("ix_incidents_started_at", "started_at"),
         Index("ix_incidents_detected_at", "detected_at"),

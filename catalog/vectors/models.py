@@ -8,18 +8,33 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from catalog.db import Base, UTCDateTime, utcnow
+from catalog.db import Base, UTCDateTime, one_of, utcnow
+from catalog.fields import WholeNumber
 from catalog.rules import NAME_KEY_MAX, name_key
+from catalog.vectors.spec import CATEGORIES, CATEGORY_LABELS, VECTOR
 
-CATEGORIES = ("drift", "token_overflow", "throttling", "dependency_latency", "poisoning", "other")
-CATEGORY_LABELS = {
-    "drift": "Data drift",
-    "token_overflow": "Token-limit overflow",
-    "throttling": "Hardware throttling",
-    "dependency_latency": "Dependency latency",
-    "poisoning": "Model poisoning",
-    "other": "Other",
-}
+__all__ = ["CATEGORIES", "CATEGORY_LABELS", "TargetsInSeconds", "Vector"]
+
+
+def _number(name: str) -> WholeNumber:
+    number = VECTOR[name]
+    assert isinstance(number, WholeNumber)
+    return number
+
+
+def _score_range(name: str) -> CheckConstraint:
+    score = _number(name)
+    return CheckConstraint(
+        f"{name} BETWEEN {score.minimum} AND {score.maximum}", name=f"{name}_range"
+    )
+
+
+def _positive_target(name: str) -> CheckConstraint:
+    """The database keeps the lower bound (as migration 0001 wrote it); the forms and the API
+    keep the upper one too."""
+    return CheckConstraint(
+        f"{name} > {_number(name).minimum - 1}", name=f"{name.removesuffix('_minutes')}_positive"
+    )
 
 
 class TargetsInSeconds:
@@ -42,24 +57,20 @@ class TargetsInSeconds:
 class Vector(TargetsInSeconds, Base):
     __tablename__ = "vectors"
     __table_args__ = (
-        CheckConstraint(
-            "category IN ('drift','token_overflow','throttling','dependency_latency',"
-            "'poisoning','other')",
-            name="category",
-        ),
-        CheckConstraint("mttd_target_minutes > 0", name="mttd_target_positive"),
-        CheckConstraint("mttr_target_minutes > 0", name="mttr_target_positive"),
-        CheckConstraint("severity BETWEEN 1 AND 10", name="severity_range"),
-        CheckConstraint("occurrence BETWEEN 1 AND 10", name="occurrence_range"),
-        CheckConstraint("detectability BETWEEN 1 AND 10", name="detectability_range"),
+        CheckConstraint(one_of("category", CATEGORIES), name="category"),
+        _positive_target("mttd_target_minutes"),
+        _positive_target("mttr_target_minutes"),
+        _score_range("severity"),
+        _score_range("occurrence"),
+        _score_range("detectability"),
         # Names that only look different ("Cache Miss", "cache  miss") share a key:
         # the database refuses the second even when two requests race (migration 0007).
         Index("uq_vectors_name_key", "name_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(100), unique=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    slug: Mapped[str] = mapped_column(String(VECTOR.max_length("slug")), unique=True)
+    name: Mapped[str] = mapped_column(String(VECTOR.max_length("name")), unique=True)
     # Nullable only because SQLite cannot add a NOT NULL column without a table
     # rebuild (which would drop 0004's triggers); every write fills it, below.
     name_key: Mapped[str | None] = mapped_column(String(NAME_KEY_MAX))
@@ -67,8 +78,12 @@ class Vector(TargetsInSeconds, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     detection: Mapped[str] = mapped_column(Text, default="")
     mitigation: Mapped[str] = mapped_column(Text, default="")
-    mttd_target_minutes: Mapped[int] = mapped_column(Integer, default=5)
-    mttr_target_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    mttd_target_minutes: Mapped[int] = mapped_column(
+        Integer, default=_number("mttd_target_minutes").default
+    )
+    mttr_target_minutes: Mapped[int] = mapped_column(
+        Integer, default=_number("mttr_target_minutes").default
+    )
     severity: Mapped[int | None] = mapped_column(Integer)
     occurrence: Mapped[int | None] = mapped_column(Integer)
     detectability: Mapped[int | None] = mapped_column(Integer)

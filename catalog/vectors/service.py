@@ -22,32 +22,11 @@ from catalog.errors import (
     VersionConflict,
 )
 from catalog.incidents.models import incident_vectors
-from catalog.rules import (
-    MARKDOWN_MAX,
-    NAME_KEY_MAX,
-    SHORT_MAX,
-    TITLE_MAX,
-    check_text,
-    is_storable,
-    name_key,
-)
-from catalog.vectors.models import CATEGORIES, Vector
+from catalog.rules import NAME_KEY_MAX, SHORT_MAX, is_storable, name_key
+from catalog.vectors.models import Vector
+from catalog.vectors.spec import VECTOR
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-EDITABLE = (
-    "slug",
-    "name",
-    "category",
-    "description",
-    "detection",
-    "mitigation",
-    "mttd_target_minutes",
-    "mttr_target_minutes",
-    "severity",
-    "occurrence",
-    "detectability",
-)
-TARGET_MAX_MINUTES = 60 * 24 * 365
+EDITABLE = VECTOR.names
 
 
 def slugify(name: str) -> str:
@@ -56,67 +35,22 @@ def slugify(name: str) -> str:
     return slug[:SHORT_MAX].strip("-")
 
 
-def _check_int(
-    errors: FieldErrors, field: str, value: object, lo: int, hi: int, label: str, required: bool
-) -> int | None:
-    if value is None or value == "":
-        if required:
-            errors.add(field, f"{label} is required.")
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        errors.add(field, f"{label} must be a whole number.")
-        return None
-    if not lo <= value <= hi:
-        errors.add(field, f"{label} must be between {lo} and {hi:,}.")
-        return None
-    return value
-
-
 def validate_vector(
-    session: Session, data: Mapping[str, Any], *, current: Vector | None = None
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    current: Vector | None = None,
+    errors: FieldErrors | None = None,
 ) -> dict[str, Any]:
-    """Check a full set of vector fields; return cleaned values or raise ValidationError."""
-    errors = FieldErrors()
-    clean: dict[str, Any] = {}
-    clean["name"] = check_text(
-        errors, "name", data.get("name"), max_length=TITLE_MAX, required=True
-    )
+    """Check a full set of vector fields; return cleaned values or raise ValidationError
+    with every message at once: each field's own (VECTOR), then archiving and uniqueness.
+    `errors` may hold what the surface could not read (see validate_incident)."""
+    errors = errors if errors is not None else FieldErrors()
+    clean = VECTOR.check(errors, data, only=("name",))
     slug = data.get("slug")
     if (slug is None or slug == "") and clean["name"]:
-        slug = slugify(clean["name"])
-    slug = check_text(errors, "slug", slug, max_length=SHORT_MAX, required=True)
-    if slug is not None and not SLUG_RE.match(slug):
-        errors.add("slug", "Slug may hold only lowercase letters, digits and single hyphens.")
-        slug = None
-    clean["slug"] = slug
-    category = data.get("category")
-    if category is None or category == "":  # absent means the default; false, 0, [] are wrong
-        category = "other"
-    if category not in CATEGORIES:
-        errors.add("category", f"Category must be one of: {', '.join(CATEGORIES)}.")
-    clean["category"] = category
-    for field in ("description", "detection", "mitigation"):
-        clean[field] = check_text(errors, field, data.get(field, ""), max_length=MARKDOWN_MAX) or ""
-    clean["mttd_target_minutes"] = _check_int(
-        errors,
-        "mttd_target_minutes",
-        data.get("mttd_target_minutes", 5),
-        1,
-        TARGET_MAX_MINUTES,
-        "MTTD target",
-        True,
-    )
-    clean["mttr_target_minutes"] = _check_int(
-        errors,
-        "mttr_target_minutes",
-        data.get("mttr_target_minutes", 15),
-        1,
-        TARGET_MAX_MINUTES,
-        "MTTR target",
-        True,
-    )
-    for field in ("severity", "occurrence", "detectability"):
-        clean[field] = _check_int(errors, field, data.get(field), 1, 10, f"FMEA {field}", False)
+        data = {**data, "slug": slugify(clean["name"])}  # a blank slug is made from the name
+    clean.update(VECTOR.check(errors, data, only=EDITABLE[1:]))
     _check_archived(errors, clean, data, current)
     _check_unique(session, errors, clean, current)
     errors.raise_if_any()
@@ -174,8 +108,10 @@ def _check_archived(
         clean["archived_at"] = (current.archived_at if current is not None else None) or utcnow()
 
 
-def create_vector(session: Session, data: Mapping[str, Any]) -> Vector:
-    clean = validate_vector(session, data)
+def create_vector(
+    session: Session, data: Mapping[str, Any], *, errors: FieldErrors | None = None
+) -> Vector:
+    clean = validate_vector(session, data, errors=errors)
     vector = Vector(**clean)
     session.add(vector)
     session.flush()
@@ -197,12 +133,18 @@ def check_version(obj: Any, version: object, *, noun: str) -> None:
         )
 
 
-def update_vector(session: Session, vector: Vector, data: Mapping[str, Any]) -> Vector:
+def update_vector(
+    session: Session,
+    vector: Vector,
+    data: Mapping[str, Any],
+    *,
+    errors: FieldErrors | None = None,
+) -> Vector:
     """Apply a partial change; unknown keys are refused, not ignored."""
     check_version(vector, data.get("version"), noun="vector")
     merged = {field: getattr(vector, field) for field in EDITABLE}
     merged.update({k: v for k, v in data.items() if k in (*EDITABLE, "archived")})
-    clean = validate_vector(session, merged, current=vector)
+    clean = validate_vector(session, merged, current=vector, errors=errors)
     for field, value in clean.items():
         setattr(vector, field, value)
     vector.updated_at = utcnow()

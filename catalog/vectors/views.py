@@ -11,9 +11,10 @@ from catalog.reports.cache import cached_values, metrics_cache
 from catalog.reports.metrics import incident_durations
 from catalog.vectors import service
 from catalog.vectors.forms import VectorForm
+from catalog.vectors.spec import VECTOR
 from catalog.web.filters import settings
 from catalog.web.forms import EmptyForm
-from catalog.web.pages import save_or_report
+from catalog.web.pages import save_or_report, submit
 
 bp = Blueprint("vectors", __name__, url_prefix="/vectors")
 
@@ -67,14 +68,15 @@ def detail(slug: str):  # type: ignore[no-untyped-def]
 @bp.route("/new", methods=["GET", "POST"])
 def create():  # type: ignore[no-untyped-def]
     form = VectorForm()
-    if form.validate_on_submit():
-        vector = save_or_report(
-            form, lambda: service.create_vector(get_session(), form.to_domain())
-        )
-        if vector is not None:
-            flash(f"Failure vector “{vector.name}” added to the catalog.", "success")
-            return redirect(url_for("vectors.detail", slug=vector.slug))
-    status = 422 if form.errors or request.method == "POST" else 200
+    vector = submit(
+        form,
+        VECTOR,
+        lambda errors: service.create_vector(get_session(), form.to_domain(), errors=errors),
+    )
+    if vector is not None:
+        flash(f"Failure vector “{vector.name}” added to the catalog.", "success")
+        return redirect(url_for("vectors.detail", slug=vector.slug))
+    status = 422 if request.method == "POST" else 200
     return render_template("vectors/form.html", form=form, vector=None), status
 
 
@@ -82,15 +84,17 @@ def create():  # type: ignore[no-untyped-def]
 def edit(slug: str):  # type: ignore[no-untyped-def]
     vector = _get_or_404(slug)
     form = VectorForm(obj=vector) if request.method == "GET" else VectorForm()
-    if form.validate_on_submit():
-        saved = save_or_report(
-            form,
-            lambda: service.update_vector(get_session(), vector, form.to_domain()),
-            current_version=lambda: vector.version,
-        )
-        if saved is not None:
-            flash("Changes saved.", "success")
-            return redirect(url_for("vectors.detail", slug=saved.slug))
+    saved = submit(
+        form,
+        VECTOR,
+        lambda errors: service.update_vector(
+            get_session(), vector, form.to_domain(), errors=errors
+        ),
+        current_version=lambda: vector.version,
+    )
+    if saved is not None:
+        flash("Changes saved.", "success")
+        return redirect(url_for("vectors.detail", slug=saved.slug))
     status = 422 if request.method == "POST" else 200
     return render_template("vectors/form.html", form=form, vector=vector), status
 

@@ -32,6 +32,9 @@ class WholeNumberField(IntegerField):
     def process_formdata(self, valuelist: list[str]) -> None:
         if not valuelist:
             return
+        if not valuelist[0].strip():  # left empty: no number, which the domain judges
+            self.data = None
+            return
         self.data = parse_whole_number(valuelist[0].strip())
         if self.data is None:
             raise ValueError(
