@@ -22,11 +22,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from wtforms import DateTimeLocalField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms import Field as FormField
 from wtforms.fields.core import UnboundField
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -202,6 +209,50 @@ class Choice(Field):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Url(Text):
+    """A web link: http or https, one line; empty means none (None)."""
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> str | None:
+        return super().check(errors, value, now=now) or None
+
+    def schema(self) -> Schema:
+        schema = super().schema()
+        schema["type"] = ["string", "null"]
+        return schema
+
+
+@dataclass(frozen=True, kw_only=True)
+class Day(Field):
+    """A calendar date (a due date), from `earliest` to `latest`."""
+
+    earliest: date
+    latest: date
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> date | None:
+        if value is None:
+            if self.required:
+                errors.add(self.name, f"{self.label} is required.")
+            return None
+        if not isinstance(value, date) or isinstance(value, datetime):
+            errors.add(self.name, f"{self.label} must be a date.")
+            return None
+        if not self.earliest <= value <= self.latest:
+            errors.add(
+                self.name, f"{self.label} must be between {self.earliest} and {self.latest}."
+            )
+            return None
+        return value
+
+    def schema(self) -> Schema:
+        return self._describe(
+            {"type": "string" if self.required else ["string", "null"], "format": "date"}
+        )
+
+    def form_field(self) -> UnboundField:
+        return _DayField(self.label, description=self.help)
+
+
+@dataclass(frozen=True, kw_only=True)
 class WholeNumber(Field):
     """An integer from `minimum` to `maximum`; a form takes the digits 0-9 only."""
 
@@ -290,6 +341,16 @@ class Timestamp(Field):
 
 class _LocalTimeField(DateTimeLocalField):
     """A datetime-local input; left empty it is no time (None), which the domain judges."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist or not "".join(valuelist).strip():
+            self.data = None
+            return
+        super().process_formdata(valuelist)
+
+
+class _DayField(DateField):
+    """A date input; left empty it is no date (None)."""
 
     def process_formdata(self, valuelist: list[str]) -> None:
         if not valuelist or not "".join(valuelist).strip():
@@ -410,7 +471,7 @@ class Spec:
     def max_length(self, name: str) -> int:
         """A text field's limit, for the column that stores it."""
         f = self[name]
-        if not isinstance(f, Text | Markdown):
+        if not isinstance(f, Text | Markdown):  # Url is a Text
             raise TypeError(f"{self.entity}.{name} is not a text field")
         return f.max_length
 

@@ -29,8 +29,6 @@ FUTURE = "cannot be more than 5 minutes in the future."
 BEFORE_2000 = "cannot be before 2000-01-01."
 CONTROL = "contains control characters; only newline and tab are allowed."
 NAIVE = "naive times are ambiguous"
-TOO_LONG_FORM = "Field cannot be longer than {} characters."
-NOT_A_CHOICE = "Not a valid choice."
 
 Value = Any  # a datetime (UTC), None, a string, or a callable now -> datetime
 
@@ -927,62 +925,53 @@ PM_FIELD_CASES = [
     pytest.param(
         {"root_cause_at": T0 - timedelta(minutes=1)},
         {"root_cause_at": "Root cause identified cannot be before the incident started."},
-        {"root_cause_at": "Root cause identified cannot be before the incident started."},
         id="root-cause-before-start",
     ),
     pytest.param(
         {"root_cause_at": in_future(10)},
-        {"root_cause_at": "Root cause identified " + FUTURE},
         {"root_cause_at": "Root cause identified " + FUTURE},
         id="root-cause-in-future",
     ),
     pytest.param(
         {"root_cause_at": datetime(1999, 12, 31, tzinfo=UTC)},
         {"root_cause_at": "Root cause identified " + BEFORE_2000},
-        {"root_cause_at": "Root cause identified " + BEFORE_2000},
         id="root-cause-before-2000",
     ),
     pytest.param(
         {"root_cause": "r" * 100_001},
-        {"root_cause": "Root cause must be at most 100,000 characters (got 100,001)."},
         {"root_cause": "Root cause must be at most 100,000 characters (got 100,001)."},
         id="root-cause-100001",
     ),
     pytest.param(
         {"body": "b" * 100_001},
         {"body": "Body must be at most 100,000 characters (got 100,001)."},
-        {"body": "Body must be at most 100,000 characters (got 100,001)."},
         id="body-100001",
     ),
     pytest.param(
         {"body": "a\x00b"},
-        {"body": "Body " + CONTROL},
         {"body": "Body " + CONTROL},
         id="body-nul",
     ),
     pytest.param(
         {"root_cause": "esc\x1b"},
         {"root_cause": "Root cause " + CONTROL},
-        {"root_cause": "Root cause " + CONTROL},
         id="root-cause-escape",
     ),
     pytest.param(
         {"status": "done"},
-        {"status": "Status must be draft, in_review or published."},
-        {"status": NOT_A_CHOICE},
+        {"status": "Status must be one of: draft, in_review, published."},
         id="status",
     ),
 ]
 
 
-@pytest.mark.parametrize(("fields", "api_expected", "form_expected"), PM_FIELD_CASES)
-def test_postmortem_field_rules(client, session, subtests, fields, api_expected, form_expected):
+@pytest.mark.parametrize(("fields", "expected"), PM_FIELD_CASES)
+def test_postmortem_field_rules(client, session, subtests, fields, expected):
+    """The form and the API give the same message for the same input."""
     for surface in PM_SURFACES:
         with subtests.test(surface=surface):
             response, before = send_postmortem(client, session, surface, fields)
-            assert_refused(
-                response, surface, api_expected if surface.startswith("api") else form_expected
-            )
+            assert_refused(response, surface, expected)
             assert db_state(session) == before
 
 
@@ -993,8 +982,8 @@ def test_postmortem_field_rules(client, session, subtests, fields, api_expected,
         ({"published_at": "2026-03-02T13:00"}, {"published_at": NAIVE}),
         ({"published_at": in_future(60)}, {"published_at": "Published " + FUTURE}),
         ({"root_cause_at": 12}, {"root_cause_at": "Must be an ISO 8601 timestamp string"}),
-        ({"status": 1}, {"status": "Status must be draft, in_review or published."}),
-        ({"status": False}, {"status": "Status must be draft, in_review or published."}),
+        ({"status": 1}, {"status": "Status must be one of: draft, in_review, published."}),
+        ({"status": False}, {"status": "Status must be one of: draft, in_review, published."}),
         ({"body": ["x"]}, {"body": "Body must be text."}),
         ({"action_items": "fix it"}, {"action_items": "Action items must be a list."}),
         ({"action_items": {"title": "x"}}, {"action_items": "Action items must be a list."}),
@@ -1103,7 +1092,7 @@ def test_form_action_item_link_must_be_http(client, session, subtests, link):
 @pytest.mark.parametrize(
     ("item", "message"),
     [
-        ({"title": "t" * 201}, TOO_LONG_FORM.format(200)),
+        ({"title": "t" * 201}, "Title must be at most 200 characters (got 201)."),
         ({"title": "x", "due_on": "2026-02-30"}, "Not a valid date value."),
         ({"title": "x\x07"}, "Title " + CONTROL),
     ],
@@ -1295,3 +1284,32 @@ def test_an_unreadable_time_is_reported_with_every_other_problem(client, session
     fields = api.get_json()["error"]["fields"]
     assert set(fields) == {"title", "started_at"}
     assert fields["title"] == ["Title is required."]
+
+
+def test_a_post_mortem_names_every_problem_at_once_on_the_form_and_the_api(
+    client, session, subtests
+):
+    """A root cause before the incident began, a row with no title and a row whose due
+    date does not exist: one answer, every problem named where it is."""
+    fields = {"root_cause_at": T0 - timedelta(minutes=1)}
+    items = [{"title": "", "owner": "kim"}, {"title": "Add a canary", "due_on": "2026-02-30"}]
+    expected = {
+        "root_cause_at": "Root cause identified cannot be before the incident started.",
+        "action_items.0.title": "Title is required.",
+        "action_items.1.due_on": "date",
+    }
+    for surface in ["form-new", "api-create"]:
+        with subtests.test(surface=surface):
+            response, before = send_postmortem(client, session, surface, fields, items)
+            assert response.status_code == 422
+            if surface.startswith("api"):
+                assert_api_refused(response, expected)
+            else:
+                page = response.get_data(as_text=True)
+                summary = page[page.index('id="error-summary"') :]
+                summary = summary[: summary.index("</div>")]
+                assert "Root cause identified cannot be before the incident started." in summary
+                assert "Title is required." in summary
+                assert "Not a valid date value." in summary
+                assert 'href="#action_items-0-title"' in summary
+            assert db_state(session) == before

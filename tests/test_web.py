@@ -194,7 +194,7 @@ def test_reports_page_shows_the_metrics(client, session):
     "row, message",
     [
         ({"link": "javascript:alert(1)"}, "Link must be an http:// or https:// URL."),
-        ({"owner": "o" * 101}, "Field cannot be longer than 100 characters."),
+        ({"owner": "o" * 101}, "Owner must be at most 100 characters (got 101)."),
         ({"title": "", "owner": "kim"}, "Title is required."),
     ],
 )

@@ -19,8 +19,9 @@ from catalog.incidents.service import MAX_ID, MAX_PAGE, MAX_PER_PAGE, SORTS
 from catalog.incidents.spec import INCIDENT
 from catalog.postmortems.models import PM_STATUSES
 from catalog.postmortems.service import MAX_ACTION_ITEMS, ROOT_CAUSE_FLAGS
+from catalog.postmortems.spec import ACTION_ITEM, POSTMORTEM
 from catalog.reports.metrics import GROUP_BYS
-from catalog.rules import MARKDOWN_MAX, SHORT_MAX, TITLE_MAX, URL_MAX
+from catalog.rules import SHORT_MAX
 from catalog.vectors.spec import VECTOR
 
 JSON = "application/json"
@@ -216,21 +217,9 @@ def _postmortem_schemas() -> dict[str, Schema]:
                 "type": ["integer", "null"],
                 "description": "Send an existing item's id back to keep it; leave out for a new one.",
             },
-            "title": _text(TITLE_MAX, required=True),
-            "owner": _text(SHORT_MAX),
-            "due_on": {
-                "type": ["string", "null"],
-                "format": "date",
-                "description": "YYYY-MM-DD, between 2000-01-01 and 2100-12-31.",
-            },
-            "done_at": _nullable(TIMESTAMP_IN),
-            "link": {
-                "type": ["string", "null"],
-                "maxLength": URL_MAX,
-                "pattern": r"^https?://\S+$",
-            },
+            **ACTION_ITEM.json_schema()["properties"],
         },
-        ["title"],
+        list(ACTION_ITEM.required),
     )
     item_out = _object(
         {
@@ -263,15 +252,7 @@ def _postmortem_schemas() -> dict[str, Schema]:
         "version": _read_only({"type": "integer"}),
     }
     write = {
-        "status": {"type": "string", "enum": list(PM_STATUSES), "default": "draft"},
-        "root_cause_at": _nullable(
-            {**TIMESTAMP_IN, "description": "Not before the incident started."}
-        ),
-        "root_cause": _text(MARKDOWN_MAX, description="Markdown."),
-        "body": _text(MARKDOWN_MAX, description="Markdown."),
-        "published_at": _nullable(
-            {**TIMESTAMP_IN, "description": "Set to now when publishing without one."}
-        ),
+        **POSTMORTEM.json_schema()["properties"],
         "action_items": {
             "type": ["array", "null"],
             "items": _ref("ActionItemInput"),

@@ -12,21 +12,15 @@ from catalog.db import get_session, utcnow
 from catalog.errors import FieldErrors, NotFoundError
 from catalog.incidents.service import get_incident
 from catalog.postmortems import service
+from catalog.postmortems.spec import ACTION_ITEM, POSTMORTEM
 
-FIELDS = (
-    "status",
-    "root_cause_at",
-    "root_cause",
-    "body",
-    "published_at",
-    "action_items",
-    "version",
-)
-ITEM_FIELDS = ("id", "title", "owner", "due_on", "done_at", "link")
+FIELDS = (*POSTMORTEM.names, "action_items", "version")
+ITEM_FIELDS = ("id", *ACTION_ITEM.names)
 
 
-def _parse(data: dict[str, Any]) -> dict[str, Any]:
-    errors = FieldErrors()
+def _parse(errors: FieldErrors, data: dict[str, Any]) -> dict[str, Any]:
+    """Timestamps and dates as values; what cannot be read goes to `errors`, for the
+    domain to report with everything else (see catalog.fields)."""
     out = dict(data)
     for field in ("root_cause_at", "published_at"):
         if field in data:
@@ -47,7 +41,6 @@ def _parse(data: dict[str, Any]) -> dict[str, Any]:
             )
             parsed.append(item)
         out["action_items"] = parsed
-    errors.raise_if_any()
     return out
 
 
@@ -65,6 +58,8 @@ def put_postmortem(incident_id: int):  # type: ignore[no-untyped-def]
     refuse_unknown(data, FIELDS)
     session = get_session()
     incident = get_incident(session, incident_id)
-    pm, created = service.save_postmortem(session, incident, _parse(data))
+    errors = FieldErrors()
+    data = _parse(errors, data)
+    pm, created = service.save_postmortem(session, incident, data, errors=errors)
     session.commit()
     return postmortem_to_dict(pm, settings(), now=utcnow()), 201 if created else 200

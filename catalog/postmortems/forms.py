@@ -5,42 +5,25 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from wtforms import (
-    BooleanField,
-    DateField,
-    DateTimeLocalField,
-    Field,
-    FieldList,
-    Form,
-    FormField,
-    SelectField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
-from wtforms.validators import Length, Optional
+from wtforms import BooleanField, Field, FieldList, Form, FormField, SubmitField
+from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
 
+from catalog.errors import FieldErrors
+from catalog.fields import fill_form, read_form, unreadable, with_fields
 from catalog.postmortems.models import Postmortem
-from catalog.web.forms import (
-    LOCAL_FORMAT,
-    VersionedForm,
-    WholeNumberField,
-    local_to_utc,
-    options,
-    utc_to_local_naive,
-)
+from catalog.postmortems.spec import ACTION_ITEM, POSTMORTEM
+from catalog.web.forms import VersionedForm, WholeNumberField
 
 BLANK_ITEM_ROWS = 3
 
 
+@with_fields(ACTION_ITEM, exclude=("done_at",))
 class ActionItemForm(Form):
+    """A row of the editor: ACTION_ITEM's fields, its id, a "done" and a "remove" box."""
+
     id = WholeNumberField(widget=HiddenInput(), validators=[Optional()])
-    title = StringField("Action", validators=[Optional(), Length(max=200)])
-    owner = StringField("Owner", validators=[Optional(), Length(max=100)])
-    due_on = DateField("Due", validators=[Optional()])
     done = BooleanField("Done")
-    link = StringField("Link", validators=[Optional(), Length(max=2000)])
     remove = BooleanField("Remove")
 
     def is_blank(self) -> bool:
@@ -51,33 +34,16 @@ class ActionItemForm(Form):
         )
 
 
+@with_fields(POSTMORTEM, exclude=("published_at",))
 class PostmortemForm(VersionedForm):
-    status = SelectField(
-        "Status",
-        choices=options(
-            [("draft", "Draft"), ("in_review", "In review"), ("published", "Published")]
-        ),
-        default="draft",
-    )
-    root_cause_at = DateTimeLocalField(
-        "Root cause identified at",
-        format=LOCAL_FORMAT,
-        validators=[Optional()],
-        description="Leave empty until the root cause is known; the 48-hour clock runs from detection.",
-    )
-    root_cause = TextAreaField(
-        "Root cause", description="Markdown. The underlying fault, not the trigger."
-    )
-    body = TextAreaField("Post-mortem", description="Markdown. Prefilled with the team's template.")
-    action_items = FieldList(FormField(ActionItemForm), min_entries=0)
+    """POSTMORTEM's fields and rows of action items; every rule is the domain's."""
+
+    action_items = FieldList(FormField(ActionItemForm), label="Action item", min_entries=0)
     preview = SubmitField("Preview")
     save = SubmitField("Save post-mortem")
 
     def load(self, pm: Postmortem, zone: ZoneInfo) -> None:
-        self.status.data = pm.status
-        self.root_cause_at.data = utc_to_local_naive(pm.root_cause_at, zone)
-        self.root_cause.data = pm.root_cause
-        self.body.data = pm.body
+        fill_form(self, POSTMORTEM, POSTMORTEM.values_of(pm), zone)
         self.version.data = pm.version
         for item in pm.action_items:
             self.action_items.append_entry(
@@ -126,22 +92,27 @@ class PostmortemForm(VersionedForm):
                 done_at = done_before.get(item_id) or now
             items.append(
                 {
+                    **read_form(row, ACTION_ITEM),
                     "id": item_id if item_id in done_before else None,
-                    "title": row.title.data or "",
-                    "owner": row.owner.data or "",
-                    "due_on": row.due_on.data,
                     "done_at": done_at,
-                    "link": (row.link.data or "").strip() or None,
                 }
             )
+        stored = POSTMORTEM.values_of(pm) if pm is not None else {}
         return {
-            "status": self.status.data,
-            "root_cause_at": local_to_utc(
-                self.root_cause_at.data, zone, pm.root_cause_at if pm else None
-            ),
-            "root_cause": self.root_cause.data or "",
-            "body": self.body.data or "",
+            **read_form(self, POSTMORTEM, zone, stored),
             "published_at": pm.published_at if pm and pm.status == "published" else None,
             "action_items": items,
             "version": self.version.data,
         }
+
+    def unreadable(self) -> FieldErrors:
+        """What could not be read, the rows' included (call after `to_domain`), named as
+        the domain names them: `action_items.<position among the rows sent>.due_on`."""
+        errors = unreadable(self, POSTMORTEM)
+        for position, index in enumerate(getattr(self, "_rows_sent", [])):
+            row = self.action_items[index].form
+            errors.merge(
+                unreadable(row, ACTION_ITEM).fields,
+                lambda field, at=position: f"action_items.{at}.{field}",
+            )
+        return errors

@@ -8,19 +8,18 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from catalog.db import Base, UTCDateTime, utcnow
+from catalog.db import Base, UTCDateTime, one_of, utcnow
+from catalog.postmortems.spec import ACTION_ITEM, PM_STATUSES
 
 if TYPE_CHECKING:
     from catalog.incidents.models import Incident
 
-PM_STATUSES = ("draft", "in_review", "published")
+__all__ = ["PM_STATUSES", "ActionItem", "Postmortem"]
 
 
 class Postmortem(Base):
     __tablename__ = "postmortems"
-    __table_args__ = (
-        CheckConstraint("status IN ('draft','in_review','published')", name="status"),
-    )
+    __table_args__ = (CheckConstraint(one_of("status", PM_STATUSES), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(
@@ -54,11 +53,11 @@ class ActionItem(Base):
     postmortem_id: Mapped[int] = mapped_column(
         ForeignKey("postmortems.id", ondelete="CASCADE"), index=True
     )
-    title: Mapped[str] = mapped_column(String(200))
-    owner: Mapped[str] = mapped_column(String(100), default="")
+    title: Mapped[str] = mapped_column(String(ACTION_ITEM.max_length("title")))
+    owner: Mapped[str] = mapped_column(String(ACTION_ITEM.max_length("owner")), default="")
     due_on: Mapped[date | None] = mapped_column(Date)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    link: Mapped[str | None] = mapped_column(String(2000))
+    link: Mapped[str | None] = mapped_column(String(ACTION_ITEM.max_length("link")))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

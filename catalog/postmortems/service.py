@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -16,8 +15,8 @@ from catalog.db import utcnow
 from catalog.errors import FieldErrors, ValidationError
 from catalog.incidents.models import Incident
 from catalog.incidents.service import Cached, count_incidents
-from catalog.postmortems.models import PM_STATUSES, ActionItem, Postmortem
-from catalog.rules import MARKDOWN_MAX, SHORT_MAX, TITLE_MAX, URL_MAX, check_text, check_timestamp
+from catalog.postmortems.models import ActionItem, Postmortem
+from catalog.postmortems.spec import ACTION_ITEM, POSTMORTEM
 from catalog.vectors.service import check_version
 
 if TYPE_CHECKING:
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 
 ROOT_CAUSE_FLAGS = ("on_time", "late", "overdue", "pending")
 MAX_ACTION_ITEMS = 200
-_LINK_RE = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
 
 TEMPLATE = """## Summary
 What happened, in two or three sentences a newcomer would understand.
@@ -132,56 +130,51 @@ def _validate_items(errors: FieldErrors, items: object, *, now: datetime) -> lis
         if not isinstance(raw, Mapping):
             errors.add(prefix, "Each action item must be an object.")
             continue
-        sub = FieldErrors()
-        title = check_text(sub, "title", raw.get("title"), max_length=TITLE_MAX, required=True)
-        owner = check_text(sub, "owner", raw.get("owner", ""), max_length=SHORT_MAX) or ""
-        link = check_text(sub, "link", raw.get("link"), max_length=URL_MAX) or None
-        if link and not _LINK_RE.match(link):
-            sub.add("link", "Link must be an http:// or https:// URL.")
-        due_on = raw.get("due_on")
-        if due_on is not None and (not isinstance(due_on, date) or isinstance(due_on, datetime)):
-            sub.add("due_on", "Due date must be a date.")
-            due_on = None
-        elif due_on is not None and not date(2000, 1, 1) <= due_on <= date(2100, 12, 31):
-            sub.add("due_on", "Due date must be between 2000-01-01 and 2100-12-31.")
-        done_at = raw.get("done_at")
-        if done_at is not None and not isinstance(done_at, datetime):
-            sub.add("done_at", "Done must be a date and time.")
-            done_at = None
-        check_timestamp(sub, "done_at", done_at, now=now, label="Done")
+        sub = FieldErrors()  # what the surface could not read in this row comes first
+        sub.merge(
+            {
+                k.removeprefix(f"{prefix}."): v
+                for k, v in errors.fields.items()
+                if k.startswith(f"{prefix}.")
+            }
+        )
+        had = set(sub.fields)
+        item = ACTION_ITEM.check(sub, raw, now=now)
         item_id = raw.get("id")
         if item_id is not None and (isinstance(item_id, bool) or not isinstance(item_id, int)):
             sub.add("id", "Id must be a whole number.")
-        errors.merge(sub.fields, lambda field, at=prefix: f"{at}.{field}")
+        errors.merge(
+            {k: v for k, v in sub.fields.items() if k not in had},
+            lambda field, at=prefix: f"{at}.{field}",
+        )
         if not sub:
-            clean.append(CleanActionItem(item_id, title or "", owner, due_on, done_at, link))
+            clean.append(
+                CleanActionItem(
+                    item_id,
+                    item["title"],
+                    item["owner"],
+                    item["due_on"],
+                    item["done_at"],
+                    item["link"],
+                )
+            )
     return clean
 
 
 def validate_postmortem(
-    incident: Incident, data: Mapping[str, Any], *, now: datetime
+    incident: Incident,
+    data: Mapping[str, Any],
+    *,
+    now: datetime,
+    errors: FieldErrors | None = None,
 ) -> dict[str, Any]:
-    errors = FieldErrors()
-    clean: dict[str, Any] = {}
-    status = data.get("status")
-    if status is None or status == "":  # absent means the default; false, 0, [] are wrong
-        status = "draft"
-    if status not in PM_STATUSES:
-        errors.add("status", "Status must be draft, in_review or published.")
-    clean["status"] = status
-    clean["root_cause"] = (
-        check_text(errors, "root_cause", data.get("root_cause", ""), max_length=MARKDOWN_MAX) or ""
-    )
-    clean["body"] = check_text(errors, "body", data.get("body", ""), max_length=MARKDOWN_MAX) or ""
-    for field, label in (("root_cause_at", "Root cause identified"), ("published_at", "Published")):
-        value = data.get(field)
-        if value is not None and not isinstance(value, datetime):
-            errors.add(field, f"{label} must be a date and time.")
-            value = None
-        check_timestamp(errors, field, value, now=now, label=label)
-        clean[field] = value
+    """Check a whole post-mortem; return cleaned values or raise ValidationError with every
+    message at once: each field's own (POSTMORTEM, ACTION_ITEM per row), then the root
+    cause against the incident's times. `errors`: what the surface could not read."""
+    errors = errors if errors is not None else FieldErrors()
+    clean = POSTMORTEM.check(errors, data, now=now)
     rca = clean["root_cause_at"]
-    if rca is not None and not errors.has("root_cause_at"):
+    if rca is not None:
         if rca < incident.started_at:
             errors.add(
                 "root_cause_at", "Root cause identified cannot be before the incident started."
@@ -190,9 +183,9 @@ def validate_postmortem(
             errors.add(
                 "root_cause_at", "Root cause identified cannot be before the incident was detected."
             )
-    if status == "published" and clean["published_at"] is None:
+    if clean["status"] == "published" and clean["published_at"] is None:
         clean["published_at"] = now
-    if status != "published":
+    if clean["status"] != "published":
         clean["published_at"] = None
     clean["action_items"] = _validate_items(errors, data.get("action_items"), now=now)
     errors.raise_if_any()
@@ -205,14 +198,16 @@ def save_postmortem(
     data: Mapping[str, Any],
     *,
     now: datetime | None = None,
+    errors: FieldErrors | None = None,
 ) -> tuple[Postmortem, bool]:
-    """Create or replace the incident's post-mortem (PUT semantics). Returns (pm, created)."""
+    """Create or replace the incident's post-mortem (PUT semantics). Returns (pm, created).
+    `errors`: what the surface could not read (see validate_postmortem)."""
     now = now or utcnow()
     pm = incident.postmortem
     created = pm is None
     if pm is not None:
         check_version(pm, data.get("version"), noun="post-mortem")
-    clean = validate_postmortem(incident, data, now=now)
+    clean = validate_postmortem(incident, data, now=now, errors=errors)
     if pm is None:
         pm = Postmortem(incident=incident)
         session.add(pm)

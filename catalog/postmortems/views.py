@@ -9,6 +9,7 @@ from catalog.errors import NotFoundError
 from catalog.incidents.service import get_incident
 from catalog.postmortems import service
 from catalog.postmortems.forms import PostmortemForm
+from catalog.postmortems.spec import ACTION_ITEM
 from catalog.web.filters import display_zone
 from catalog.web.pages import save_or_report
 
@@ -31,14 +32,17 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
             form.body.data = service.TEMPLATE
         form.add_blank_rows()
     previewing = False
-    if form.validate_on_submit():
-        if form.preview.data:
+    if form.is_submitted():
+        form.validate()  # reads the input; the rules are the domain's, below
+        expired = form.meta.csrf and bool(form.csrf_token.errors)  # the page says so
+        if not expired and form.preview.data:
             previewing = True
-        else:
+        elif not expired:
             data = form.to_domain(zone, pm, utcnow())
+            errors = form.unreadable()
             saved = save_or_report(
                 form,
-                lambda: service.save_postmortem(get_session(), incident, data),
+                lambda: service.save_postmortem(get_session(), incident, data, errors=errors),
                 current_version=(lambda: incident.postmortem.version) if pm else None,
             )
             if saved is not None:
@@ -48,5 +52,10 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
                 )
     status = 422 if request.method == "POST" and not previewing else 200
     return render_template(
-        "postmortems/edit.html", form=form, incident=incident, pm=pm, previewing=previewing
+        "postmortems/edit.html",
+        form=form,
+        incident=incident,
+        pm=pm,
+        previewing=previewing,
+        item_labels=ACTION_ITEM.labels(),
     ), status
