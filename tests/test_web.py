@@ -260,3 +260,25 @@ def test_editing_one_field_keeps_every_timestamp_exact(client, session):
     assert after["title"] == "Only the title changes"
     assert after["started_at"] == "2026-03-02T12:00:05.431000Z"
     assert after["detected_at"] == "2026-03-02T12:04:09.500000Z"
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/incidents/424242", "There is no incident #424242."),
+        ("/incidents/424242/edit", "There is no incident #424242."),
+        ("/incidents/424242/postmortem", "There is no incident #424242."),
+        ("/vectors/no-such-vector", "There is no failure vector called “no-such-vector”."),
+        ("/admin/users/424242", "There is no user #424242."),
+        ("/api/v1/incidents/424242", "There is no incident #424242."),
+        ("/api/v1/vectors/no-such-vector", "There is no failure vector called “no-such-vector”."),
+    ],
+)
+def test_a_missing_record_is_a_404_in_the_domains_words_on_pages_and_the_api(client, path, message):
+    """No view catches the domain's "not found" itself: one handler answers every one."""
+    response = client.get(path)
+    assert response.status_code == 404
+    if path.startswith("/api/"):
+        assert response.get_json()["error"] == {"code": "not_found", "message": message}
+    else:
+        assert message in response.get_data(as_text=True)

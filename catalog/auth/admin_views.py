@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import false, func, select
 
 from catalog.audit.models import ACTIONS, AuditEvent
@@ -10,7 +10,7 @@ from catalog.audit.service import AUDITED
 from catalog.auth import current_actor, service
 from catalog.auth.forms import InviteForm, RoleForm
 from catalog.db import get_session
-from catalog.errors import ConflictError, NotFoundError
+from catalog.errors import ConflictError
 from catalog.rules import is_storable, parse_whole_number
 from catalog.web.forms import EmptyForm
 from catalog.web.pages import save_or_report
@@ -42,10 +42,7 @@ def users():  # type: ignore[no-untyped-def]
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def user(user_id: int):  # type: ignore[no-untyped-def]
     session = get_session()
-    try:
-        target = service.get_user(session, user_id)
-    except NotFoundError:
-        abort(404, description=f"There is no user #{user_id}.")
+    target = service.get_user(session, user_id)
     role_form = RoleForm(obj=target) if request.method == "GET" else RoleForm()
     if request.method == "POST":
         action = request.form.get("action")

@@ -137,7 +137,7 @@ def get_user_by_email(session: Session, email: str) -> User | None:
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id) if 1 <= user_id <= 2**31 - 1 else None
     if user is None:
-        raise NotFoundError(f"No user with id {user_id}.")
+        raise NotFoundError(f"There is no user #{user_id}.")
     return user
 
 
@@ -558,7 +558,7 @@ def user_for_token(
 def get_token(session: Session, token_id: int) -> ApiToken:
     row = session.get(ApiToken, token_id) if 1 <= token_id <= 2**31 - 1 else None
     if row is None:
-        raise NotFoundError(f"No token with id {token_id}.")
+        raise NotFoundError(f"There is no token #{token_id}.")
     return row
 
 

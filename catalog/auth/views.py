@@ -8,7 +8,6 @@ from flask_login import login_user, logout_user
 from catalog.auth import current_actor, safe_next, service
 from catalog.auth.forms import AccountForm, LoginForm, PasswordForm, TokenForm
 from catalog.db import get_session
-from catalog.errors import NotFoundError
 from catalog.web.forms import EmptyForm
 from catalog.web.pages import save_or_report
 
@@ -145,10 +144,7 @@ def create_token():  # type: ignore[no-untyped-def]
 def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
     user = current_actor()
     session = get_session()
-    try:
-        token = service.get_token(session, token_id)
-    except NotFoundError:
-        abort(404, description="There is no such token.")
+    token = service.get_token(session, token_id)
     if token.user_id != user.id and not user.has_role("admin"):
         abort(403, description="You can only revoke your own tokens.")
     if EmptyForm().validate_on_submit():

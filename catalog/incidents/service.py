@@ -149,10 +149,10 @@ def _resolve_vectors(
 
 def get_incident(session: Session, incident_id: int) -> Incident:
     if not 1 <= incident_id <= MAX_ID:
-        raise NotFoundError(f"No incident with id {incident_id}.")
+        raise NotFoundError(f"There is no incident #{incident_id}.")
     incident = session.get(Incident, incident_id)
     if incident is None:
-        raise NotFoundError(f"No incident with id {incident_id}.")
+        raise NotFoundError(f"There is no incident #{incident_id}.")
     return incident
 
 
@@ -263,7 +263,7 @@ def check_filters(filters: IncidentFilters) -> None:
     """Refuse filter values that can never match, with the field named."""
     errors = FieldErrors()
     if filters.severity and filters.severity not in SEVERITIES:
-        errors.add("severity", "Severity must be one of SEV1, SEV2, SEV3, SEV4.")
+        errors.add("severity", f"Severity must be one of: {', '.join(SEVERITIES)}.")
     if filters.status and filters.status not in (*STATUSES, "open"):
         errors.add("status", "Status must be investigating, mitigated, recovered or open.")
     for name in ("vector", "service", "team", "q"):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from catalog.audit.service import incident_history
 from catalog.db import get_session, utcnow
-from catalog.errors import NotFoundError, ValidationError
+from catalog.errors import ValidationError
 from catalog.exports.incidents_csv import incidents_csv_response
 from catalog.incidents import service
 from catalog.incidents.forms import IncidentFilterForm, IncidentForm
@@ -40,13 +40,6 @@ from catalog.web.pages import submit
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 PER_PAGE_CHOICES = (25, 50, 100)
-
-
-def _get_or_404(incident_id: int) -> Incident:
-    try:
-        return service.get_incident(get_session(), incident_id)
-    except NotFoundError:
-        abort(404, description=f"There is no incident #{incident_id}.")
 
 
 def _vector_choices(current: Incident | None = None) -> list[Vector]:
@@ -127,7 +120,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.get("/<int:incident_id>")
 def detail(incident_id: int):  # type: ignore[no-untyped-def]
-    incident = _get_or_404(incident_id)
+    incident = service.get_incident(get_session(), incident_id)
     now = utcnow()
     s = settings()
     today = now.date()
@@ -172,7 +165,7 @@ def create():  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:incident_id>/edit", methods=["GET", "POST"])
 def edit(incident_id: int):  # type: ignore[no-untyped-def]
-    incident = _get_or_404(incident_id)
+    incident = service.get_incident(get_session(), incident_id)
     zone = display_zone()
     form = IncidentForm()
     form.set_vector_choices(_vector_choices(incident))
@@ -195,7 +188,7 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/<int:incident_id>/delete")
 def delete(incident_id: int):  # type: ignore[no-untyped-def]
-    incident = _get_or_404(incident_id)
+    incident = service.get_incident(get_session(), incident_id)
     form = EmptyForm()
     if not form.validate_on_submit():
         flash("The form expired; please try again.", "error")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from catalog.db import get_session, utcnow
-from catalog.errors import NotFoundError
 from catalog.incidents.service import get_incident
 from catalog.postmortems import service
 from catalog.postmortems.forms import PostmortemForm
@@ -18,10 +17,7 @@ bp = Blueprint("postmortems", __name__, url_prefix="/incidents")
 
 @bp.route("/<int:incident_id>/postmortem", methods=["GET", "POST"])
 def edit(incident_id: int):  # type: ignore[no-untyped-def]
-    try:
-        incident = get_incident(get_session(), incident_id)
-    except NotFoundError:
-        abort(404, description=f"There is no incident #{incident_id}.")
+    incident = get_incident(get_session(), incident_id)
     pm = incident.postmortem
     zone = display_zone()
     form = PostmortemForm()

@@ -82,7 +82,7 @@ def get_vector(session: Session, slug: str) -> Vector:
     if is_storable(slug):  # a NUL byte in a query makes PostgreSQL fail; no slug holds one
         vector = session.scalar(select(Vector).where(Vector.slug == slug))
     if vector is None:
-        raise NotFoundError(f"No failure vector with slug {slug!r}.")
+        raise NotFoundError(f"There is no failure vector called “{slug[:100]}”.")
     return vector
 
 

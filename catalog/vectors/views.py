@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from catalog.db import get_session, utcnow
-from catalog.errors import NotFoundError
 from catalog.incidents.service import IncidentFilters, list_incidents
 from catalog.reports.cache import cached_values, metrics_cache
 from catalog.reports.metrics import incident_durations
@@ -17,15 +16,6 @@ from catalog.web.forms import EmptyForm
 from catalog.web.pages import save_or_report, submit
 
 bp = Blueprint("vectors", __name__, url_prefix="/vectors")
-
-
-def _get_or_404(slug: str):  # type: ignore[no-untyped-def]
-    try:
-        return service.get_vector(get_session(), slug)
-    except NotFoundError:
-        from flask import abort
-
-        abort(404, description=f"There is no failure vector called “{slug[:100]}”.")
 
 
 @bp.get("/")
@@ -44,7 +34,7 @@ def index():  # type: ignore[no-untyped-def]
 @bp.get("/<slug>")
 def detail(slug: str):  # type: ignore[no-untyped-def]
     session = get_session()
-    vector = _get_or_404(slug)
+    vector = service.get_vector(get_session(), slug)
     now = utcnow()
     s = settings()
     report = metrics_cache().metrics(
@@ -82,7 +72,7 @@ def create():  # type: ignore[no-untyped-def]
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
 def edit(slug: str):  # type: ignore[no-untyped-def]
-    vector = _get_or_404(slug)
+    vector = service.get_vector(get_session(), slug)
     form = VectorForm(obj=vector) if request.method == "GET" else VectorForm()
     saved = submit(
         form,
@@ -101,7 +91,7 @@ def edit(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<slug>/archive")
 def archive(slug: str):  # type: ignore[no-untyped-def]
-    vector = _get_or_404(slug)
+    vector = service.get_vector(get_session(), slug)
     form = EmptyForm()
     if form.validate_on_submit():
         archived = request.form.get("archived", "1") == "1"
@@ -120,7 +110,7 @@ def archive(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<slug>/delete")
 def delete(slug: str):  # type: ignore[no-untyped-def]
-    vector = _get_or_404(slug)
+    vector = service.get_vector(get_session(), slug)
     form = EmptyForm()
     if not form.validate_on_submit():
         flash("The form expired; please try again.", "error")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import Flask, Response, g, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, SecurityError
 
 from catalog.api.errors import error_response
 from catalog.auth import login_manager
 from catalog.db import DATABASE_ERRORS, unavailable_kind
-from catalog.errors import ValidationError
+from catalog.errors import NotFoundError, ValidationError
 
 UNAVAILABLE = {
     # kind: (Retry-After seconds, what the user reads)
@@ -51,6 +51,11 @@ def init_app(app: Flask) -> None:
         except DATABASE_ERRORS as db_exc:
             return _database(db_exc)
         return page, exc.code or 500
+
+    @app.errorhandler(NotFoundError)
+    def _not_found(exc: NotFoundError):  # type: ignore[no-untyped-def]
+        """A record the URL names is not there: the domain says which, once, for every view."""
+        return _http_error(NotFound(description=exc.message))
 
     @app.errorhandler(DATABASE_ERRORS[0])
     @app.errorhandler(DATABASE_ERRORS[1])
