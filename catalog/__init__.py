@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     from catalog.api import bp as api_bp
     from catalog.auth.admin_views import bp as admin_bp
     from catalog.auth.views import bp as auth_bp
+    from catalog.dashboard.views import bp as dashboard_bp
     from catalog.exports.views import bp as exports_bp
     from catalog.health import bp as health_bp
     from catalog.imports.views import bp as imports_bp
@@ -95,10 +96,9 @@ def register_blueprints(app: Flask) -> None:
     from catalog.postmortems.views import bp as postmortems_bp
     from catalog.reports.views import bp as reports_bp
     from catalog.vectors.views import bp as vectors_bp
-    from catalog.web.views import bp as main_bp
 
     blueprints = (
-        main_bp,
+        dashboard_bp,
         vectors_bp,
         incidents_bp,
         postmortems_bp,

@@ -2,10 +2,10 @@
 
 from catalog.audit.models import AuditEvent
 from catalog.auth.models import ApiToken, LoginAttempt, User, UserSession
+from catalog.data_versions import data_version, data_version_months
 from catalog.db import Base
 from catalog.incidents.models import Incident, incident_vectors
 from catalog.postmortems.models import ActionItem, Postmortem
-from catalog.reports.versions import data_version, data_version_months
 from catalog.vectors.models import Vector
 
 __all__ = [

@@ -15,11 +15,11 @@ import pytest
 from factories import T0, api_payload, iso, make_incident
 from sqlalchemy import text
 
+from catalog.data_versions import read_versions
 from catalog.incidents.service import IncidentFilters
 from catalog.reports.cache import MetricsCache
 from catalog.reports.chunks import Chunk, ChunkCache, chunks_of, month_key
 from catalog.reports.metrics import compute_metrics
-from catalog.reports.versions import read_versions
 
 
 def months(session) -> dict[int, int]:  # type: ignore[no-untyped-def]

@@ -105,7 +105,7 @@ def test_last_use_is_still_noted(app):
 def test_every_column_a_worker_keeps_moves_the_credentials_version(app, column):
     """known_tokens keeps these user columns until the credentials version moves; the
     trigger list in migration 0008 is a copy (a migration is frozen), held to it here."""
-    from catalog.reports.versions import read_versions
+    from catalog.data_versions import read_versions
 
     make_user(app, "viewer")
     session = app.extensions["catalog.sessionmaker"]()

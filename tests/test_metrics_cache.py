@@ -13,9 +13,9 @@ import pytest
 from factories import T0, api_payload, iso, make_incident
 from sqlalchemy import text
 
+from catalog.data_versions import read_versions
 from catalog.reports.cache import MetricsCache
 from catalog.reports.metrics import compute_metrics
-from catalog.reports.versions import read_versions
 
 
 def current_version(session):  # type: ignore[no-untyped-def]

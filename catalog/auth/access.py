@@ -9,7 +9,7 @@ from __future__ import annotations
 
 VIEWER, EDITOR, ADMIN = "viewer", "editor", "admin"
 
-PUBLIC = frozenset({"auth.login", "static", "health.healthz", "main.favicon"})
+PUBLIC = frozenset({"auth.login", "static", "health.healthz", "dashboard.favicon"})
 
 
 def _rule(get: str | None = None, post: str | None = None, **others: str) -> dict[str, str]:
@@ -23,7 +23,7 @@ def _rule(get: str | None = None, post: str | None = None, **others: str) -> dic
 
 RULES: dict[str, dict[str, str]] = {
     # pages
-    "main.index": _rule(get=VIEWER),
+    "dashboard.index": _rule(get=VIEWER),
     "vectors.index": _rule(get=VIEWER),
     "vectors.detail": _rule(get=VIEWER),
     "vectors.create": _rule(get=EDITOR, post=EDITOR),

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from catalog.auth.models import User
-from catalog.reports.versions import request_versions
+from catalog.data_versions import request_versions
 
 # The user columns a request needs and a credentials write moves (0008's trigger list).
 KEPT_COLUMNS = (

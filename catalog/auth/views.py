@@ -44,7 +44,7 @@ def login():  # type: ignore[no-untyped-def]
             if user.must_change_password:
                 flash("Welcome! Choose your own password to replace the one-time password.", "info")
                 return redirect(url_for("auth.password"))
-            return redirect(safe_next(form.next.data) or url_for("main.index"))
+            return redirect(safe_next(form.next.data) or url_for("dashboard.index"))
         flash("Wrong e-mail or password, or the account is deactivated.", "error")
         status = 401
     elif request.method == "POST":
@@ -62,7 +62,7 @@ def logout():  # type: ignore[no-untyped-def]
         flash("Signed out.", "success")
         return redirect(url_for("auth.login"))
     flash("The form expired; please try again.", "error")
-    return redirect(url_for("main.index"))
+    return redirect(url_for("dashboard.index"))
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -111,7 +111,7 @@ def password():  # type: ignore[no-untyped-def]
         if saved is not None:
             login_user(saved)  # the epoch moved on: renew this session, others end
             flash("Password changed. Other sessions of yours were signed out.", "success")
-            return redirect(url_for("main.index"))
+            return redirect(url_for("dashboard.index"))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/password.html", form=form, user=user), status
 

@@ -18,11 +18,11 @@ from catalog.db import seconds_between, utcnow
 from catalog.errors import FieldErrors, NotFoundError, ValidationError
 from catalog.incidents.models import STATUSES, Incident, incident_vectors
 from catalog.incidents.spec import INCIDENT, SEVERITIES, TIMESTAMP_FIELDS
+from catalog.locking import check_version
 from catalog.postmortems.models import Postmortem
 from catalog.rules import is_storable
 from catalog.timefmt import iso_utc
 from catalog.vectors.models import TargetsInSeconds, Vector
-from catalog.vectors.service import check_version
 
 if TYPE_CHECKING:
     from catalog.reports.chunks import ChunkCache

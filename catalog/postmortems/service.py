@@ -15,9 +15,9 @@ from catalog.db import utcnow
 from catalog.errors import FieldErrors, ValidationError
 from catalog.incidents.models import Incident
 from catalog.incidents.service import Cached, count_incidents
+from catalog.locking import check_version
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.spec import ACTION_ITEM, POSTMORTEM
-from catalog.vectors.service import check_version
 
 if TYPE_CHECKING:
     from catalog.reports.chunks import ChunkCache

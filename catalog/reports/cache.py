@@ -9,7 +9,7 @@ breaching).
 
 The versions are rows that database triggers move on every INSERT, UPDATE or
 DELETE, in the writing transaction itself (migrations 0004, 0008;
-catalog.reports.versions): one per UTC month of incidents' `started_at`, and
+catalog.data_versions): one per UTC month of incidents' `started_at`, and
 one for vectors. A report is filed under the versions of the months its range
 reads and of the vectors, so a write in this month leaves last quarter's
 reports as they are, and recomputing this quarter's reads only this month again
@@ -40,12 +40,12 @@ from flask import Flask, Response, current_app, request
 from sqlalchemy.orm import Session
 
 from catalog.config import MetricSettings
+from catalog.data_versions import Versions, request_versions
 from catalog.db import utcnow
 from catalog.incidents.service import IncidentFilters
 from catalog.reports.chunks import ChunkCache, MonthVersions, read_month_versions
 from catalog.reports.metrics import MetricsReport, compute_metrics, compute_metrics_many
 from catalog.reports.shared import SharedReports, shared_or_compute, shared_or_compute_many
-from catalog.reports.versions import Versions, request_versions
 
 T = TypeVar("T")
 
@@ -285,7 +285,7 @@ class MetricsCache:
         now: datetime | None = None,
     ) -> T:
         """Any other figure made from the data (a list of services, a page of incidents,
-        the flagged post-mortems), kept under every data version (catalog.reports.versions).
+        the flagged post-mortems), kept under every data version (catalog.data_versions).
 
         `keep(result)` False leaves a result out of the cache (a page too large to hold).
         `valid_until(result)`, for a figure the clock also changes: the first moment it

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.reports.versions import VECTORS, data_version, data_version_months
+from catalog.data_versions import VECTORS, data_version, data_version_months
 
 T = TypeVar("T")
 

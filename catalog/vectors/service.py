@@ -18,10 +18,9 @@ from catalog.errors import (
     ConflictError,
     FieldErrors,
     NotFoundError,
-    ValidationError,
-    VersionConflict,
 )
 from catalog.incidents.models import incident_vectors
+from catalog.locking import check_version
 from catalog.rules import NAME_KEY_MAX, SHORT_MAX, is_storable, name_key
 from catalog.vectors.models import Vector
 from catalog.vectors.spec import VECTOR
@@ -116,21 +115,6 @@ def create_vector(
     session.add(vector)
     session.flush()
     return vector
-
-
-def check_version(obj: Any, version: object, *, noun: str) -> None:
-    """Optimistic locking: refuse an edit made against an older copy."""
-    if version is None:
-        raise ValidationError(
-            {"version": ["Version is required when changing an existing object."]}
-        )
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ValidationError({"version": ["Version must be a whole number."]})
-    if version != obj.version:
-        raise VersionConflict(
-            f"This {noun} was changed by someone else (you edited version {version}, "
-            f"it is now at version {obj.version}). Reload it and apply your change again."
-        )
 
 
 def update_vector(

@@ -22,7 +22,7 @@ from catalog.reports.metrics import incident_durations
 from catalog.reports.views import filter_choices, read_query
 from catalog.web.filters import settings
 
-bp = Blueprint("main", __name__)
+bp = Blueprint("dashboard", __name__)
 
 
 @bp.get("/favicon.ico")
@@ -41,7 +41,7 @@ def index():  # type: ignore[no-untyped-def]
         query = read_query(now)
     except ValidationError as exc:
         context["errors"] = exc.fields
-        return render_template("main/index.html", query=None, **context), 400
+        return render_template("dashboard/index.html", query=None, **context), 400
     summary = analytics.summarize(session, s, query, now=now)
     by_vector = analytics.metrics_for(session, s, query, "vector", now=now)
     # Open incidents whenever they started, narrowed by the view's filters.
@@ -57,7 +57,7 @@ def index():  # type: ignore[no-untyped-def]
         chunks=metrics_cache().chunks,
     )
     return render_template(
-        "main/index.html",
+        "dashboard/index.html",
         query=query,
         summary=summary,
         # The catalog table is exactly its CSV: the vector breakdown, by name.

@@ -1,0 +1,1 @@
+"""The dashboard: the home page of a signed-in user."""
