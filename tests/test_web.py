@@ -282,3 +282,26 @@ def test_a_missing_record_is_a_404_in_the_domains_words_on_pages_and_the_api(cli
         assert response.get_json()["error"] == {"code": "not_found", "message": message}
     else:
         assert message in response.get_data(as_text=True)
+
+
+def test_an_incident_gets_one_verdict_on_its_page_and_on_each_vectors_page(client, session):
+    """Linked to a strict and a lax vector, an incident is judged against its own target
+    (the strictest) everywhere: the verdict comes from the metrics module, not a template."""
+    from catalog.vectors.service import get_vector
+
+    lax = get_vector(session, "data-drift")
+    lax.mttr_target_minutes = 60
+    session.commit()
+    # detected 12:04, recovered 12:34: ttr 30 min, over the strict 15, under the lax 60
+    incident = make_incident(
+        session,
+        vectors=["data-drift", "dependency-latency"],
+        recovered_at=T0 + timedelta(minutes=34),
+    )
+    page = client.get(f"/incidents/{incident.id}").get_data(as_text=True)
+    assert "target 15m · missed" in page
+    for slug in ("data-drift", "dependency-latency"):
+        row = client.get(f"/vectors/{slug}").get_data(as_text=True)
+        row = row[row.index(f'href="/incidents/{incident.id}"') :]
+        row = row[: row.index("</tr>")]
+        assert "30m" in row and "&gt; 15m ✗" in row, slug

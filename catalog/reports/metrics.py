@@ -179,11 +179,11 @@ class IncidentDurations:
 
     @property
     def ttd_met(self) -> bool:
-        return self.ttd <= self.ttd_target
+        return not over_target(self.ttd, self.ttd_target)
 
     @property
     def ttr_met(self) -> bool | None:
-        return None if self.ttr is None else self.ttr <= self.ttr_target
+        return None if self.ttr is None else not over_target(self.ttr, self.ttr_target)
 
 
 def incident_durations(
@@ -230,6 +230,11 @@ class DurationStats:
     attainment: float | None
     breaches: int
     samples: int
+
+    @property
+    def median_met(self) -> bool | None:
+        """The verdict a page shows beside the median; None without incidents."""
+        return None if self.median is None else not over_target(self.median, self.target)
 
     @classmethod
     def of(cls, values: Iterable[float], target: int) -> DurationStats:
