@@ -339,8 +339,9 @@ class Timestamp(Field):
         )
 
 
-class _LocalTimeField(DateTimeLocalField):
-    """A datetime-local input; left empty it is no time (None), which the domain judges."""
+class _EmptyIsNone(FormField):
+    """An input left empty holds no value (None), which the domain judges (required or
+    not); WTForms would call it unreadable."""
 
     def process_formdata(self, valuelist: list[str]) -> None:
         if not valuelist or not "".join(valuelist).strip():
@@ -349,14 +350,12 @@ class _LocalTimeField(DateTimeLocalField):
         super().process_formdata(valuelist)
 
 
-class _DayField(DateField):
-    """A date input; left empty it is no date (None)."""
+class _LocalTimeField(_EmptyIsNone, DateTimeLocalField):
+    """A datetime-local input, in the user's zone."""
 
-    def process_formdata(self, valuelist: list[str]) -> None:
-        if not valuelist or not "".join(valuelist).strip():
-            self.data = None
-            return
-        super().process_formdata(valuelist)
+
+class _DayField(_EmptyIsNone, DateField):
+    """A date input."""
 
 
 class _Checkboxes(SelectMultipleField):
