@@ -24,17 +24,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from wtforms import (
     DateField,
     DateTimeLocalField,
+    EmailField,
+    PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms import Field as FormField
+from wtforms.fields import SelectChoice
 from wtforms.fields.core import UnboundField
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -219,6 +222,95 @@ class Url(Text):
         schema = super().schema()
         schema["type"] = ["string", "null"]
         return schema
+
+
+@dataclass(frozen=True, kw_only=True)
+class Email(Text):
+    """An e-mail address, kept in lower case (the sign-in compares it so)."""
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> str | None:
+        text = super().check(errors, value, now=now)
+        return text.lower() if text else text
+
+    def schema(self) -> Schema:
+        return {**super().schema(), "format": "email"}
+
+    def form_field(self) -> UnboundField:
+        return EmailField(
+            self.label,
+            description=self.help,
+            render_kw=self._render_kw(maxlength=self.max_length, autocomplete="email"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Password(Field):
+    """A password: checked for length and NUL only, never trimmed or shown again."""
+
+    min_length: int
+    max_length: int
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> str | None:
+        if not isinstance(value, str) or not value:
+            errors.add(self.name, f"{self.label} is required.")
+        elif len(value) < self.min_length:
+            errors.add(self.name, f"{self.label} must be at least {self.min_length} characters.")
+        elif len(value) > self.max_length:
+            errors.add(self.name, f"{self.label} must be at most {self.max_length} characters.")
+        elif "\x00" in value:
+            errors.add(self.name, f"{self.label} cannot contain a NUL character.")
+        else:
+            return value
+        return None
+
+    def schema(self) -> Schema:
+        return self._describe(
+            {"type": "string", "minLength": self.min_length, "maxLength": self.max_length}
+        )
+
+    def form_field(self) -> UnboundField:
+        return PasswordField(
+            self.label,
+            description=self.help,
+            render_kw=self._render_kw(maxlength=self.max_length, autocomplete="new-password"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Zone(Field):
+    """An IANA time zone (`Europe/Berlin`); empty means the team's default (None)."""
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> str | None:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or len(value) > 64:
+            errors.add(self.name, "Pick a time zone from the list.")
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors.add(self.name, f"{value!r} is not a known time zone.")
+            return None
+        return value
+
+    def schema(self) -> Schema:
+        return self._describe({"type": ["string", "null"], "maxLength": 64})
+
+    def form_field(self) -> UnboundField:
+        # The list is read when a form is made (validate_choice=False: the domain judges).
+        return SelectField(
+            self.label, choices=zone_choices, description=self.help, validate_choice=False
+        )
+
+
+def zone_choices() -> list[SelectChoice]:
+    """Every IANA region zone, the team's default first."""
+    zones = sorted(
+        z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))
+    )
+    return options(
+        [("", "Team default"), ("UTC", "UTC"), *((z, z.replace("_", " ")) for z in zones)]
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

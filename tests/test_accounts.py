@@ -209,6 +209,23 @@ def test_admin_invites_changes_roles_and_deactivates(app, session):
     assert login(browser, "nina@example.com", one_time).status_code == 401
 
 
+def test_a_role_not_on_the_list_is_refused_with_the_list(app, session):
+    from catalog.auth.service import create_user
+
+    admin = signed_in_client(app, "admin", "boss@example.com")
+    nina, _ = create_user(session, email="nina@example.com", role="editor")
+    session.commit()
+    page = admin.post(
+        f"/admin/users/{nina.id}",
+        data={"action": "role", "role": "superuser"},
+        follow_redirects=True,
+    )
+    assert page.status_code == 200
+    assert "Role must be one of: viewer, editor, admin." in page.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(User, nina.id).role == "editor"
+
+
 def test_last_admin_and_self_protection(app, session):
     admin = signed_in_client(app, "admin", "solo@example.com")
     me = session.scalars(select(User).where(User.email == "solo@example.com")).one()

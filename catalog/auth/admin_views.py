@@ -10,7 +10,7 @@ from catalog.audit.service import AUDITED
 from catalog.auth import current_actor, service
 from catalog.auth.forms import InviteForm, RoleForm
 from catalog.db import get_session
-from catalog.errors import ConflictError
+from catalog.errors import ConflictError, ValidationError
 from catalog.rules import is_storable, parse_whole_number
 from catalog.web.forms import EmptyForm
 from catalog.web.pages import save_or_report
@@ -74,6 +74,9 @@ def user(user_id: int):  # type: ignore[no-untyped-def]
         except ConflictError as exc:
             session.rollback()
             flash(exc.message, "error")
+        except ValidationError as exc:  # a role not on the list, from a hand-made post
+            session.rollback()
+            flash(" ".join(m for ms in exc.fields.values() for m in ms), "error")
         return redirect(url_for("admin.user", user_id=user_id))
     return render_template(
         "admin/user.html", target=target, role_form=role_form, action_form=EmptyForm()

@@ -1,71 +1,51 @@
-"""Sign-in, account, password, token and user-admin forms."""
+"""Sign-in, account, password, token and user-admin forms (fields from catalog.auth.spec)."""
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms import EmailField, HiddenField, PasswordField
+from wtforms.validators import InputRequired, Length
 
-from catalog.auth.models import ROLES
-from catalog.web.forms import options
-
-ROLE_HELP = "viewer: reads everything · editor: logs and edits incidents, vectors, post-mortems · admin: also users, deletes and archiving"
-
-
-def timezone_choices() -> list[tuple[str, str]]:
-    zones = sorted(
-        z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))
-    )
-    return [("", "Team default"), ("UTC", "UTC"), *((z, z.replace("_", " ")) for z in zones)]
+from catalog.auth.spec import EMAIL, PASSWORD, PROFILE, ROLE, TOKEN, USER
+from catalog.fields import Spec, with_fields
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[InputRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[InputRequired(), Length(max=200)])
+    """Sign-in checks nothing but presence: whether the pair is right is all it may say."""
+
+    email = EmailField(EMAIL.label, validators=[InputRequired(), Length(max=EMAIL.max_length)])
+    password = PasswordField(
+        PASSWORD.label, validators=[InputRequired(), Length(max=PASSWORD.max_length)]
+    )
     next = HiddenField()
 
 
+@with_fields(PROFILE)
 class AccountForm(FlaskForm):
-    name = StringField("Name", validators=[Optional(), Length(max=100)])
-    timezone = SelectField(
-        "Time zone",
-        description="Times on every page and in every form are shown in this zone.",
-        validate_choice=False,
-    )
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.timezone.choices = options(timezone_choices())
+    """The signed-in person's own name and time zone."""
 
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[InputRequired()])
     new_password = PasswordField(
-        "New password", validators=[InputRequired()], description="At least 10 characters."
+        "New password",
+        validators=[InputRequired()],
+        description=PASSWORD.help,
+        render_kw={"maxlength": PASSWORD.max_length, "autocomplete": "new-password"},
     )
     confirm_password = PasswordField("New password again", validators=[InputRequired()])
 
 
+@with_fields(TOKEN)
 class TokenForm(FlaskForm):
-    name = StringField(
-        "Token name",
-        validators=[Optional(), Length(max=100)],
-        description="What uses it, e.g. “alertmanager” or “ci export”.",
-    )
+    """A new API token: only its name."""
 
 
+@with_fields(USER)
 class InviteForm(FlaskForm):
-    email = EmailField("E-mail", validators=[InputRequired(), Length(max=254)])
-    name = StringField("Name", validators=[Optional(), Length(max=100)])
-    role = SelectField(
-        "Role",
-        choices=options((r, r.capitalize()) for r in ROLES),
-        default="viewer",
-        description=ROLE_HELP,
-    )
+    """An invitation: e-mail, name and role; the password is generated."""
 
 
+@with_fields(Spec("role", (ROLE,)))
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=options((r, r.capitalize()) for r in ROLES))
+    """An admin's change of someone's role."""

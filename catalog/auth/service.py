@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
 from sqlalchemy import Select, delete, func, or_, select, text, update
@@ -23,15 +21,13 @@ from sqlalchemy.orm import Session, contains_eager, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from catalog.auth.known_tokens import Known, KnownTokens, attach, credentials_version, snapshot
-from catalog.auth.models import ROLES, ApiToken, LoginAttempt, User, UserSession
+from catalog.auth.models import ApiToken, LoginAttempt, User, UserSession
+from catalog.auth.spec import EMAIL, PASSWORD, PROFILE, ROLE, TOKEN, USER
 from catalog.db import defer_bookkeeping, utcnow
 from catalog.errors import ConflictError, FieldErrors, NotFoundError
-from catalog.rules import SHORT_MAX, check_text, is_storable
+from catalog.rules import is_storable
 
 logger = logging.getLogger(__name__)
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
-PASSWORD_MIN = 10
-PASSWORD_MAX = 200
 TOKEN_PREFIX = "fc_"
 THROTTLE_LIMIT = 10
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -80,51 +76,13 @@ def generate_password() -> str:
 
 
 def normalise_email(errors: FieldErrors, value: object) -> str | None:
-    email = check_text(errors, "email", value, max_length=254, required=True, label="E-mail")
-    if email is None:
-        return None
-    email = email.lower()
-    if not EMAIL_RE.match(email):
-        errors.add("email", "Enter an e-mail address like name@example.com.")
-        return None
-    return email
+    """An e-mail as accounts store it (trimmed, lower case), or None with a message."""
+    return EMAIL.check(errors, value, now=utcnow())  # type: ignore[no-any-return]
 
 
 def check_password_rules(errors: FieldErrors, field: str, password: object) -> str | None:
-    if not isinstance(password, str) or not password:
-        errors.add(field, "Password is required.")
-        return None
-    if len(password) < PASSWORD_MIN:
-        errors.add(field, f"Password must be at least {PASSWORD_MIN} characters.")
-        return None
-    if len(password) > PASSWORD_MAX:
-        errors.add(field, f"Password must be at most {PASSWORD_MAX} characters.")
-        return None
-    if "\x00" in password:
-        errors.add(field, "Password cannot contain a NUL character.")
-        return None
-    return password
-
-
-def check_role(errors: FieldErrors, role: object) -> str | None:
-    if role not in ROLES:
-        errors.add("role", f"Role must be one of: {', '.join(ROLES)}.")
-        return None
-    return str(role)
-
-
-def check_timezone(errors: FieldErrors, value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) > 64:
-        errors.add("timezone", "Pick a time zone from the list.")
-        return None
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors.add("timezone", f"{value!r} is not a known time zone.")
-        return None
-    return value
+    """PASSWORD's rules, with the message filed under `field` (`new_password`...)."""
+    return replace(PASSWORD, name=field).check(errors, password, now=utcnow())  # type: ignore[no-any-return]
 
 
 # ---- users -----------------------------------------------------------------
@@ -166,9 +124,8 @@ def create_user(
 ) -> tuple[User, str | None]:
     """Create an account. Without a password, a one-time one is generated and returned."""
     errors = FieldErrors()
-    clean_email = normalise_email(errors, email)
-    clean_role = check_role(errors, role)
-    clean_name = check_text(errors, "name", name or "", max_length=SHORT_MAX) or ""
+    clean = USER.check(errors, {"email": email, "role": role, "name": name})
+    clean_email, clean_role, clean_name = clean["email"], clean["role"], clean["name"] or ""
     one_time = None
     if password is None or password == "":
         one_time = generate_password()
@@ -192,7 +149,7 @@ def create_user(
 
 def set_role(session: Session, user: User, role: object, *, acting: User | None = None) -> User:
     errors = FieldErrors()
-    clean = check_role(errors, role)
+    clean = ROLE.check(errors, role, now=utcnow())
     errors.raise_if_any()
     if acting is not None and acting.id == user.id and clean != "admin":
         raise ConflictError("You cannot take the admin role away from yourself; ask another admin.")
@@ -308,10 +265,9 @@ def reset_password(session: Session, user: User) -> str:
 
 def update_profile(session: Session, user: User, *, name: object, timezone: object) -> User:
     errors = FieldErrors()
-    clean_name = check_text(errors, "name", name or "", max_length=SHORT_MAX) or ""
-    clean_tz = check_timezone(errors, timezone)
+    clean = PROFILE.check(errors, {"name": name, "timezone": timezone})
     errors.raise_if_any()
-    user.name, user.timezone = clean_name, clean_tz
+    user.name, user.timezone = clean["name"] or "", clean["timezone"]
     session.flush()
     return user
 
@@ -500,7 +456,7 @@ class NewToken:
 
 def create_token(session: Session, user: User, name: object = "") -> NewToken:
     errors = FieldErrors()
-    clean_name = check_text(errors, "name", name or "", max_length=SHORT_MAX) or ""
+    clean_name = TOKEN.check(errors, {"name": name})["name"] or ""
     errors.raise_if_any()
     if not user.active:
         raise ConflictError("A deactivated user cannot get a token.")

@@ -122,7 +122,7 @@ def create_token():  # type: ignore[no-untyped-def]
     form = TokenForm(prefix=TOKEN_PREFIX)
     new = None
     if not form.validate_on_submit():
-        flash("The token name is too long (100 characters at most), or the form expired.", "error")
+        flash("The form expired; please try again.", "error")
     else:
         new = save_or_report(
             form, lambda: service.create_token(get_session(), user, form.name.data)
