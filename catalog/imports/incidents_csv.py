@@ -34,11 +34,13 @@ from catalog.exports.spreadsheet import unguard_cell
 from catalog.imports.backup import UID_RE
 from catalog.imports.summary import ImportSummary
 from catalog.incidents.models import TIMESTAMP_FIELDS, Incident
+from catalog.incidents.spec import INCIDENT
 from catalog.incidents.service import validate_incident
 from catalog.timefmt import parse_timestamp
 from catalog.vectors.models import Vector
 
-REQUIRED = ("title", "severity", "service", "started_at", "detected_at")
+# The incident's required fields, but `vectors`: a row that names none gets the default.
+REQUIRED = tuple(name for name in INCIDENT.required if name != "vectors")
 DERIVED = ("id", "ttd_s", "ttr_s", "ttr_from")
 FLUSH_EVERY = 500
 
