@@ -70,12 +70,12 @@ def shared_reports(app: Flask) -> SharedReports | None:
 
 
 def register_extensions(app: Flask) -> None:
-    from catalog import auth, db, security
+    from catalog import auth, db, security, sessions
     from catalog.audit.service import install as install_audit
     from catalog.reports import cache as reports_cache
     from catalog.web import csrf, filters
 
-    db.init_app(app)
+    sessions.init_app(app)
     install_audit(db.CatalogSession)
     reports_cache.init_app(app)
     csrf.init_app(app)

@@ -95,7 +95,7 @@ def demo(count: int, seed: int, days: int | None, bulk: bool) -> None:
 @click.option("--group-by", type=click.Choice(GROUP_BYS), default="vector", show_default=True)
 @with_appcontext
 def report(group_by: str) -> None:
-    from catalog.db import get_session
+    from catalog.sessions import get_session
     from catalog.reports.table import render_table
 
     click.echo(render_table(get_session(), current_app.extensions["catalog.settings"], group_by))
@@ -109,7 +109,7 @@ def _redact(url: str) -> str:
 
 def _cli_session():  # type: ignore[no-untyped-def]
     """The app's session, with changes recorded in the audit trail as made by the CLI."""
-    from catalog.db import get_session
+    from catalog.sessions import get_session
 
     session = get_session()
     session.info["actor_label"] = "cli"
@@ -271,7 +271,7 @@ def tokens_create(email: str, name: str) -> None:
 )
 @with_appcontext
 def export_command(fmt: str, output: str | None, **filters: str | None) -> None:
-    from catalog.db import get_session
+    from catalog.sessions import get_session
     from catalog.errors import ValidationError
     from catalog.exports.backup import backup_chunks
     from catalog.exports.dossier import build_dossier, dossier_html, dossier_markdown

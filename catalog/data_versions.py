@@ -15,7 +15,8 @@ from flask import g, has_request_context, request
 from sqlalchemy import BigInteger, Column, Integer, Table, select
 from sqlalchemy.orm import Session
 
-from catalog.db import READ_ONLY_METHODS, Base
+from catalog.db import Base
+from catalog.sessions import READ_ONLY_METHODS
 
 data_version = Table(
     "data_version",

@@ -9,8 +9,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from catalog.api.errors import error_response
 from catalog.api.parsing import MalformedRequest
-from catalog.db import get_session
 from catalog.errors import ConflictError, NotFoundError, ValidationError, unique_clash_fields
+from catalog.sessions import get_session
 from catalog.web import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

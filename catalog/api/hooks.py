@@ -9,7 +9,8 @@ from catalog.alerts.alertmanager import DeliveryBusy, record_delivery
 from catalog.api import bp
 from catalog.api.errors import error_response
 from catalog.api.parsing import json_body
-from catalog.db import get_session, utcnow
+from catalog.db import utcnow
+from catalog.sessions import get_session
 
 
 @bp.post("/hooks/alertmanager")

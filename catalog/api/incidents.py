@@ -11,13 +11,14 @@ from catalog.api import bp
 from catalog.api.common import host_is_trusted, list_envelope, paging, settings
 from catalog.api.parsing import json_body, query_timestamp, read_timestamps, refuse_unknown
 from catalog.api.serializers import incident_to_dict, next_clock_change
-from catalog.db import get_session, utcnow
+from catalog.db import utcnow
 from catalog.errors import FieldErrors
 from catalog.exports.incidents_csv import incidents_csv_response
 from catalog.incidents import service
 from catalog.incidents.service import small_enough
 from catalog.incidents.spec import TIMESTAMP_FIELDS
 from catalog.reports.cache import cached_values
+from catalog.sessions import get_session
 
 
 def filters_from_query() -> service.IncidentFilters:

@@ -7,8 +7,8 @@ from flask import request
 from catalog.api import bp
 from catalog.api.common import settings
 from catalog.api.incidents import filters_from_query
-from catalog.db import get_session
 from catalog.reports.cache import metrics_cache
+from catalog.sessions import get_session
 
 
 @bp.get("/metrics")

@@ -8,11 +8,12 @@ from catalog.api import bp
 from catalog.api.common import settings
 from catalog.api.parsing import json_body, parse_date, parse_timestamp, refuse_unknown
 from catalog.api.serializers import postmortem_to_dict
-from catalog.db import get_session, utcnow
+from catalog.db import utcnow
 from catalog.errors import FieldErrors, NotFoundError
 from catalog.incidents.service import get_incident
 from catalog.postmortems import service
 from catalog.postmortems.spec import ACTION_ITEM, POSTMORTEM
+from catalog.sessions import get_session
 
 FIELDS = (*POSTMORTEM.names, "action_items", "version")
 ITEM_FIELDS = ("id", *ACTION_ITEM.names)

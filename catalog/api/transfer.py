@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Response, current_app, request
 
 from catalog.api import bp
-from catalog.db import get_session
 from catalog.errors import FieldErrors, ValidationError
 from catalog.exports.backup import backup_response
 from catalog.exports.dossier import build_dossier, dossier_markdown
 from catalog.imports.formats import FORMATS, run_import
 from catalog.imports.statuspage import parse_rules
+from catalog.sessions import get_session
 
 TRUE, FALSE = ("1", "true", "yes"), ("", "0", "false", "no")
 

@@ -10,7 +10,7 @@ from catalog.api.parsing import json_body, refuse_unknown
 from catalog.api.serializers import vector_to_dict
 from catalog.auth import current_actor
 from catalog.auth.access import ADMIN
-from catalog.db import get_session
+from catalog.sessions import get_session
 from catalog.vectors import service
 
 WRITABLE = (*service.EDITABLE, "archived")

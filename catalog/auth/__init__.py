@@ -14,7 +14,7 @@ from flask_login import LoginManager, current_user
 
 from catalog.auth.access import PUBLIC, required_role
 from catalog.auth.models import User
-from catalog.db import get_session
+from catalog.sessions import get_session
 
 login_manager = LoginManager()
 login_manager.session_protection = "basic"

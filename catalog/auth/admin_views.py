@@ -9,9 +9,9 @@ from catalog.audit.models import ACTIONS, AuditEvent
 from catalog.audit.service import AUDITED
 from catalog.auth import current_actor, service
 from catalog.auth.forms import InviteForm, RoleForm
-from catalog.db import get_session
 from catalog.errors import ConflictError, ValidationError
 from catalog.rules import is_storable, parse_whole_number
+from catalog.sessions import get_session
 from catalog.web.forms import EmptyForm
 from catalog.web.pages import save_or_report
 

@@ -23,9 +23,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from catalog.auth.known_tokens import Known, KnownTokens, attach, credentials_version, snapshot
 from catalog.auth.models import ApiToken, LoginAttempt, User, UserSession
 from catalog.auth.spec import EMAIL, PASSWORD, PROFILE, ROLE, TOKEN, USER
-from catalog.db import defer_bookkeeping, utcnow
+from catalog.db import utcnow
 from catalog.errors import ConflictError, FieldErrors, NotFoundError
 from catalog.rules import is_storable
+from catalog.sessions import defer_bookkeeping
 
 logger = logging.getLogger(__name__)
 TOKEN_PREFIX = "fc_"

@@ -7,7 +7,7 @@ from flask_login import login_user, logout_user
 
 from catalog.auth import current_actor, safe_next, service
 from catalog.auth.forms import AccountForm, LoginForm, PasswordForm, TokenForm
-from catalog.db import get_session
+from catalog.sessions import get_session
 from catalog.web.forms import EmptyForm
 from catalog.web.pages import save_or_report
 

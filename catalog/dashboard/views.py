@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from catalog.db import get_session, utcnow
+from catalog.db import utcnow
 from catalog.errors import ValidationError
 from catalog.incidents.service import incident_status, list_incidents
 from catalog.postmortems.service import flagged_incidents, overdue_action_items
@@ -20,6 +20,7 @@ from catalog.reports import analytics
 from catalog.reports.cache import cached_values, metrics_cache
 from catalog.reports.metrics import incident_durations
 from catalog.reports.views import filter_choices, read_query
+from catalog.sessions import get_session
 from catalog.web.filters import settings
 
 bp = Blueprint("dashboard", __name__)

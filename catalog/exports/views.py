@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from catalog.db import get_session
 from catalog.exports.backup import backup_response
 from catalog.exports.dossier import DOSSIER_CSP, build_dossier, dossier_html, dossier_markdown
 from catalog.incidents.models import SEVERITIES, STATUSES
 from catalog.reports.views import filter_choices
+from catalog.sessions import get_session
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 

@@ -34,8 +34,8 @@ from catalog.exports.spreadsheet import unguard_cell
 from catalog.imports.backup import UID_RE
 from catalog.imports.summary import ImportSummary
 from catalog.incidents.models import TIMESTAMP_FIELDS, Incident
-from catalog.incidents.spec import INCIDENT
 from catalog.incidents.service import validate_incident
+from catalog.incidents.spec import INCIDENT
 from catalog.timefmt import parse_timestamp
 from catalog.vectors.models import Vector
 

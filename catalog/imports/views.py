@@ -9,10 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import Length
 
-from catalog.db import get_session
 from catalog.errors import ValidationError
 from catalog.imports.formats import FORMATS, run_import
 from catalog.imports.statuspage import parse_rules
+from catalog.sessions import get_session
 from catalog.vectors.service import list_vectors
 from catalog.web.forms import options
 

@@ -16,7 +16,7 @@ from flask import (
 from sqlalchemy import select
 
 from catalog.audit.service import incident_history
-from catalog.db import get_session, utcnow
+from catalog.db import utcnow
 from catalog.errors import ValidationError
 from catalog.exports.incidents_csv import incidents_csv_response
 from catalog.incidents import service
@@ -32,6 +32,7 @@ from catalog.reports.cache import cached_values
 from catalog.reports.metrics import incident_durations
 from catalog.reports.views import services_and_teams
 from catalog.rules import parse_whole_number
+from catalog.sessions import get_session
 from catalog.vectors.models import Vector
 from catalog.web.errors import plain_text_400
 from catalog.web.filters import display_zone, settings

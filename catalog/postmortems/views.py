@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from catalog.db import get_session, utcnow
+from catalog.db import utcnow
 from catalog.incidents.service import get_incident
 from catalog.postmortems import service
 from catalog.postmortems.forms import PostmortemForm
 from catalog.postmortems.spec import ACTION_ITEM
+from catalog.sessions import get_session
 from catalog.web.filters import display_zone
 from catalog.web.pages import save_or_report
 

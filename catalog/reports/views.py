@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 from sqlalchemy.orm import Session
 
-from catalog.db import get_session, utcnow
+from catalog.db import utcnow
 from catalog.errors import ValidationError
 from catalog.exports.spreadsheet import csv_text
 from catalog.incidents.models import SEVERITIES, Incident
@@ -28,6 +28,7 @@ from catalog.reports.query import (
     ReportQuery,
     parse_report_query,
 )
+from catalog.sessions import get_session
 from catalog.vectors.service import list_vectors
 from catalog.web.errors import plain_text_400
 from catalog.web.filters import settings

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from catalog.db import get_session, utcnow
+from catalog.db import utcnow
 from catalog.incidents.service import IncidentFilters, list_incidents
 from catalog.reports.cache import cached_values, metrics_cache
 from catalog.reports.metrics import incident_durations
+from catalog.sessions import get_session
 from catalog.vectors import service
 from catalog.vectors.forms import VectorForm
 from catalog.vectors.spec import VECTOR

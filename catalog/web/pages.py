@@ -10,7 +10,6 @@ from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from catalog.db import get_session
 from catalog.errors import (
     ConflictError,
     FieldErrors,
@@ -19,6 +18,7 @@ from catalog.errors import (
     unique_clash_fields,
 )
 from catalog.fields import Spec, unreadable
+from catalog.sessions import get_session
 from catalog.web.forms import apply_domain_errors
 
 T = TypeVar("T")
