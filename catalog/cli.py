@@ -95,8 +95,8 @@ def demo(count: int, seed: int, days: int | None, bulk: bool) -> None:
 @click.option("--group-by", type=click.Choice(GROUP_BYS), default="vector", show_default=True)
 @with_appcontext
 def report(group_by: str) -> None:
-    from catalog.sessions import get_session
     from catalog.reports.table import render_table
+    from catalog.sessions import get_session
 
     click.echo(render_table(get_session(), current_app.extensions["catalog.settings"], group_by))
 
@@ -271,12 +271,12 @@ def tokens_create(email: str, name: str) -> None:
 )
 @with_appcontext
 def export_command(fmt: str, output: str | None, **filters: str | None) -> None:
-    from catalog.sessions import get_session
     from catalog.errors import ValidationError
     from catalog.exports.backup import backup_chunks
     from catalog.exports.dossier import build_dossier, dossier_html, dossier_markdown
     from catalog.exports.incidents_csv import incident_csv_chunks
     from catalog.incidents.service import IncidentFilters
+    from catalog.sessions import get_session
 
     settings = current_app.extensions["catalog.settings"]
     if fmt != "csv" and any(filters.values()):
