@@ -82,6 +82,10 @@ class Field:
         """JSON Schema of the value the API accepts."""
         raise NotImplementedError
 
+    def read_schema(self) -> Schema:
+        """JSON Schema of the value the API answers with (as stored: no limits to repeat)."""
+        return {"type": "string"}
+
     def form_field(self) -> UnboundField:
         """The WTForms field: parses what a browser sends; the rules stay in `check`."""
         raise NotImplementedError
@@ -194,6 +198,9 @@ class Choice(Field):
         errors.add(self.name, f"{self.label} must be one of: {', '.join(self.values)}.")
         return None
 
+    def read_schema(self) -> Schema:
+        return {"type": "string", "enum": list(self.values)}
+
     def schema(self) -> Schema:
         schema: Schema = {"type": "string", "enum": list(self.values)}
         if self.default is not None:
@@ -222,6 +229,9 @@ class Url(Text):
         schema = super().schema()
         schema["type"] = ["string", "null"]
         return schema
+
+    def read_schema(self) -> Schema:
+        return {"type": ["string", "null"]}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -340,6 +350,9 @@ class Day(Field):
             {"type": "string" if self.required else ["string", "null"], "format": "date"}
         )
 
+    def read_schema(self) -> Schema:
+        return {"type": "string" if self.required else ["string", "null"], "format": "date"}
+
     def form_field(self) -> UnboundField:
         return _DayField(self.label, description=self.help)
 
@@ -381,6 +394,9 @@ class WholeNumber(Field):
         if self.default is not None:
             schema["default"] = self.default
         return self._describe(schema)
+
+    def read_schema(self) -> Schema:
+        return {"type": "integer" if self.required else ["integer", "null"]}
 
     def form_field(self) -> UnboundField:
         return WholeNumberField(
@@ -424,6 +440,13 @@ class Timestamp(Field):
 
     def from_form(self, data: Any, zone: ZoneInfo, stored: Any) -> Any:
         return local_to_utc(data, zone, stored)
+
+    def read_schema(self) -> Schema:
+        return {
+            "type": "string" if self.required else ["string", "null"],
+            "format": "date-time",
+            "description": "ISO 8601 in UTC with `Z`, e.g. `2026-03-01T12:00:00Z`.",
+        }
 
     def form_field(self) -> UnboundField:
         return _LocalTimeField(
@@ -482,6 +505,13 @@ class SlugList(Field):
 
     def from_form(self, data: Any, zone: ZoneInfo, stored: Any) -> Any:
         return list(data or [])
+
+    def read_schema(self) -> Schema:
+        return {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": f"{self.noun.capitalize()} slugs.",
+        }
 
     def form_field(self) -> UnboundField:
         return _Checkboxes(self.label, description=self.help, validate_choice=False)
@@ -549,6 +579,10 @@ class Spec:
         if required:
             schema["required"] = list(required)
         return schema
+
+    def read_properties(self) -> dict[str, Schema]:
+        """The fields as the API answers with them (the derived ones are the serializer's)."""
+        return {f.name: f.read_schema() for f in self.fields}
 
     def form_fields(self, exclude: Iterable[str] = ()) -> dict[str, UnboundField]:
         """The WTForms fields, to set on a form class (see `form_class`)."""

@@ -7,6 +7,17 @@ from sqlalchemy.exc import OperationalError
 
 from catalog.alerts.alertmanager import DeliveryBusy, record_delivery
 from catalog.api import bp
+from catalog.api.docs import (
+    TIMESTAMP_IN,
+    WRITE_ERRORS,
+    Schema,
+    body,
+    errors,
+    obj,
+    ok,
+    operation,
+    ref,
+)
 from catalog.api.errors import error_response
 from catalog.api.parsing import json_body
 from catalog.db import utcnow
@@ -14,6 +25,21 @@ from catalog.sessions import get_session
 
 
 @bp.post("/hooks/alertmanager")
+@operation(
+    "hooks",
+    "Receive a Prometheus Alertmanager webhook delivery (payload version 4)",
+    {
+        **ok(200, "What each alert did (incident ids).", ref("HookResult")),
+        **errors(*WRITE_ERRORS, 503),
+    },
+    requestBody=body("AlertmanagerDelivery"),
+    description="A firing alert opens an incident (started = `startsAt`, detected = when "
+    "received, vector from the label `failure_vector` or `CATALOG_ALERT_DEFAULT_VECTOR`, "
+    "severity from `severity`, service from `service` or `job`); the resolved alert sets "
+    "recovered = `endsAt`. Idempotent by `fingerprint` and `startsAt`: repeated, reordered or "
+    "batched deliveries never duplicate an incident or move a timestamp back. All or nothing "
+    "per delivery: a bad alert is a 422 naming `alerts[i].field`, and nothing is kept.",
+)
 def alertmanager_hook():  # type: ignore[no-untyped-def]
     """A Prometheus Alertmanager webhook delivery (payload version 4).
 
@@ -38,3 +64,42 @@ def alertmanager_hook():  # type: ignore[no-untyped-def]
         response.headers["Retry-After"] = "5"
         return response, status
     return result.to_dict()
+
+
+def hook_schemas() -> dict[str, Schema]:
+    """The schemas this route's body and answer refer to, for the OpenAPI document."""
+    strings = {"type": "object", "additionalProperties": {"type": "string", "maxLength": 10000}}
+    alert: Schema = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["firing", "resolved"]},
+            "fingerprint": {"type": "string", "pattern": "^[0-9A-Za-z]{1,64}$"},
+            "startsAt": TIMESTAMP_IN,
+            "endsAt": {
+                **TIMESTAMP_IN,
+                "description": "Required when resolved; `0001-01-01T00:00:00Z` means not set.",
+            },
+            "labels": strings,
+            "annotations": strings,
+            "generatorURL": {"type": "string"},
+        },
+        "required": ["status", "fingerprint", "startsAt"],
+        "additionalProperties": True,  # Alertmanager may add fields
+    }
+    ids = {"type": "array", "items": {"type": "integer"}}
+    return {
+        "AlertmanagerDelivery": {
+            "type": "object",
+            "properties": {
+                "version": {"type": "string"},
+                "status": {"type": "string"},
+                "alerts": {"type": "array", "items": alert, "minItems": 1, "maxItems": 1000},
+            },
+            "required": ["alerts"],
+            "additionalProperties": True,
+        },
+        "HookResult": obj(
+            {"created": ids, "updated": ids, "unchanged": ids},
+            ["created", "updated", "unchanged"],
+        ),
+    }

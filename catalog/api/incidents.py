@@ -9,6 +9,7 @@ from flask import current_app, request
 
 from catalog.api import bp
 from catalog.api.common import host_is_trusted, list_envelope, paging, settings
+from catalog.api.docs import WRITE_ERRORS, body, errors, ok, operation, params, query, ref
 from catalog.api.parsing import json_body, query_timestamp, read_timestamps, refuse_unknown
 from catalog.api.serializers import incident_to_dict, next_clock_change
 from catalog.db import utcnow
@@ -41,6 +42,20 @@ def filters_from_query() -> service.IncidentFilters:
 
 
 @bp.get("/incidents")
+@operation(
+    "incidents",
+    "List incidents (filter, sort, paginate)",
+    {**ok(200, "One page of incidents.", ref("IncidentList")), **errors(422)},
+    parameters=[
+        *params("IncidentPage", "PerPage"),
+        *params("Vector", "Severity", "Service", "Team", "Status", "Since", "Until", "Q"),
+        query(
+            "sort",
+            {"type": "string", "enum": list(service.SORTS), "default": "-started"},
+            "Sort key; `-` for descending.",
+        ),
+    ],
+)
 def list_incidents():  # type: ignore[no-untyped-def]
     """One page as JSON, kept whole under the data versions until the clock changes it.
 
@@ -76,6 +91,12 @@ def list_incidents():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/incidents")
+@operation(
+    "incidents",
+    "Log an incident",
+    {**ok(201, "Created.", ref("Incident")), **errors(*WRITE_ERRORS, 409)},
+    requestBody=body("IncidentCreate"),
+)
 def create_incident():  # type: ignore[no-untyped-def]
     data = json_body()
     refuse_unknown(data, service.EDITABLE)
@@ -88,12 +109,23 @@ def create_incident():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/incidents/<int:incident_id>")
+@operation(
+    "incidents",
+    "Read an incident with its derived values",
+    {**ok(200, "The incident.", ref("Incident")), **errors(404)},
+)
 def get_incident(incident_id: int):  # type: ignore[no-untyped-def]
     incident = service.get_incident(get_session(), incident_id)
     return incident_to_dict(incident, settings(), now=utcnow())
 
 
 @bp.patch("/incidents/<int:incident_id>")
+@operation(
+    "incidents",
+    "Change an incident",
+    {**ok(200, "The updated incident.", ref("Incident")), **errors(*WRITE_ERRORS, 404, 409)},
+    requestBody=body("IncidentPatch"),
+)
 def update_incident(incident_id: int):  # type: ignore[no-untyped-def]
     data = json_body()
     refuse_unknown(data, (*service.EDITABLE, "version"))
@@ -107,6 +139,11 @@ def update_incident(incident_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.delete("/incidents/<int:incident_id>")
+@operation(
+    "incidents",
+    "Delete an incident with its post-mortem and action items",
+    {"204": {"description": "Deleted."}, **errors(404, 409)},
+)
 def delete_incident(incident_id: int):  # type: ignore[no-untyped-def]
     session = get_session()
     service.delete_incident(session, service.get_incident(session, incident_id))
@@ -115,6 +152,20 @@ def delete_incident(incident_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/exports/incidents.csv")
+@operation(
+    "incidents",
+    "Every incident matching the filters as CSV (streamed, not paginated)",
+    {
+        "200": {
+            "description": "One row per incident: `vectors` joined by `;`, timestamps ISO 8601 "
+            "UTC, `ttd_s`/`ttr_s` in seconds, `ttr_from`. Cells starting with = + - @ or ' "
+            "get a leading `'`.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        **errors(422),
+    },
+    parameters=params("Vector", "Severity", "Service", "Team", "Status", "Since", "Until", "Q"),
+)
 def export_incidents_csv():  # type: ignore[no-untyped-def]
     """Every incident matching the list filters as CSV, streamed (not paginated)."""
     return incidents_csv_response(filters_from_query())

@@ -6,6 +6,7 @@ from typing import Any
 
 from catalog.api import bp
 from catalog.api.common import settings
+from catalog.api.docs import WRITE_ERRORS, body, errors, ok, operation, ref
 from catalog.api.parsing import json_body, parse_date, parse_timestamp, refuse_unknown
 from catalog.api.serializers import postmortem_to_dict
 from catalog.db import utcnow
@@ -46,6 +47,11 @@ def _parse(errors: FieldErrors, data: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/incidents/<int:incident_id>/postmortem")
+@operation(
+    "postmortems",
+    "Read an incident's post-mortem (404 until one is written)",
+    {**ok(200, "The post-mortem.", ref("Postmortem")), **errors(404)},
+)
 def get_postmortem(incident_id: int):  # type: ignore[no-untyped-def]
     incident = get_incident(get_session(), incident_id)
     if incident.postmortem is None:
@@ -54,6 +60,16 @@ def get_postmortem(incident_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.put("/incidents/<int:incident_id>/postmortem")
+@operation(
+    "postmortems",
+    "Create or replace an incident's post-mortem",
+    {
+        **ok(200, "Replaced.", ref("Postmortem")),
+        **ok(201, "Created.", ref("Postmortem")),
+        **errors(*WRITE_ERRORS, 404, 409),
+    },
+    requestBody=body("PostmortemPut"),
+)
 def put_postmortem(incident_id: int):  # type: ignore[no-untyped-def]
     data = json_body()
     refuse_unknown(data, FIELDS)

@@ -6,6 +6,7 @@ from flask import abort, request
 
 from catalog.api import bp
 from catalog.api.common import list_envelope, paging
+from catalog.api.docs import WRITE_ERRORS, body, errors, ok, operation, params, query, ref
 from catalog.api.parsing import json_body, refuse_unknown
 from catalog.api.serializers import vector_to_dict
 from catalog.auth import current_actor
@@ -29,6 +30,19 @@ def _archiving_needs_admin(data: dict) -> None:
 
 
 @bp.get("/vectors")
+@operation(
+    "vectors",
+    "List failure vectors by name",
+    {**ok(200, "One page of vectors.", ref("VectorList")), **errors(422)},
+    parameters=[
+        *params("Page", "PerPage"),
+        query(
+            "archived",
+            {"type": "string", "enum": ["1", "true", "yes", "all", "0", "false", "no"]},
+            "`1`, `true`, `yes` or `all` include archived vectors.",
+        ),
+    ],
+)
 def list_vectors():  # type: ignore[no-untyped-def]
     page, per_page = paging()
     include_archived = request.args.get("archived") in ("1", "true", "yes", "all")
@@ -44,6 +58,12 @@ def list_vectors():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/vectors")
+@operation(
+    "vectors",
+    "Create a failure vector",
+    {**ok(201, "Created.", ref("Vector")), **errors(*WRITE_ERRORS, 409)},
+    requestBody=body("VectorCreate"),
+)
 def create_vector():  # type: ignore[no-untyped-def]
     data = json_body()
     refuse_unknown(data, WRITABLE)
@@ -55,11 +75,22 @@ def create_vector():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/vectors/<slug>")
+@operation(
+    "vectors",
+    "Read a failure vector",
+    {**ok(200, "The vector.", ref("Vector")), **errors(404)},
+)
 def get_vector(slug: str):  # type: ignore[no-untyped-def]
     return vector_to_dict(service.get_vector(get_session(), slug))
 
 
 @bp.patch("/vectors/<slug>")
+@operation(
+    "vectors",
+    "Change a failure vector (archive with `archived: true`, admins only)",
+    {**ok(200, "The updated vector.", ref("Vector")), **errors(*WRITE_ERRORS, 404, 409)},
+    requestBody=body("VectorPatch"),
+)
 def update_vector(slug: str):  # type: ignore[no-untyped-def]
     data = json_body()
     refuse_unknown(data, (*WRITABLE, "version"))
@@ -72,6 +103,11 @@ def update_vector(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.delete("/vectors/<slug>")
+@operation(
+    "vectors",
+    "Delete a failure vector no incident refers to (409 otherwise: archive it)",
+    {"204": {"description": "Deleted."}, **errors(404, 409)},
+)
 def delete_vector(slug: str):  # type: ignore[no-untyped-def]
     session = get_session()
     service.delete_vector(session, service.get_vector(session, slug))
