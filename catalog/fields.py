@@ -9,9 +9,11 @@ below, and every surface derives from it:
 - the WTForms form (`Spec.form_fields`: labels, help text, choices and the
   browser's `maxlength`), which parses only and leaves every rule to the
   domain, so a form shows the same messages as the API, all at once;
-- the JSON bodies the API accepts (`Spec.names`) and their OpenAPI schemas
-  (`Spec.json_schema`);
-- CSV headers and labels.
+- the JSON bodies the API accepts (`Spec.names`), their OpenAPI schemas
+  (`Spec.json_schema`) and those of the answers (`Spec.read_properties`);
+- the models' column lengths, defaults and CHECK constraints;
+- and the frozen formats (backup version 1, the CSV export), which keep their
+  own column lists, are held against it by tests/test_field_specs.py.
 
 The messages are SPEC §2's, with the field's label in them: the label a form
 shows next to the input is the one an API error and an import line name.

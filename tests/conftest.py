@@ -4,29 +4,43 @@ Every test that touches the database runs once per backend: SQLite always (a
 real file, copied from a migrated template), PostgreSQL when
 CATALOG_TEST_DATABASE_URL is set (a database of this run's own, migrated once,
 its tables reset to the seeded catalog before each test).
+
+Only fixtures live here. What tests import (signed-in clients, the backends, scratch
+databases, each subject's checks) is in tests/helpers.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from factories import T0, make_incident
+
+# Re-exported for tests/test_accounts.py and tests/test_account_attacks.py, which still import
+# them from conftest; everything else imports them from helpers.accounts.
+from helpers.accounts import PASSWORD as PASSWORD
+from helpers.accounts import make_user as make_user
+from helpers.accounts import signed_in_client
+from helpers.accounts import start_web_session as start_web_session
+from helpers.backup import export
+from helpers.environment import BACKENDS, scratch_pg_database
+from helpers.hostile import DUE, World
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from catalog import create_app
+from catalog.incidents.models import Incident
+from catalog.incidents.service import update_incident
 from catalog.migrate import upgrade
+from catalog.postmortems.service import save_postmortem
+from catalog.vectors.service import get_vector, update_vector
 
-REPO = Path(__file__).resolve().parents[1]
-PG_URL = os.environ.get("CATALOG_TEST_DATABASE_URL")
-REQUIRE_ALL = bool(os.environ.get("CATALOG_REQUIRE_ALL_TESTS"))
-BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 TABLES = (
     "audit_events",
     "login_attempts",
@@ -39,13 +53,6 @@ TABLES = (
     "incidents",
     "vectors",
 )
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip on a user's machine; in CI (CATALOG_REQUIRE_ALL_TESTS) a missing part is a failure."""
-    if REQUIRE_ALL:
-        pytest.fail(f"required in CI but unavailable: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)
@@ -63,27 +70,6 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "catalog.sqlite"
     upgrade(f"sqlite:///{path}")
     return path
-
-
-@contextmanager
-def scratch_pg_database(prefix: str, *, migrate: bool = True) -> Iterator[str]:
-    """A new database on the test PostgreSQL server (migrated unless told not to), dropped
-    afterwards."""
-    assert PG_URL
-    server = make_url(PG_URL)
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = server.set(database=name).render_as_string(hide_password=False)
-        if migrate:
-            upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -146,55 +132,6 @@ def app(app_config: dict[str, object], tmp_path: Path, monkeypatch: pytest.Monke
     application.extensions["catalog.engine"].dispose()
 
 
-PASSWORD = "correct horse battery staple"
-
-
-def make_user(app, role: str, email: str | None = None):  # type: ignore[no-untyped-def]
-    """An account with a bearer token; returns (user_id, email, token)."""
-    from catalog.auth.service import create_token, create_user
-
-    session = app.extensions["catalog.sessionmaker"]()
-    session.info["actor_label"] = "test setup"
-    try:
-        with app.app_context():  # so the app's (fast, in tests) password hash method applies
-            user, _ = create_user(
-                session, email=email or f"{role}@example.com", role=role, password=PASSWORD
-            )
-            token = create_token(session, user, "tests").secret
-        session.commit()
-        return user.id, user.email, token
-    finally:
-        session.close()
-
-
-def start_web_session(app, user_id: int) -> str:  # type: ignore[no-untyped-def]
-    """A real server-side web session for this user; returns what the cookie holds."""
-    from catalog.auth.models import User
-    from catalog.auth.service import start_session
-
-    session = app.extensions["catalog.sessionmaker"]()
-    try:
-        user = session.get(User, user_id)
-        start_session(session, user)
-        session.commit()
-        return user.get_id()
-    finally:
-        session.close()
-
-
-def signed_in_client(app, role: str, email: str | None = None):  # type: ignore[no-untyped-def]
-    """A test client signed in on the web (session cookie) and on the API (bearer token)."""
-    user_id, address, token = make_user(app, role, email)
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = start_web_session(app, user_id)
-        sess["_fresh"] = True
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    client.user_email = address  # type: ignore[attr-defined]
-    client.token = token  # type: ignore[attr-defined]
-    return client
-
-
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     """Signed in as an admin, so tests of behaviour are not about permissions."""
@@ -236,3 +173,63 @@ def backend(database_url: str) -> str:
 def api_headers(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Headers an API client needs: the admin's bearer token (the same user as `client`)."""
     return {"Authorization": f"Bearer {client.token}"}
+
+
+# ---- fixtures of the test files split by subject -------------------------------------
+
+
+# tests/test_hostile_*.py: the world every case starts from (tests/helpers/hostile.py).
+@pytest.fixture
+def world(app, client, session) -> World:
+    incident = make_incident(session)
+    update_incident(session, incident, {"team": "search-infra", "version": 1})
+    item = {"title": "Add a canary", "owner": "sam", "due_on": DUE}
+    pm, _ = save_postmortem(session, incident, {"root_cause": "first", "action_items": [item]})
+    session.commit()
+    item["id"] = pm.action_items[0].id
+    save_postmortem(
+        session,
+        incident,
+        {"version": 1, "root_cause": "A cache stampede.", "action_items": [item]},
+    )
+    update_vector(session, get_vector(session, "data-drift"), {"detection": "PSI", "version": 1})
+    session.commit()
+    return World(app, client, session, incident.id, item["id"])
+
+
+# tests/test_backup_*.py
+@pytest.fixture
+def small_backup(app, session) -> dict[str, Any]:
+    """Three incidents (the last with a post-mortem and action items) as a backup whose
+    incidents are all new to this database, and whose first vector changes a target,
+    so a refused import that wrote anything would show."""
+    for n in range(3):
+        start = T0 + timedelta(hours=n)
+        make_incident(
+            session,
+            title=f"Incident {n}",
+            started_at=start,
+            detected_at=start + timedelta(minutes=2),
+            recovered_at=start + timedelta(minutes=10),
+        )
+    last = session.scalars(select(Incident).order_by(Incident.id.desc())).first()
+    save_postmortem(
+        session,
+        last,
+        {
+            "status": "draft",
+            "action_items": [{"title": "Add an alert", "owner": "li.wei", "due_on": None}],
+        },
+    )
+    session.commit()
+    document = json.loads(export(app))
+    for n, record in enumerate(document["incidents"]):
+        record["uid"] = f"new-{n}"
+    document["vectors"][0]["mttd_target_minutes"] = 99
+    return document
+
+
+@pytest.fixture
+def small_import_limit(app_config):  # type: ignore[no-untyped-def]
+    app_config["IMPORT_MAX_BYTES"] = 3 * 1024 * 1024
+    return app_config
