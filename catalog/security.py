@@ -180,7 +180,7 @@ def _headers(response: Response) -> Response:
 class _Utf8FormDataParser(FormDataParser):
     """Refuse a form body that is not UTF-8 (400) instead of keeping bad bytes as "%FF" text.
 
-    Overrides Werkzeug's private `_parse_*` hooks; tests/test_hostile.py fails
+    Overrides Werkzeug's private `_parse_*` hooks; tests/test_hostile_refused.py fails
     if a Werkzeug upgrade stops calling them.
     """
 

@@ -26,7 +26,7 @@ from factories import T0, make_incident
 # them from conftest; everything else imports them from helpers.accounts.
 from helpers.accounts import PASSWORD as PASSWORD
 from helpers.accounts import make_user as make_user
-from helpers.accounts import signed_in_client
+from helpers.accounts import signed_in_client as signed_in_client
 from helpers.accounts import start_web_session as start_web_session
 from helpers.backup import export
 from helpers.environment import BACKENDS, scratch_pg_database

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import signed_in_client
+from helpers.accounts import signed_in_client
 from sqlalchemy import func, select
 
 from catalog.incidents.models import Incident

@@ -9,8 +9,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import make_user, signed_in_client
 from factories import make_incident
+from helpers.accounts import make_user, signed_in_client
 from sqlalchemy import select
 
 from catalog.auth.access import PUBLIC, RULES, required_role

@@ -7,7 +7,8 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import PASSWORD, make_user, skip_or_fail
+from helpers.accounts import PASSWORD, make_user
+from helpers.environment import skip_or_fail
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("CATALOG_CHROMIUM", "/usr/bin/chromium")

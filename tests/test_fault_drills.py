@@ -25,14 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import (
-    PG_URL,
-    make_user,
-    scratch_pg_database,
-    signed_in_client,
-    skip_or_fail,
-    start_web_session,
-)
+from helpers.accounts import make_user, signed_in_client, start_web_session
+from helpers.environment import PG_URL, scratch_pg_database, skip_or_fail
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 

@@ -16,7 +16,7 @@ import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from conftest import make_user
+from helpers.accounts import make_user
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 

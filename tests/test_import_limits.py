@@ -131,7 +131,7 @@ def test_a_vector_slug_with_a_nul_byte_is_named_not_a_crash(client, api_headers)
 
 def test_only_someone_allowed_to_import_gets_the_larger_limit(app, anon_client):
     """Anonymous and viewer callers stay at 2 MiB: they cannot make the server read 64 MiB."""
-    from conftest import make_user
+    from helpers.accounts import make_user
 
     body = padded_csv(3 * 2**20)
     anonymous = anon_client.post("/api/v1/imports?format=csv", data=body, content_type="text/csv")

@@ -17,8 +17,8 @@ from html.parser import HTMLParser
 import markdown
 import pytest
 from alembic import command
-from conftest import make_user
 from factories import T0, api_payload, form_payload, iso, make_incident
+from helpers.accounts import make_user
 from markdown_it import MarkdownIt
 from sqlalchemy import create_engine, func, select, text, update
 

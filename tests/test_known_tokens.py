@@ -8,8 +8,8 @@ user. The first must answer the very next request as the database says.
 from __future__ import annotations
 
 import pytest
-from conftest import make_user
 from factories import api_payload
+from helpers.accounts import make_user
 from sqlalchemy import select, text
 
 from catalog import create_app

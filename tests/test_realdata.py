@@ -10,16 +10,15 @@ same parsed records.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
-from pathlib import Path
 
 import pytest
-from conftest import skip_or_fail
+from helpers.environment import skip_or_fail
+from helpers.realdata import DATA_FILE
 
 from catalog.config import MetricSettings
 from catalog.errors import ValidationError
@@ -27,13 +26,6 @@ from catalog.incidents.service import IncidentFilters, create_incident, get_inci
 from catalog.reports.metrics import compute_metrics, incident_durations
 
 pytestmark = pytest.mark.realdata
-
-# Read at import: the autouse fixture of conftest clears CATALOG_* variables before each test.
-DATA_DIR = Path(
-    os.environ.get("CATALOG_SHARED_DATA")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "data"
-)
-DATA_FILE = DATA_DIR / "github-status-incidents.jsonl"
 
 SEVERITY = {"critical": "SEV1", "major": "SEV2", "minor": "SEV3", "none": "SEV4"}
 VECTOR = "dependency-latency"

@@ -15,7 +15,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import BACKENDS, REPO, make_user, scratch_pg_database
+from helpers.accounts import make_user
+from helpers.environment import BACKENDS, REPO, scratch_pg_database
 from sqlalchemy import create_engine, func, select, text
 
 from catalog import create_app

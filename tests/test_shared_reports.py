@@ -214,7 +214,7 @@ def test_an_unusable_folder_only_loses_the_sharing(app_config, tmp_path, monkeyp
         assert shared_reports(application) is None
         assert application.extensions["catalog.metrics_cache"].shared is None
         client = application.test_client()
-        from conftest import make_user
+        from helpers.accounts import make_user
 
         _, _, token = make_user(application, "viewer")
         response = client.get("/api/v1/metrics", headers={"Authorization": f"Bearer {token}"})
@@ -248,7 +248,7 @@ def test_a_write_refreshes_the_recent_reports_before_anyone_asks(app, client):
 
 
 def test_refresh_ahead_can_be_turned_off(app_config, tmp_path, monkeypatch):
-    from conftest import signed_in_client
+    from helpers.accounts import signed_in_client
 
     from catalog import create_app
 

@@ -13,9 +13,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import skip_or_fail
+from helpers.environment import skip_or_fail
+from helpers.realdata import DATA_FILE
 from sqlalchemy import func, select
-from test_realdata import DATA_FILE
 
 from catalog.errors import ValidationError
 from catalog.imports.statuspage import VectorRule, import_statuspage
