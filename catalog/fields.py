@@ -22,7 +22,7 @@ shows next to the input is the one an API error and an import line name.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -204,7 +204,7 @@ class Choice(Field):
         return {"type": "string", "enum": list(self.values)}
 
     def schema(self) -> Schema:
-        schema: Schema = {"type": "string", "enum": list(self.values)}
+        schema = self.read_schema()
         if self.default is not None:
             schema["default"] = self.default
         return self._describe(schema)
@@ -348,9 +348,7 @@ class Day(Field):
         return value
 
     def schema(self) -> Schema:
-        return self._describe(
-            {"type": "string" if self.required else ["string", "null"], "format": "date"}
-        )
+        return self._describe(self.read_schema())
 
     def read_schema(self) -> Schema:
         return {"type": "string" if self.required else ["string", "null"], "format": "date"}
@@ -388,11 +386,7 @@ class WholeNumber(Field):
         return value
 
     def schema(self) -> Schema:
-        schema: Schema = {
-            "type": "integer" if self.required else ["integer", "null"],
-            "minimum": self.minimum,
-            "maximum": self.maximum,
-        }
+        schema = {**self.read_schema(), "minimum": self.minimum, "maximum": self.maximum}
         if self.default is not None:
             schema["default"] = self.default
         return self._describe(schema)
@@ -555,16 +549,18 @@ class Spec:
         *,
         now: datetime | None = None,
         only: Iterable[str] | None = None,
+        unread: Collection[str] = (),
     ) -> dict[str, Any]:
-        """Every field's own checks in one pass; a field that already has a message
-        (the input could not be read: a form's unparseable time) is left as it is."""
+        """Every field's own checks in one pass. A field whose input could not be read (a
+        form's unparseable time) already has its message, in `errors` or, for a nested
+        row, where `unread` says; it is left as it is and reads as None."""
         now = now or utcnow()
         names = set(only) if only is not None else None
         clean: dict[str, Any] = {}
         for f in self.fields:
             if names is not None and f.name not in names:
                 continue
-            if errors.has(f.name):
+            if errors.has(f.name) or f.name in unread:
                 clean[f.name] = None
                 continue
             value = data[f.name] if f.name in data else f.absent()
@@ -587,7 +583,7 @@ class Spec:
         return {f.name: f.read_schema() for f in self.fields}
 
     def form_fields(self, exclude: Iterable[str] = ()) -> dict[str, UnboundField]:
-        """The WTForms fields, to set on a form class (see `form_class`)."""
+        """The WTForms fields, to set on a form class (see `with_fields`)."""
         skip = set(exclude)
         return {f.name: f.form_field() for f in self.fields if f.name not in skip}
 
@@ -617,25 +613,29 @@ def with_fields(spec: Spec, exclude: Iterable[str] = ()) -> Callable[[F], F]:
     return decorate
 
 
-def fill_form(form: Any, spec: Spec, values: Mapping[str, Any], zone: ZoneInfo = UTC_ZONE) -> None:
-    """Show stored values in a form (a GET of an edit page)."""
+def _on_form(form: Any, spec: Spec) -> Iterator[tuple[Field, FormField]]:
+    """Each declared field the form shows, with its bound form field."""
     for f in spec:
         bound = getattr(form, f.name, None)
         if isinstance(bound, FormField):
-            bound.data = f.to_form(values.get(f.name), zone)
+            yield f, bound
+
+
+def fill_form(form: Any, spec: Spec, values: Mapping[str, Any], zone: ZoneInfo = UTC_ZONE) -> None:
+    """Show stored values in a form (a GET of an edit page)."""
+    for f, bound in _on_form(form, spec):
+        bound.data = f.to_form(values.get(f.name), zone)
 
 
 def read_form(
     form: Any, spec: Spec, zone: ZoneInfo = UTC_ZONE, stored: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """What a posted form holds, as the domain takes it; unreadable fields read as None."""
-    out: dict[str, Any] = {}
-    for f in spec:
-        bound = getattr(form, f.name, None)
-        if isinstance(bound, FormField):
-            data = None if bound.process_errors else bound.data
-            out[f.name] = f.from_form(data, zone, (stored or {}).get(f.name))
-    return out
+    stored = stored or {}
+    return {
+        f.name: f.from_form(None if bound.process_errors else bound.data, zone, stored.get(f.name))
+        for f, bound in _on_form(form, spec)
+    }
 
 
 def unreadable(form: Any, spec: Spec) -> FieldErrors:
@@ -645,9 +645,7 @@ def unreadable(form: Any, spec: Spec) -> FieldErrors:
     page shows every problem at once.
     """
     errors = FieldErrors()
-    for f in spec:
-        bound = getattr(form, f.name, None)
-        if isinstance(bound, FormField):
-            for message in bound.process_errors:
-                errors.add(f.name, message)
+    for f, bound in _on_form(form, spec):
+        for message in bound.process_errors:
+            errors.add(f.name, message)
     return errors

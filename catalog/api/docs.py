@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from catalog.fields import Timestamp
 from catalog.incidents.models import SEVERITIES, STATUSES
 from catalog.incidents.service import MAX_ID, MAX_PAGE, MAX_PER_PAGE
 from catalog.rules import SHORT_MAX
@@ -46,31 +47,16 @@ def read_only(schema: Schema) -> Schema:
     return {**schema, "readOnly": True}
 
 
-TIMESTAMP: Schema = {
-    "type": "string",
-    "format": "date-time",
-    "description": "ISO 8601 in UTC with `Z`, e.g. `2026-03-01T12:00:00Z`.",
-}
-TIMESTAMP_IN: Schema = {
-    "type": "string",
-    "format": "date-time",
-    "maxLength": 64,
-    "description": "ISO 8601 with a UTC offset or `Z`; naive times are refused. "
-    "Not before 2000-01-01, not more than 5 minutes in the future.",
-}
+# A moment outside any declaration (created_at, Alertmanager's startsAt), described as the
+# declared ones are: the field kind says how the API answers with one and takes one.
+_MOMENT = Timestamp(name="moment", label="Moment", required=True)
+TIMESTAMP: Schema = _MOMENT.read_schema()
+TIMESTAMP_IN: Schema = _MOMENT.schema()
 SECONDS: Schema = {"type": "number", "description": "A duration in seconds."}
 VERSION_IN: Schema = {
     "type": "integer",
     "description": "The `version` of the copy you edited (optimistic locking; 409 when stale).",
 }
-
-
-def text_schema(max_length: int, *, required: bool = False, **extra: Any) -> Schema:
-    schema: Schema = {"type": "string", "maxLength": max_length}
-    if required:
-        schema["minLength"] = 1
-    schema.update(extra)
-    return schema
 
 
 def list_schema(item: str) -> Schema:

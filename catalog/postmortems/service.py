@@ -130,34 +130,16 @@ def _validate_items(errors: FieldErrors, items: object, *, now: datetime) -> lis
         if not isinstance(raw, Mapping):
             errors.add(prefix, "Each action item must be an object.")
             continue
-        sub = FieldErrors()  # what the surface could not read in this row comes first
-        sub.merge(
-            {
-                k.removeprefix(f"{prefix}."): v
-                for k, v in errors.fields.items()
-                if k.startswith(f"{prefix}.")
-            }
-        )
-        had = set(sub.fields)
-        item = ACTION_ITEM.check(sub, raw, now=now)
+        # What the surface could not read in this row is already in `errors`, by its path.
+        unread = {k.removeprefix(f"{prefix}.") for k in errors.fields if k.startswith(f"{prefix}.")}
+        sub = FieldErrors()
+        item = ACTION_ITEM.check(sub, raw, now=now, unread=unread)
         item_id = raw.get("id")
         if item_id is not None and (isinstance(item_id, bool) or not isinstance(item_id, int)):
             sub.add("id", "Id must be a whole number.")
-        errors.merge(
-            {k: v for k, v in sub.fields.items() if k not in had},
-            lambda field, at=prefix: f"{at}.{field}",
-        )
-        if not sub:
-            clean.append(
-                CleanActionItem(
-                    item_id,
-                    item["title"],
-                    item["owner"],
-                    item["due_on"],
-                    item["done_at"],
-                    item["link"],
-                )
-            )
+        errors.merge(sub.fields, lambda field, at=prefix: f"{at}.{field}")
+        if not sub and not unread:
+            clean.append(CleanActionItem(id=item_id, **item))
     return clean
 
 
