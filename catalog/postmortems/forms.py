@@ -57,12 +57,21 @@ class PostmortemForm(VersionedForm):
                 }
             )
 
+    def rows_sent(self) -> list[int]:
+        """The rows the domain is given, by index: not spare, not ticked "remove". Their
+        positions in this list are the positions the domain's messages name."""
+        return [
+            index
+            for index, entry in enumerate(self.action_items)
+            if not (entry.form.remove.data or entry.form.is_blank())
+        ]
+
     def nested_field(self, name: str) -> Field | None:
         """The row field behind a domain error such as `action_items.2.link`."""
         parts = name.split(".")
         if len(parts) != 3 or parts[0] != "action_items" or not parts[1].isdigit():
             return None
-        sent = getattr(self, "_rows_sent", [])
+        sent = self.rows_sent()
         position = int(parts[1])
         if position >= len(sent):
             return None
@@ -80,12 +89,8 @@ class PostmortemForm(VersionedForm):
         """
         done_before = {i.id: i.done_at for i in pm.action_items} if pm else {}
         items = []
-        self._rows_sent: list[int] = []
-        for index, entry in enumerate(self.action_items):
-            row = entry.form
-            if row.remove.data or row.is_blank():
-                continue
-            self._rows_sent.append(index)
+        for index in self.rows_sent():
+            row = self.action_items[index].form
             item_id = row.id.data
             done_at = None
             if row.done.data:
@@ -105,14 +110,12 @@ class PostmortemForm(VersionedForm):
             "version": self.version.data,
         }
 
-    def unreadable(self) -> FieldErrors:
-        """What could not be read, the rows' included (call after `to_domain`), named as
-        the domain names them: `action_items.<position among the rows sent>.due_on`."""
-        errors = unreadable(self, POSTMORTEM)
-        for position, index in enumerate(getattr(self, "_rows_sent", [])):
-            row = self.action_items[index].form
+    def with_unreadable_rows(self, errors: FieldErrors) -> FieldErrors:
+        """`errors` (what the form's own fields could not read) and what the rows could not,
+        named as the domain names them: `action_items.<position among the rows sent>.due_on`."""
+        for position, index in enumerate(self.rows_sent()):
             errors.merge(
-                unreadable(row, ACTION_ITEM).fields,
+                unreadable(self.action_items[index].form, ACTION_ITEM).fields,
                 lambda field, at=position: f"action_items.{at}.{field}",
             )
         return errors

@@ -8,10 +8,10 @@ from catalog.db import utcnow
 from catalog.incidents.service import get_incident
 from catalog.postmortems import service
 from catalog.postmortems.forms import PostmortemForm
-from catalog.postmortems.spec import ACTION_ITEM
+from catalog.postmortems.spec import ACTION_ITEM, POSTMORTEM
 from catalog.sessions import get_session
 from catalog.web.filters import display_zone
-from catalog.web.pages import save_or_report
+from catalog.web.pages import expired, submit
 
 bp = Blueprint("postmortems", __name__, url_prefix="/incidents")
 
@@ -28,25 +28,25 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
         else:
             form.body.data = service.TEMPLATE
         form.add_blank_rows()
-    previewing = False
-    if form.is_submitted():
-        form.validate()  # reads the input; the rules are the domain's, below
-        expired = form.meta.csrf and bool(form.csrf_token.errors)  # the page says so
-        if not expired and form.preview.data:
-            previewing = True
-        elif not expired:
-            data = form.to_domain(zone, pm, utcnow())
-            errors = form.unreadable()
-            saved = save_or_report(
-                form,
-                lambda: service.save_postmortem(get_session(), incident, data, errors=errors),
-                current_version=(lambda: incident.postmortem.version) if pm else None,
-            )
-            if saved is not None:
-                flash("Post-mortem saved.", "success")
-                return redirect(
-                    url_for("incidents.detail", incident_id=incident.id) + "#postmortem"
-                )
+    previewing = bool(form.is_submitted() and form.preview.data)
+    if previewing:
+        form.validate()  # reads the input (and CSRF) for the preview; nothing is saved
+        previewing = not expired(form)
+    else:
+        saved = submit(
+            form,
+            POSTMORTEM,
+            lambda errors: service.save_postmortem(
+                get_session(),
+                incident,
+                form.to_domain(zone, pm, utcnow()),
+                errors=form.with_unreadable_rows(errors),
+            ),
+            current_version=(lambda: incident.postmortem.version) if pm else None,
+        )
+        if saved is not None:
+            flash("Post-mortem saved.", "success")
+            return redirect(url_for("incidents.detail", incident_id=incident.id) + "#postmortem")
     status = 422 if request.method == "POST" and not previewing else 200
     return render_template(
         "postmortems/edit.html",

@@ -24,6 +24,12 @@ from catalog.web.forms import apply_domain_errors
 T = TypeVar("T")
 
 
+def expired(form: FlaskForm) -> bool:
+    """A stale or forged post (CSRF): the form's summary says so, and nothing is saved.
+    Call after `form.validate()`."""
+    return bool(form.meta.csrf and form.csrf_token.errors)
+
+
 def submit(
     form: FlaskForm,
     spec: Spec,
@@ -42,7 +48,7 @@ def submit(
     if not form.is_submitted():
         return None
     form.validate()
-    if form.meta.csrf and form.errors.get("csrf_token"):
+    if expired(form):
         return None
     errors = unreadable(form, spec)
     return save_or_report(form, lambda: action(errors), current_version=current_version)
