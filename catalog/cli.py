@@ -17,6 +17,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from catalog.auth.models import ROLES
 from catalog.incidents.models import SEVERITIES
 from catalog.reports.metrics import GROUP_BYS
+from catalog.settings import current_settings
 
 
 def _create_app() -> Flask:
@@ -98,7 +99,7 @@ def report(group_by: str) -> None:
     from catalog.reports.table import render_table
     from catalog.sessions import get_session
 
-    click.echo(render_table(get_session(), current_app.extensions["catalog.settings"], group_by))
+    click.echo(render_table(get_session(), current_settings(), group_by))
 
 
 def _redact(url: str) -> str:
@@ -118,22 +119,20 @@ def _cli_session():  # type: ignore[no-untyped-def]
 
 def _commit_or_fail(session, action):  # type: ignore[no-untyped-def]
     """Run a domain action and commit; a refusal becomes a clean CLI error (exit 1)."""
-    from catalog.errors import DomainError, ValidationError
+    from catalog.errors import DomainError
+    from catalog.outcomes import commit
 
     try:
-        result = action()
-        session.commit()
-        return result
+        return commit(session, action)
     except DomainError as exc:
-        session.rollback()
-        if isinstance(exc, ValidationError):
-            raise _field_errors(exc) from exc
-        raise click.ClickException(getattr(exc, "message", str(exc))) from exc
+        raise _refused(exc) from exc
 
 
-def _field_errors(exc):  # type: ignore[no-untyped-def]
-    """A ValidationError as one CLI error line: `field: message; field: message`."""
-    return click.ClickException("; ".join(exc.field_lines()))
+def _refused(exc):  # type: ignore[no-untyped-def]
+    """A refusal as the CLI's one error line (catalog.outcomes.one_line)."""
+    from catalog.outcomes import one_line
+
+    return click.ClickException(one_line(exc))
 
 
 @click.group("users", help="Accounts: create, change role, deactivate, first admin.")
@@ -278,7 +277,7 @@ def export_command(fmt: str, output: str | None, **filters: str | None) -> None:
     from catalog.incidents.service import IncidentFilters
     from catalog.sessions import get_session
 
-    settings = current_app.extensions["catalog.settings"]
+    settings = current_settings()
     if fmt != "csv" and any(filters.values()):
         raise click.UsageError("Filters apply to --format csv only.")
     if fmt == "csv":
@@ -291,7 +290,7 @@ def export_command(fmt: str, output: str | None, **filters: str | None) -> None:
     try:
         first = next(chunks)  # the filters are checked before anything is written
     except ValidationError as exc:
-        raise _field_errors(exc) from exc
+        raise _refused(exc) from exc
     with click.open_file(output or "-", "wb") as out:  # bytes: the CRLF of CSV as written
         out.write(first.encode("utf-8"))
         for chunk in chunks:
@@ -330,7 +329,7 @@ def export_command(fmt: str, output: str | None, **filters: str | None) -> None:
 def import_command(
     file, fmt: str | None, dry_run: bool, vector: str | None, rules: tuple[str, ...]
 ) -> None:  # type: ignore[no-untyped-def]
-    from catalog.errors import ValidationError
+    from catalog.errors import DomainError
     from catalog.imports.formats import detect_format, run_import
     from catalog.imports.statuspage import parse_rules
 
@@ -348,8 +347,8 @@ def import_command(
             # timeout, but a large history is not refused for its size.
             match_budget=math.inf,
         )
-    except ValidationError as exc:
-        raise click.ClickException(f"{exc.message} {_field_errors(exc).message}") from exc
+    except DomainError as exc:
+        raise _refused(exc) from exc
     click.echo(summary.describe())
 
 

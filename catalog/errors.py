@@ -1,7 +1,8 @@
 """Domain errors shared by the web views, the API and the CLI.
 
-Domain functions raise these; each surface translates them once (form errors,
-JSON envelope, CLI message), so no surface re-implements a rule.
+Domain functions raise these; `catalog.outcomes` commits and says how each is
+answered (form errors, JSON envelope and status, CLI or import line), so no
+surface re-implements a rule or a translation.
 """
 
 from __future__ import annotations
@@ -10,9 +11,21 @@ from collections.abc import Callable, Mapping
 
 
 class DomainError(Exception):
-    """Base class: something the user asked for cannot be done as asked."""
+    """Base class: something the user asked for cannot be done as asked.
+
+    `message` says what; `fields` (empty unless a field is to blame) says where.
+    """
 
     code = "error"
+    message = "The request cannot be done as asked."
+    fields: Mapping[str, list[str]] = {}
+
+    def field_lines(self) -> list[str]:
+        """`field: message message` per field, for surfaces without a form (CLI, text, 400 pages)."""
+        return [f"{field}: {' '.join(messages)}" for field, messages in self.fields.items()]
+
+
+SOME_FIELDS_INVALID = "Some fields are invalid."
 
 
 class ValidationError(DomainError):
@@ -20,16 +33,10 @@ class ValidationError(DomainError):
 
     code = "validation_error"
 
-    def __init__(
-        self, fields: dict[str, list[str]], message: str = "Some fields are invalid."
-    ) -> None:
+    def __init__(self, fields: dict[str, list[str]], message: str = SOME_FIELDS_INVALID) -> None:
         super().__init__(message)
         self.fields = fields
         self.message = message
-
-    def field_lines(self) -> list[str]:
-        """`field: message message` per field, for surfaces without a form (CLI, text, 400 pages)."""
-        return [f"{field}: {' '.join(messages)}" for field, messages in self.fields.items()]
 
 
 class ConflictError(DomainError):

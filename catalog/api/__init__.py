@@ -9,7 +9,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from catalog.api.errors import error_response
 from catalog.api.parsing import MalformedRequest
-from catalog.errors import ConflictError, NotFoundError, ValidationError, unique_clash_fields
+from catalog.errors import DomainError
+from catalog.outcomes import as_domain_error, status_of
 from catalog.sessions import get_session
 from catalog.web import csrf
 
@@ -17,44 +18,19 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 
-@bp.errorhandler(ValidationError)
-def _validation(exc: ValidationError):  # type: ignore[no-untyped-def]
-    get_session().rollback()
-    return error_response(422, "validation_error", exc.message, exc.fields)
-
-
-@bp.errorhandler(ConflictError)
-def _conflict(exc: ConflictError):  # type: ignore[no-untyped-def]
-    get_session().rollback()
-    return error_response(409, "conflict", exc.message)
-
-
+@bp.errorhandler(DomainError)
 @bp.errorhandler(StaleDataError)
-def _stale(exc: StaleDataError):  # type: ignore[no-untyped-def]
-    get_session().rollback()
-    return error_response(
-        409,
-        "conflict",
-        "This object was changed by someone else meanwhile; reload it and try again.",
-    )
-
-
 @bp.errorhandler(IntegrityError)
-def _integrity(exc: IntegrityError):  # type: ignore[no-untyped-def]
+def _refused(exc: Exception):  # type: ignore[no-untyped-def]
+    """A refusal from the domain or the database, in the one envelope (catalog.outcomes)."""
     get_session().rollback()
-    current_app.logger.warning("Integrity error turned into 409: %s", exc.orig)
-    fields = unique_clash_fields(exc)  # a race two requests ran past the friendly check
+    refusal = as_domain_error(exc)
+    assert refusal is not None  # registered for refusals only
+    if isinstance(exc, IntegrityError):  # a race two requests ran past the friendly check
+        current_app.logger.warning("Integrity error turned into 409: %s", exc.orig)
     return error_response(
-        409,
-        "conflict",
-        "The change clashes with data saved meanwhile (a duplicate?); reload and try again.",
-        fields or None,
+        status_of(refusal), refusal.code, refusal.message, dict(refusal.fields) or None
     )
-
-
-@bp.errorhandler(NotFoundError)
-def _not_found(exc: NotFoundError):  # type: ignore[no-untyped-def]
-    return error_response(404, "not_found", exc.message)
 
 
 @bp.errorhandler(MalformedRequest)

@@ -9,11 +9,12 @@ from catalog.audit.models import ACTIONS, AuditEvent
 from catalog.audit.service import AUDITED
 from catalog.auth import current_actor, service
 from catalog.auth.forms import InviteForm, RoleForm
-from catalog.errors import ConflictError, ValidationError
+from catalog.errors import DomainError
+from catalog.outcomes import commit, one_line
 from catalog.rules import is_storable, parse_whole_number
 from catalog.sessions import get_session
 from catalog.web.forms import EmptyForm
-from catalog.web.pages import save_or_report
+from catalog.web.pages import act, save_or_report
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PER_PAGE = 50
@@ -47,14 +48,12 @@ def user(user_id: int):  # type: ignore[no-untyped-def]
     if request.method == "POST":
         action = request.form.get("action")
         acting = current_actor()
-        try:
-            if action == "role" and role_form.validate_on_submit():
-                service.set_role(session, target, role_form.role.data, acting=acting)
-                flash(f"{target.email} is now {target.role}.", "success")
-            elif action == "reset" and EmptyForm().validate_on_submit():
-                one_time = service.reset_password(session, target)
-                session.commit()
-                # Rendered, not flashed: a flash would carry the password in the cookie.
+        if action == "reset" and EmptyForm().validate_on_submit():
+            try:
+                one_time = commit(session, lambda: service.reset_password(session, target))
+            except DomainError as refusal:
+                flash(one_line(refusal), "error")
+            else:  # rendered, not flashed: a flash would carry the password in the cookie
                 return render_template(
                     "admin/user.html",
                     target=target,
@@ -62,21 +61,21 @@ def user(user_id: int):  # type: ignore[no-untyped-def]
                     action_form=EmptyForm(),
                     one_time=one_time,
                 )
-            elif action in ("deactivate", "activate") and EmptyForm().validate_on_submit():
-                service.set_active(session, target, action == "activate", acting=acting)
-                flash(
-                    f"{target.email} is {'active again' if target.active else 'deactivated: their sessions and tokens stopped working'}.",
-                    "success",
+        elif action == "role" and role_form.validate_on_submit():
+            # a role not on the list, from a hand-made post, is the domain's refusal
+            if act(lambda: service.set_role(session, target, role_form.role.data, acting=acting)):
+                flash(f"{target.email} is now {target.role}.", "success")
+        elif action in ("deactivate", "activate") and EmptyForm().validate_on_submit():
+            active = action == "activate"
+            if act(lambda: service.set_active(session, target, active, acting=acting)):
+                outcome = (
+                    "active again"
+                    if active
+                    else "deactivated: their sessions and tokens stopped working"
                 )
-            else:
-                flash("Nothing changed: the form expired or the choice was invalid.", "error")
-            session.commit()
-        except ConflictError as exc:
-            session.rollback()
-            flash(exc.message, "error")
-        except ValidationError as exc:  # a role not on the list, from a hand-made post
-            session.rollback()
-            flash(" ".join(m for ms in exc.fields.values() for m in ms), "error")
+                flash(f"{target.email} is {outcome}.", "success")
+        else:
+            flash("Nothing changed: the form expired or the choice was invalid.", "error")
         return redirect(url_for("admin.user", user_id=user_id))
     return render_template(
         "admin/user.html", target=target, role_form=role_form, action_form=EmptyForm()

@@ -20,6 +20,7 @@ from catalog.imports.backup import import_backup
 from catalog.imports.incidents_csv import import_incidents_csv
 from catalog.imports.statuspage import VectorRule, import_statuspage
 from catalog.imports.summary import ImportSummary
+from catalog.outcomes import commit
 
 FORMATS = {
     "json": "Failure Catalog JSON backup",
@@ -41,7 +42,8 @@ def run_import(
 ) -> ImportSummary:
     """Import a file in one transaction: committed whole, or on a refusal or a dry run
     nothing. `match_budget`: see import_statuspage."""
-    try:
+
+    def work() -> ImportSummary:
         summary = _run(
             session,
             fmt,
@@ -54,12 +56,13 @@ def run_import(
         )
         if dry_run:
             session.rollback()
-        else:
-            session.commit()
-    except BaseException:  # a refusal, or a clash with a concurrent writer: nothing is kept
+        return summary
+
+    try:  # a refusal or a clash with a concurrent writer arrives as a DomainError
+        return commit(session, work)
+    except BaseException:  # and whatever else stopped it: nothing is kept
         session.rollback()
         raise
-    return summary
 
 
 def _run(

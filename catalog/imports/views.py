@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import Length
 
-from catalog.errors import ValidationError
+from catalog.errors import DomainError
 from catalog.imports.formats import FORMATS, run_import
 from catalog.imports.statuspage import parse_rules
 from catalog.sessions import get_session
@@ -46,7 +45,7 @@ def upload():  # type: ignore[no-untyped-def]
         [("", "None: such records are refused")] + [(v.slug, v.name) for v in list_vectors(session)]
     )
     outcome = None
-    refusal: ValidationError | None = None
+    refusal: DomainError | None = None
     if form.validate_on_submit():
         try:
             rules = parse_rules(
@@ -60,13 +59,8 @@ def upload():  # type: ignore[no-untyped-def]
                 rules=rules,
                 dry_run=form.dry_run.data,
             )
-        except ValidationError as exc:
+        except DomainError as exc:  # refused, or written meanwhile by someone else: nothing kept
             refusal = exc
-        except IntegrityError:  # written meanwhile by someone else: nothing of the file is kept
-            refusal = ValidationError(
-                {"file": ["Clashes with data saved meanwhile; run the import again."]},
-                "The import is refused; nothing was imported.",
-            )
         else:
             if not outcome.dry_run:
                 flash(outcome.describe(), "success")

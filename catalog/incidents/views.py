@@ -33,11 +33,12 @@ from catalog.reports.metrics import incident_durations
 from catalog.reports.views import services_and_teams
 from catalog.rules import parse_whole_number
 from catalog.sessions import get_session
+from catalog.settings import current_settings
 from catalog.vectors.models import Vector
 from catalog.web.errors import plain_text_400
-from catalog.web.filters import display_zone, settings
+from catalog.web.filters import display_zone
 from catalog.web.forms import EmptyForm, options
-from catalog.web.pages import submit
+from catalog.web.pages import act, submit
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -104,7 +105,7 @@ def index():  # type: ignore[no-untyped-def]
         messages = "; ".join(exc.field_lines())
         abort(400, description=f"The list cannot be shown with these filters — {messages}")
     now = utcnow()
-    s = settings()
+    s = current_settings()
     rows = [
         (
             i,
@@ -123,7 +124,7 @@ def index():  # type: ignore[no-untyped-def]
 def detail(incident_id: int):  # type: ignore[no-untyped-def]
     incident = service.get_incident(get_session(), incident_id)
     now = utcnow()
-    s = settings()
+    s = current_settings()
     today = now.date()
     pm = incident.postmortem
     return render_template(
@@ -194,7 +195,7 @@ def delete(incident_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         flash("The form expired; please try again.", "error")
         return redirect(url_for("incidents.detail", incident_id=incident_id))
-    service.delete_incident(get_session(), incident)
-    get_session().commit()
-    flash(f"Incident #{incident_id} and its post-mortem were deleted.", "success")
-    return redirect(url_for("incidents.index"))
+    if act(lambda: service.delete_incident(get_session(), incident)):
+        flash(f"Incident #{incident_id} and its post-mortem were deleted.", "success")
+        return redirect(url_for("incidents.index"))
+    return redirect(url_for("incidents.detail", incident_id=incident_id))

@@ -9,12 +9,12 @@ from catalog.incidents.service import IncidentFilters, list_incidents
 from catalog.reports.cache import cached_values, metrics_cache
 from catalog.reports.metrics import incident_durations
 from catalog.sessions import get_session
+from catalog.settings import current_settings
 from catalog.vectors import service
 from catalog.vectors.forms import VectorForm
 from catalog.vectors.spec import VECTOR
-from catalog.web.filters import settings
 from catalog.web.forms import EmptyForm
-from catalog.web.pages import save_or_report, submit
+from catalog.web.pages import act, save_or_report, submit
 
 bp = Blueprint("vectors", __name__, url_prefix="/vectors")
 
@@ -25,7 +25,8 @@ def index():  # type: ignore[no-untyped-def]
     show_archived = request.args.get("archived") == "1"
     vectors = service.list_vectors(session, include_archived=show_archived)
     metrics = {
-        g.key: g for g in metrics_cache().metrics(session, settings(), group_by="vector").groups
+        g.key: g
+        for g in metrics_cache().metrics(session, current_settings(), group_by="vector").groups
     }
     return render_template(
         "vectors/index.html", vectors=vectors, metrics=metrics, show_archived=show_archived
@@ -37,7 +38,7 @@ def detail(slug: str):  # type: ignore[no-untyped-def]
     session = get_session()
     vector = service.get_vector(get_session(), slug)
     now = utcnow()
-    s = settings()
+    s = current_settings()
     report = metrics_cache().metrics(
         session, s, group_by="vector", filters=IncidentFilters(vector=slug), now=now
     )
@@ -96,14 +97,14 @@ def archive(slug: str):  # type: ignore[no-untyped-def]
     form = EmptyForm()
     if form.validate_on_submit():
         archived = request.form.get("archived", "1") == "1"
-        service.set_archived(get_session(), vector, archived)
-        get_session().commit()
-        flash(
-            f"“{vector.name}” archived: it stays on its incidents but is no longer offered for new ones."
-            if archived
-            else f"“{vector.name}” restored to the catalog.",
-            "success",
-        )
+        if act(lambda: service.set_archived(get_session(), vector, archived)):
+            flash(
+                f"“{vector.name}” archived: it stays on its incidents but is no longer offered "
+                "for new ones."
+                if archived
+                else f"“{vector.name}” restored to the catalog.",
+                "success",
+            )
     else:
         flash("The form expired; please try again.", "error")
     return redirect(url_for("vectors.detail", slug=vector.slug))

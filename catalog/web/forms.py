@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -13,7 +13,6 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
 
-from catalog.errors import ValidationError
 from catalog.rules import parse_whole_number
 from catalog.timefmt import from_local
 
@@ -88,11 +87,11 @@ def _field_lines(field: Field, row: str = "") -> list[SummaryLine]:
     return [SummaryLine(field.id, label, str(m)) for m in errors if isinstance(m, str)]
 
 
-def apply_domain_errors(form: FlaskForm, exc: ValidationError) -> list[str]:
+def apply_domain_errors(form: FlaskForm, fields: Mapping[str, list[str]]) -> list[str]:
     """Put each domain message on its form field; return those with no field of their own."""
     leftover: list[str] = []
     nested = getattr(form, "nested_field", None)
-    for name, messages in exc.fields.items():
+    for name, messages in fields.items():
         if "." in name:
             field = nested(name) if nested else None
         else:

@@ -1,4 +1,4 @@
-"""Helpers the HTML views share: the session-commit-redirect dance and conflict handling."""
+"""Helpers the HTML views share: a posted form saved through catalog.outcomes, refusals shown."""
 
 from __future__ import annotations
 
@@ -7,17 +7,10 @@ from typing import TypeVar
 
 from flask import flash
 from flask_wtf import FlaskForm
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
-from catalog.errors import (
-    ConflictError,
-    FieldErrors,
-    ValidationError,
-    VersionConflict,
-    unique_clash_fields,
-)
+from catalog.errors import DomainError, FieldErrors, VersionConflict
 from catalog.fields import Spec, unreadable
+from catalog.outcomes import commit, one_line
 from catalog.sessions import get_session
 from catalog.web.forms import apply_domain_errors
 
@@ -63,38 +56,28 @@ def save_or_report(
     conflict the form keeps the user's input and moves its hidden version on,
     so a deliberate second save overwrites with eyes open.
     """
-    session = get_session()
     try:
-        result = action()
-        session.commit()
-        return result
-    except ValidationError as exc:
-        session.rollback()
-        for message in apply_domain_errors(form, exc):
+        return commit(get_session(), action)
+    except VersionConflict:
+        _keep_input_after_conflict(form, current_version)
+    except DomainError as refusal:
+        fields = refusal.fields
+        for message in apply_domain_errors(form, fields):
             flash(message, "error")
-        if not exc.fields:
-            flash(exc.message, "error")
-    except ConflictError as exc:
-        session.rollback()
-        if not isinstance(exc, VersionConflict):
-            flash(exc.message, "error")
-            return None
-        _keep_input_after_conflict(form, current_version)
-    except StaleDataError:
-        session.rollback()
-        _keep_input_after_conflict(form, current_version)
-    except IntegrityError as exc:
-        session.rollback()
-        fields = unique_clash_fields(exc)  # saved meanwhile by someone else: say which field
-        if fields:
-            for message in apply_domain_errors(form, ValidationError(fields)):
-                flash(message, "error")
-        else:
-            flash(
-                "The change clashes with data saved meanwhile (a duplicate?). Check and save again.",
-                "error",
-            )
+        if not fields:
+            flash(refusal.message, "error")
     return None
+
+
+def act(action: Callable[[], object]) -> bool:
+    """A button's action (archive, delete, a role change): committed and True, or its
+    refusal flashed in one line and False. The caller redirects either way."""
+    try:
+        commit(get_session(), action)
+    except DomainError as refusal:
+        flash(one_line(refusal), "error")
+        return False
+    return True
 
 
 def _keep_input_after_conflict(form: FlaskForm, current_version: Callable[[], int] | None) -> None:
