@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from catalog.settings import settings_of
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -48,7 +50,7 @@ def _child(step: str, url: str, path: str) -> None:
             from catalog.exports.incidents_csv import incident_csv_chunks
 
             chunks = (
-                incident_csv_chunks(session, app.extensions["catalog.settings"])
+                incident_csv_chunks(session, settings_of(app))
                 if step == "export-csv"
                 else backup_chunks(session)
             )

@@ -41,6 +41,8 @@ from collections.abc import Callable
 from sqlalchemy import Engine, text
 from support import bench_app, getter, signed_in_client, timed
 
+from catalog.settings import settings_of
+
 SQLITE_TTD = "(julianday(i.detected_at) - julianday(i.started_at)) * 86400.0"
 SQLITE_TTR = "(julianday(i.recovered_at) - julianday(i.detected_at)) * 86400.0"
 PG_TTD = "date_part('epoch', i.detected_at - i.started_at)"
@@ -97,7 +99,7 @@ def export_csv(app, path: str) -> float:  # type: ignore[no-untyped-def]
     session = app.extensions["catalog.sessionmaker"]()
     start = time.perf_counter()
     with open(path, "w", encoding="utf-8", newline="") as out:
-        for chunk in incident_csv_chunks(session, app.extensions["catalog.settings"]):
+        for chunk in incident_csv_chunks(session, settings_of(app)):
             out.write(chunk)
     session.close()
     return time.perf_counter() - start
@@ -121,7 +123,7 @@ def check_pandas_agrees(app, table) -> str:  # type: ignore[no-untyped-def]
     from catalog.reports.metrics import compute_metrics
 
     session = app.extensions["catalog.sessionmaker"]()
-    groups = compute_metrics(session, app.extensions["catalog.settings"], group_by="vector").groups
+    groups = compute_metrics(session, settings_of(app), group_by="vector").groups
     session.close()
     worst = 0.0
     for g in groups:

@@ -43,14 +43,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
-    from catalog.config import MetricSettings, ensure_secret_key, load_config
+    from catalog.config import ensure_secret_key, load_config
     from catalog.reports.cache import MetricsCache
+    from catalog.settings import install
 
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_config(app.instance_path))
     app.config.update(overrides or {})
     ensure_secret_key(app.config)
-    app.extensions["catalog.settings"] = MetricSettings.from_config(app.config)
+    install(app)
     app.extensions["catalog.metrics_cache"] = MetricsCache(
         int(app.config["METRICS_CACHE_SIZE"]), shared=shared_reports(app)
     )

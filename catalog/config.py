@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MTTR_FROM_CHOICES = ("detected", "started")
@@ -144,28 +143,3 @@ def ensure_secret_key(config: dict[str, object]) -> None:
             f"{SECRET_KEY_MIN_BYTES} random bytes, e.g. `python3 -c 'import secrets; "
             "print(secrets.token_hex(32))'`."
         )
-
-
-@dataclass(frozen=True)
-class MetricSettings:
-    """The knobs every metric depends on, so domain code never reads Flask config."""
-
-    rca_hours: int = 48
-    mttr_from: str = "detected"
-    mttd_target_minutes: int = 5
-    mttr_target_minutes: int = 15
-    timezone: str = "UTC"
-
-    @classmethod
-    def from_config(cls, config: dict[str, object]) -> MetricSettings:
-        return cls(
-            rca_hours=int(config["RCA_HOURS"]),
-            mttr_from=str(config["MTTR_FROM"]),
-            mttd_target_minutes=int(config["MTTD_TARGET_MINUTES"]),
-            mttr_target_minutes=int(config["MTTR_TARGET_MINUTES"]),
-            timezone=str(config["TIMEZONE"]),
-        )
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)

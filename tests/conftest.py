@@ -39,6 +39,7 @@ from catalog.incidents.models import Incident
 from catalog.incidents.service import update_incident
 from catalog.migrate import upgrade
 from catalog.postmortems.service import save_postmortem
+from catalog.settings import settings_of
 from catalog.vectors.service import get_vector, update_vector
 
 TABLES = (
@@ -161,7 +162,7 @@ def session(app) -> Iterator[Session]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def settings(app):  # type: ignore[no-untyped-def]
-    return app.extensions["catalog.settings"]
+    return settings_of(app)
 
 
 @pytest.fixture

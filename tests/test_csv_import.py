@@ -27,6 +27,7 @@ from catalog.imports.formats import run_import
 from catalog.imports.incidents_csv import import_incidents_csv
 from catalog.incidents.models import TIMESTAMP_FIELDS, Incident
 from catalog.incidents.service import IncidentFilters, create_incident
+from catalog.settings import settings_of
 from catalog.vectors.models import Vector
 from catalog.vectors.service import set_archived
 
@@ -39,7 +40,7 @@ FORMULAS = ("=SUM(A1:A3) in the report", "+44 callers paged", "-1 answers return
 def export_csv(app, **filters: Any) -> str:  # type: ignore[no-untyped-def]
     session = app.extensions["catalog.sessionmaker"]()
     try:
-        settings = app.extensions["catalog.settings"]
+        settings = settings_of(app)
         return "".join(incident_csv_chunks(session, settings, IncidentFilters(**filters)))
     finally:
         session.close()

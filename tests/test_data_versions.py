@@ -20,6 +20,7 @@ from catalog.incidents.service import IncidentFilters
 from catalog.reports.cache import MetricsCache
 from catalog.reports.chunks import Chunk, ChunkCache, chunks_of, month_key
 from catalog.reports.metrics import compute_metrics
+from catalog.settings import settings_of
 
 
 def months(session) -> dict[int, int]:  # type: ignore[no-untyped-def]
@@ -79,7 +80,7 @@ def test_upgrading_gives_existing_incidents_their_months(tmp_path):
     session = app.extensions["catalog.sessionmaker"]()
     try:
         assert months(session) == {202511: 1, 202602: 1}
-        settings = app.extensions["catalog.settings"]
+        settings = settings_of(app)
         kept = compute_metrics(session, settings, group_by="month", chunks=ChunkCache())
         assert sum(g.count for g in kept.groups) == 2
     finally:

@@ -2,7 +2,7 @@
 
 Every expected value below is worked out in a comment next to it; nothing is
 recomputed with the code under test. Durations are in seconds. Default targets
-(MetricSettings and the five seeded vectors): ttd 5 min = 300 s, ttr 15 min = 900 s.
+(Settings and the five seeded vectors): ttd 5 min = 300 s, ttr 15 min = 900 s.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import pytest
 from factories import T0, make_incident
 from sqlalchemy import select
 
-from catalog.config import MetricSettings
 from catalog.errors import ValidationError
 from catalog.incidents.service import IncidentFilters
 from catalog.postmortems.service import (
@@ -35,10 +34,11 @@ from catalog.reports.metrics import (
     ttd_seconds,
     ttr_seconds,
 )
+from catalog.settings import Settings
 from catalog.timefmt import human_duration
 from catalog.vectors.models import Vector
 
-DEFAULT = MetricSettings()  # rca 48 h, ttr from detected, targets 5 / 15 min, UTC
+DEFAULT = Settings()  # rca 48 h, ttr from detected, targets 5 / 15 min, UTC
 SEEDED_SLUGS = [  # ordered by vector name, as the vector grouping lists them
     "data-drift",  # Data drift
     "dependency-latency",  # Dependency latency
@@ -204,7 +204,7 @@ def test_open_incident_breaching_boundary(session):
 
 
 def test_mttr_from_started(session):
-    from_started = MetricSettings(mttr_from="started")
+    from_started = Settings(mttr_from="started")
     incident(session, T0, 60, 300)  # ttr from start: 60 + 300 = 360
     incident(session, T0 + timedelta(hours=1), 240, 900)  # 240 + 900 = 1140
     incident(session, T0 + timedelta(hours=2), 600, 3600)  # 600 + 3600 = 4200
@@ -360,7 +360,7 @@ def test_vector_targets_versus_the_default_target(session):
         assert (g.ttr.attainment, g.ttr.breaches) == (0.0, 1), group_by  # 2400 > 900
 
     # a configured default of 10 / 45 min: 480 <= 600 and 2400 <= 2700
-    custom = MetricSettings(mttd_target_minutes=10, mttr_target_minutes=45)
+    custom = Settings(mttd_target_minutes=10, mttr_target_minutes=45)
     g = group(compute_metrics(session, custom, now=now), "overall")
     assert (g.ttd.target, g.ttr.target) == (600, 2700)
     assert (g.ttd.attainment, g.ttr.attainment) == (1.0, 1.0)
@@ -431,7 +431,7 @@ def test_week_and_month_across_dst_in_berlin(session):
     incident(session, utc(2026, 3, 29, 23, 30), 60, 600)  # Mon 30th 01:30 CEST
     incident(session, utc(2026, 3, 31, 22, 30), 60, 600)  # Wed 1 April 00:30 CEST
     now = utc(2026, 5, 1)
-    berlin = MetricSettings(timezone="Europe/Berlin")
+    berlin = Settings(timezone="Europe/Berlin")
 
     weeks = compute_metrics(session, berlin, group_by="week", now=now)
     assert counts(weeks) == {"2026-03-23": 2, "2026-03-30": 2}
@@ -453,7 +453,7 @@ def test_week_and_month_across_dst_in_new_york(session):
     incident(session, utc(2026, 11, 2, 4, 30), 60, 600)  # Sun 1 Nov 23:30 EST (not Monday)
     incident(session, utc(2026, 11, 2, 5, 30), 60, 600)  # Mon 2 Nov 00:30 EST
     now = utc(2026, 11, 10)
-    new_york = MetricSettings(timezone="America/New_York")
+    new_york = Settings(timezone="America/New_York")
 
     weeks = compute_metrics(session, new_york, group_by="week", now=now)
     assert counts(weeks) == {"2026-10-26": 3, "2026-11-02": 1}
@@ -510,7 +510,7 @@ def test_filled_months_use_the_display_zone_for_the_range(session):
     )
     report = compute_metrics(
         session,
-        MetricSettings(timezone="Europe/Berlin"),
+        Settings(timezone="Europe/Berlin"),
         group_by="month",
         filters=filters,
         now=utc(2026, 6, 1),
@@ -644,7 +644,7 @@ def test_api_metrics_equals_compute_metrics(client, session, settings, query, gr
 
 
 def test_api_metrics_periods_in_the_configured_zone(request, app_config):
-    app_config["TIMEZONE"] = "Europe/Berlin"  # read into MetricSettings when `app` is built
+    app_config["TIMEZONE"] = "Europe/Berlin"  # read into Settings when `app` is built
     client = request.getfixturevalue("client")
     session = request.getfixturevalue("session")
     assert request.getfixturevalue("settings").timezone == "Europe/Berlin"
@@ -804,7 +804,7 @@ def test_period_slices_agree_with_period_start_for_every_incident(session, zone_
 
     zone = ZoneInfo(zone_name)
     rng = random.Random(zone_name)
-    settings_here = MetricSettings(timezone=zone_name)
+    settings_here = Settings(timezone=zone_name)
     starts = []
     for year, month in ((2025, 4), (2025, 9), (2025, 10), (2026, 4)):
         # local midnights around the month edge, and random moments in the month

@@ -20,10 +20,10 @@ import pytest
 from helpers.environment import skip_or_fail
 from helpers.realdata import DATA_FILE
 
-from catalog.config import MetricSettings
 from catalog.errors import ValidationError
 from catalog.incidents.service import IncidentFilters, create_incident, get_incident
 from catalog.reports.metrics import compute_metrics, incident_durations
+from catalog.settings import Settings
 
 pytestmark = pytest.mark.realdata
 
@@ -219,7 +219,7 @@ def test_records_that_break_the_rules_are_refused_by_the_app(session, history: H
 
 
 def test_overall_metrics_match_an_independent_computation(session, history, loaded):
-    report = compute_metrics(session, MetricSettings(), now=NOW)
+    report = compute_metrics(session, Settings(), now=NOW)
     g = report.groups[0]
     ttds = [r.ttd for r in history.kept]
     ttrs = [r.ttr for r in history.kept if r.ttr is not None]
@@ -245,7 +245,7 @@ def test_overall_metrics_match_an_independent_computation(session, history, load
     assert sum(1 for v in ttds if v > 100 * 86400) == 3  # 28456612, 31200202, 31199495
 
     # every incident is on one vector: that group is the same as overall, others empty
-    by_vector = compute_metrics(session, MetricSettings(), group_by="vector", now=NOW)
+    by_vector = compute_metrics(session, Settings(), group_by="vector", now=NOW)
     for vg in by_vector.groups:
         if vg.key == VECTOR:
             assert vg.count == 799
@@ -255,7 +255,7 @@ def test_overall_metrics_match_an_independent_computation(session, history, load
 
 
 def test_monthly_and_severity_breakdowns_match(session, history, loaded):
-    months = compute_metrics(session, MetricSettings(), group_by="month", now=NOW)
+    months = compute_metrics(session, Settings(), group_by="month", now=NOW)
     # independent: by the month of started_at in UTC, every month between first and last
     per_month: dict[date, list[Record]] = {}
     for r in history.kept:
@@ -279,7 +279,7 @@ def test_monthly_and_severity_breakdowns_match(session, history, loaded):
             assert g.ttr.median is None
     assert sum(g.count for g in months.groups) == 799
 
-    severities = compute_metrics(session, MetricSettings(), group_by="severity", now=NOW)
+    severities = compute_metrics(session, Settings(), group_by="severity", now=NOW)
     expected = Counter(r.severity for r in history.kept)
     assert {g.key: g.count for g in severities.groups} == {
         s: expected.get(s, 0) for s in ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -292,7 +292,7 @@ def test_monthly_and_severity_breakdowns_match(session, history, loaded):
     year = IncidentFilters(
         since=datetime(2025, 1, 1, tzinfo=UTC), until=datetime(2026, 1, 1, tzinfo=UTC)
     )
-    g = compute_metrics(session, MetricSettings(), filters=year, now=NOW).groups[0]
+    g = compute_metrics(session, Settings(), filters=year, now=NOW).groups[0]
     in_year = [r for r in history.kept if year.since <= r.started_at < year.until]
     assert g.count == len(in_year)
     assert actual_stats(g.ttd) == pytest.approx(
@@ -301,7 +301,7 @@ def test_monthly_and_severity_breakdowns_match(session, history, loaded):
 
 
 def test_hand_checked_incidents_in_the_database(session, loaded):
-    settings = MetricSettings()
+    settings = Settings()
     cases = {
         # id: (ttd, ttr) worked out from the file's timestamps, see the file-level test
         "19850844": (44400, 4920),
@@ -314,6 +314,6 @@ def test_hand_checked_incidents_in_the_database(session, loaded):
     zero_lag = incident_durations(get_incident(session, loaded["29855242"]), settings, now=NOW)
     assert zero_lag.ttd_met is True  # 0 <= 300
     assert zero_lag.ttr_met is False  # 223080 > 900
-    from_started = MetricSettings(mttr_from="started")
+    from_started = Settings(mttr_from="started")
     d = incident_durations(get_incident(session, loaded["19850844"]), from_started, now=NOW)
     assert d.ttr == 49320  # 44400 + 4920: 01:00 -> 14:42

@@ -19,6 +19,7 @@ from catalog.reports import cache as cache_module
 from catalog.reports.cache import MetricsCache
 from catalog.reports.metrics import compute_metrics
 from catalog.reports.shared import SharedReports
+from catalog.settings import settings_of
 
 NOW = T0 + timedelta(days=1)
 
@@ -192,7 +193,7 @@ def test_a_report_of_another_database_is_never_served(
         counts = []
         for application in apps:
             session = application.extensions["catalog.sessionmaker"]()
-            settings = application.extensions["catalog.settings"]
+            settings = settings_of(application)
             cache = application.extensions["catalog.metrics_cache"]
             counts.append(cache.metrics(session, settings, now=NOW).groups[0].count)
             session.close()

@@ -8,13 +8,8 @@ from typing import Any
 from flask import current_app, request, url_for
 
 from catalog.api.parsing import query_int
-from catalog.config import MetricSettings
 from catalog.errors import FieldErrors, ValidationError
 from catalog.incidents.service import MAX_PER_PAGE
-
-
-def settings() -> MetricSettings:
-    return current_app.extensions["catalog.settings"]
 
 
 def paging() -> tuple[int, int]:

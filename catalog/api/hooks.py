@@ -22,6 +22,7 @@ from catalog.api.errors import error_response
 from catalog.api.parsing import json_body
 from catalog.db import utcnow
 from catalog.sessions import get_session
+from catalog.settings import current_settings
 
 
 @bp.post("/hooks/alertmanager")
@@ -53,7 +54,7 @@ def alertmanager_hook():  # type: ignore[no-untyped-def]
             session,
             payload,
             received_at=utcnow(),
-            default_vector=current_app.config.get("ALERT_DEFAULT_VECTOR") or None,
+            default_vector=current_settings().alert_default_vector,
         )
     except (DeliveryBusy, OperationalError) as exc:
         session.rollback()

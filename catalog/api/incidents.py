@@ -8,7 +8,7 @@ from operator import itemgetter
 from flask import current_app, request
 
 from catalog.api import bp
-from catalog.api.common import host_is_trusted, list_envelope, paging, settings
+from catalog.api.common import host_is_trusted, list_envelope, paging
 from catalog.api.docs import WRITE_ERRORS, body, errors, ok, operation, params, query, ref
 from catalog.api.parsing import json_body, query_timestamp, read_timestamps, refuse_unknown
 from catalog.api.serializers import incident_to_dict, next_clock_change
@@ -20,6 +20,7 @@ from catalog.incidents.service import small_enough
 from catalog.incidents.spec import TIMESTAMP_FIELDS
 from catalog.reports.cache import cached_values
 from catalog.sessions import get_session
+from catalog.settings import current_settings
 
 
 def filters_from_query() -> service.IncidentFilters:
@@ -68,7 +69,7 @@ def list_incidents():  # type: ignore[no-untyped-def]
     filters = filters_from_query()
     sort = request.args.get("sort", "-started")
     session = get_session()
-    cached, s, now = cached_values(session), settings(), utcnow()
+    cached, s, now = cached_values(session), current_settings(), utcnow()
 
     def answer() -> tuple[bytes, datetime | None, bool]:
         result = service.list_incidents(
@@ -105,7 +106,7 @@ def create_incident():  # type: ignore[no-untyped-def]
     session = get_session()
     incident = service.create_incident(session, data, errors=errors)
     session.commit()
-    return incident_to_dict(incident, settings(), now=utcnow()), 201
+    return incident_to_dict(incident, current_settings(), now=utcnow()), 201
 
 
 @bp.get("/incidents/<int:incident_id>")
@@ -116,7 +117,7 @@ def create_incident():  # type: ignore[no-untyped-def]
 )
 def get_incident(incident_id: int):  # type: ignore[no-untyped-def]
     incident = service.get_incident(get_session(), incident_id)
-    return incident_to_dict(incident, settings(), now=utcnow())
+    return incident_to_dict(incident, current_settings(), now=utcnow())
 
 
 @bp.patch("/incidents/<int:incident_id>")
@@ -135,7 +136,7 @@ def update_incident(incident_id: int):  # type: ignore[no-untyped-def]
     incident = service.get_incident(session, incident_id)
     service.update_incident(session, incident, data, errors=errors)
     session.commit()
-    return incident_to_dict(incident, settings(), now=utcnow())
+    return incident_to_dict(incident, current_settings(), now=utcnow())
 
 
 @bp.delete("/incidents/<int:incident_id>")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import request
 
 from catalog.api import bp
-from catalog.api.common import settings
 from catalog.api.docs import (
     TIMESTAMP,
     Schema,
@@ -23,6 +22,7 @@ from catalog.config import MTTR_FROM_CHOICES
 from catalog.reports.cache import metrics_cache
 from catalog.reports.metrics import GROUP_BYS
 from catalog.sessions import get_session
+from catalog.settings import current_settings
 
 
 @bp.get("/metrics")
@@ -42,7 +42,7 @@ from catalog.sessions import get_session
 def metrics():  # type: ignore[no-untyped-def]
     report = metrics_cache().metrics(
         get_session(),
-        settings(),
+        current_settings(),
         group_by=request.args.get("group_by", "overall"),
         filters=filters_from_query(),
     )

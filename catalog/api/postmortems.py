@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.api import bp
-from catalog.api.common import settings
 from catalog.api.docs import WRITE_ERRORS, body, errors, ok, operation, ref
 from catalog.api.parsing import json_body, parse_date, parse_timestamp, refuse_unknown
 from catalog.api.serializers import postmortem_to_dict
@@ -15,6 +14,7 @@ from catalog.incidents.service import get_incident
 from catalog.postmortems import service
 from catalog.postmortems.spec import ACTION_ITEM, POSTMORTEM
 from catalog.sessions import get_session
+from catalog.settings import current_settings
 
 FIELDS = (*POSTMORTEM.names, "action_items", "version")
 ITEM_FIELDS = ("id", *ACTION_ITEM.names)
@@ -56,7 +56,7 @@ def get_postmortem(incident_id: int):  # type: ignore[no-untyped-def]
     incident = get_incident(get_session(), incident_id)
     if incident.postmortem is None:
         raise NotFoundError(f"Incident {incident_id} has no post-mortem yet; PUT one to create it.")
-    return postmortem_to_dict(incident.postmortem, settings(), now=utcnow())
+    return postmortem_to_dict(incident.postmortem, current_settings(), now=utcnow())
 
 
 @bp.put("/incidents/<int:incident_id>/postmortem")
@@ -79,4 +79,4 @@ def put_postmortem(incident_id: int):  # type: ignore[no-untyped-def]
     data = _parse(errors, data)
     pm, created = service.save_postmortem(session, incident, data, errors=errors)
     session.commit()
-    return postmortem_to_dict(pm, settings(), now=utcnow()), 201 if created else 200
+    return postmortem_to_dict(pm, current_settings(), now=utcnow()), 201 if created else 200

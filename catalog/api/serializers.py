@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from catalog.config import MetricSettings
 from catalog.incidents.models import Incident
 from catalog.incidents.service import IncidentSummary, incident_status
 from catalog.postmortems.models import ActionItem, Postmortem
@@ -23,6 +22,7 @@ from catalog.reports.metrics import (
     ttd_seconds,
     ttr_seconds,
 )
+from catalog.settings import Settings
 from catalog.timefmt import iso_utc
 from catalog.vectors.models import Vector
 
@@ -50,7 +50,7 @@ def vector_to_dict(vector: Vector) -> dict[str, Any]:
 
 
 def incident_to_dict(
-    incident: Incident | IncidentSummary, settings: MetricSettings, *, now: datetime
+    incident: Incident | IncidentSummary, settings: Settings, *, now: datetime
 ) -> dict[str, Any]:
     """An incident as the API shows it: its row, and what the clock decides now
     (`breaching`, `root_cause_flag`; `next_clock_change` says when those move)."""
@@ -89,7 +89,7 @@ def incident_to_dict(
 
 
 def next_clock_change(
-    incidents: Iterable[Incident | IncidentSummary], settings: MetricSettings, *, now: datetime
+    incidents: Iterable[Incident | IncidentSummary], settings: Settings, *, now: datetime
 ) -> datetime | None:
     """The first moment after `now` at which the clock alone changes `incident_to_dict` of
     any of these (an open incident starts breaching, a root cause becomes overdue)."""
@@ -117,9 +117,7 @@ def action_item_to_dict(item: ActionItem, *, now: datetime) -> dict[str, Any]:
     }
 
 
-def postmortem_to_dict(
-    pm: Postmortem, settings: MetricSettings, *, now: datetime
-) -> dict[str, Any]:
+def postmortem_to_dict(pm: Postmortem, settings: Settings, *, now: datetime) -> dict[str, Any]:
     incident = pm.incident
     return {
         "incident_id": incident.id,

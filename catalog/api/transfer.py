@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, request
 
 from catalog.api import bp
 from catalog.api.docs import JSON, Schema, errors, obj, ok, operation, query, ref
@@ -13,6 +13,7 @@ from catalog.imports.formats import FORMATS, run_import
 from catalog.imports.statuspage import parse_rules
 from catalog.rules import SHORT_MAX
 from catalog.sessions import get_session
+from catalog.settings import current_settings
 
 TRUE, FALSE = ("1", "true", "yes"), ("", "0", "false", "no")
 
@@ -50,7 +51,7 @@ def export_backup():  # type: ignore[no-untyped-def]
     },
 )
 def export_dossier():  # type: ignore[no-untyped-def]
-    dossier = build_dossier(get_session(), current_app.extensions["catalog.settings"])
+    dossier = build_dossier(get_session(), current_settings())
     return Response(dossier_markdown(dossier), mimetype="text/markdown")
 
 

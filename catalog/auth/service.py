@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
-from flask import current_app, has_app_context
 from sqlalchemy import Select, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session, contains_eager, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -27,6 +26,7 @@ from catalog.db import utcnow
 from catalog.errors import ConflictError, FieldErrors, NotFoundError
 from catalog.rules import is_storable
 from catalog.sessions import defer_bookkeeping
+from catalog.settings import current_settings
 
 logger = logging.getLogger(__name__)
 TOKEN_PREFIX = "fc_"
@@ -54,9 +54,7 @@ class Throttled(Exception):
 
 
 def _hash_method() -> str:
-    if has_app_context():
-        return str(current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
-    return "scrypt"
+    return current_settings().password_hash_method
 
 
 def hash_password(password: str) -> str:

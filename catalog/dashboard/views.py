@@ -21,7 +21,7 @@ from catalog.reports.cache import cached_values, metrics_cache
 from catalog.reports.metrics import incident_durations
 from catalog.reports.views import filter_choices, read_query
 from catalog.sessions import get_session
-from catalog.web.filters import settings
+from catalog.settings import current_settings
 
 bp = Blueprint("dashboard", __name__)
 
@@ -35,7 +35,7 @@ def favicon():  # type: ignore[no-untyped-def]
 @bp.get("/")
 def index():  # type: ignore[no-untyped-def]
     session = get_session()
-    s = settings()
+    s = current_settings()
     now = utcnow()
     context = {"args": request.args, "errors": {}, **filter_choices(session)}
     try:

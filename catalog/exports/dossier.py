@@ -18,7 +18,6 @@ from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.config import MetricSettings
 from catalog.db import utcnow
 from catalog.incidents.models import Incident
 from catalog.incidents.service import IncidentFilters
@@ -26,6 +25,7 @@ from catalog.postmortems.models import Postmortem
 from catalog.postmortems.service import incident_root_cause_flag, root_cause_seconds
 from catalog.reports.cache import metrics_cache
 from catalog.reports.metrics import GroupMetrics, over_target
+from catalog.settings import Settings
 from catalog.vectors.models import Vector
 
 HALF = timedelta(days=183)
@@ -75,7 +75,7 @@ class Dossier:
     generated_at: datetime
     window_start: datetime
     half_start: datetime
-    settings: MetricSettings
+    settings: Settings
     overall: GroupMetrics
     vectors: list[VectorLine]
     postmortems: list[PostmortemLine]
@@ -96,9 +96,7 @@ class Dossier:
         return max((m.count for m in self.months), default=0)
 
 
-def build_dossier(
-    session: Session, settings: MetricSettings, *, now: datetime | None = None
-) -> Dossier:
+def build_dossier(session: Session, settings: Settings, *, now: datetime | None = None) -> Dossier:
     now = now or utcnow()
     half_start = now - HALF
     window_start = half_start - HALF

@@ -13,16 +13,16 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.config import MetricSettings
 from catalog.exports.spreadsheet import csv_rows
 from catalog.exports.streaming import streamed_download
 from catalog.incidents.models import TIMESTAMP_FIELDS, Incident, incident_vectors
 from catalog.incidents.service import IncidentFilters, apply_filters, check_filters
 from catalog.reports.metrics import exact_seconds, ttd_sql, ttr_sql
+from catalog.settings import Settings, current_settings
 from catalog.timefmt import iso_utc
 from catalog.vectors.models import Vector
 
@@ -48,7 +48,7 @@ BATCH = 5000
 
 
 def incident_csv_chunks(
-    session: Session, settings: MetricSettings, filters: IncidentFilters | None = None
+    session: Session, settings: Settings, filters: IncidentFilters | None = None
 ) -> Iterator[str]:
     """The CSV text in pieces: the header, then a batch of rows at a time."""
     filters = filters or IncidentFilters()
@@ -110,7 +110,7 @@ def incidents_csv_response(filters: IncidentFilters) -> Response:
     broken file.
     """
     check_filters(filters)
-    settings: MetricSettings = current_app.extensions["catalog.settings"]
+    settings: Settings = current_settings()
     return streamed_download(
         lambda session: incident_csv_chunks(session, settings, filters),
         mimetype="text/csv",

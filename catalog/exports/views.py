@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 
 from catalog.exports.backup import backup_response
 from catalog.exports.dossier import DOSSIER_CSP, build_dossier, dossier_html, dossier_markdown
 from catalog.incidents.models import SEVERITIES, STATUSES
 from catalog.reports.views import filter_choices
 from catalog.sessions import get_session
+from catalog.settings import current_settings
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -37,7 +38,7 @@ def dossier():  # type: ignore[no-untyped-def]
     download = request.args.get("download", "") in ("1", "true", "yes")
     if fmt not in ("html", "md"):
         abort(404)
-    built = build_dossier(get_session(), current_app.extensions["catalog.settings"])
+    built = build_dossier(get_session(), current_settings())
     if fmt == "md":
         response = Response(dossier_markdown(built), mimetype="text/markdown")
     else:

@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from catalog.config import MetricSettings
 from catalog.reports.cache import metrics_cache
 from catalog.reports.metrics import GroupMetrics, MetricsReport, relative_change
 from catalog.reports.query import ReportQuery
+from catalog.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Summary:
 
 def metrics_for(
     session: Session,
-    settings: MetricSettings,
+    settings: Settings,
     query: ReportQuery,
     group_by: str,
     *,
@@ -73,7 +73,7 @@ def metrics_for(
 
 
 def summarize(
-    session: Session, settings: MetricSettings, query: ReportQuery, *, now: datetime
+    session: Session, settings: Settings, query: ReportQuery, *, now: datetime
 ) -> Summary:
     """The range's overall figures, the previous range's, and the trend per period."""
     current = metrics_cache().metrics_many(

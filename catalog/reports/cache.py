@@ -39,13 +39,13 @@ from typing import Any, TypeVar
 from flask import Flask, Response, current_app, request
 from sqlalchemy.orm import Session
 
-from catalog.config import MetricSettings
 from catalog.data_versions import Versions, request_versions
 from catalog.db import utcnow
 from catalog.incidents.service import IncidentFilters
 from catalog.reports.chunks import ChunkCache, MonthVersions, read_month_versions
 from catalog.reports.metrics import MetricsReport, compute_metrics, compute_metrics_many
 from catalog.reports.shared import SharedReports, shared_or_compute, shared_or_compute_many
+from catalog.settings import Settings
 
 T = TypeVar("T")
 
@@ -67,7 +67,7 @@ class _Key:
     version: str
     group_by: str
     filters: IncidentFilters
-    settings: MetricSettings
+    settings: Settings
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class MetricsCache:
     def metrics(
         self,
         session: Session,
-        settings: MetricSettings,
+        settings: Settings,
         *,
         group_by: str = "overall",
         filters: IncidentFilters | None = None,
@@ -119,7 +119,7 @@ class MetricsCache:
     def _metrics(
         self,
         session: Session,
-        settings: MetricSettings,
+        settings: Settings,
         group_by: str,
         filters: IncidentFilters,
         now: datetime,
@@ -150,7 +150,7 @@ class MetricsCache:
     def metrics_many(
         self,
         session: Session,
-        settings: MetricSettings,
+        settings: Settings,
         group_bys: tuple[str, ...],
         *,
         filters: IncidentFilters | None = None,
@@ -169,7 +169,7 @@ class MetricsCache:
     def _metrics_many(
         self,
         session: Session,
-        settings: MetricSettings,
+        settings: Settings,
         group_bys: tuple[str, ...],
         filters: IncidentFilters,
         now: datetime,
@@ -236,8 +236,8 @@ class MetricsCache:
         with self._lock:
             recent = list(self._entries)[-REFRESH_RECENT:]
         # Grouped by what they filter on, so a headline and its trend share one read.
-        views: dict[tuple[IncidentFilters, MetricSettings], list[str]] = {}
-        done: set[tuple[str, IncidentFilters, MetricSettings]] = set()
+        views: dict[tuple[IncidentFilters, Settings], list[str]] = {}
+        done: set[tuple[str, IncidentFilters, Settings]] = set()
         for key in reversed(recent):  # the most recent first
             request = (key.group_by, key.filters, key.settings)
             if key.version == _report_version(months, key.filters) or request in done:

@@ -33,12 +33,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from catalog.config import MetricSettings
 from catalog.db import UTCDateTime, seconds_between, utcnow
 from catalog.errors import ValidationError
 from catalog.incidents.models import SEVERITIES, Incident, incident_vectors
 from catalog.incidents.service import IncidentFilters, apply_filters, check_filters
 from catalog.reports.chunks import ChunkCache, MonthVersions
+from catalog.settings import Settings
 from catalog.vectors.models import Vector
 
 GROUP_BYS = ("overall", "vector", "severity", "service", "team", "week", "month")
@@ -118,13 +118,13 @@ def exact_seconds(duration: ColumnElement[float], dialect: str) -> ColumnElement
     return func.round(duration, 3) if dialect == "sqlite" else duration
 
 
-def incident_ttr_target_seconds(incident: Incident, settings: MetricSettings) -> int:
+def incident_ttr_target_seconds(incident: Incident, settings: Settings) -> int:
     """An incident's own ttr target: the strictest of its vectors' targets."""
     targets = [v.mttr_target_seconds for v in incident.vectors]
     return min(targets) if targets else settings.mttr_target_minutes * 60
 
 
-def incident_ttd_target_seconds(incident: Incident, settings: MetricSettings) -> int:
+def incident_ttd_target_seconds(incident: Incident, settings: Settings) -> int:
     targets = [v.mttd_target_seconds for v in incident.vectors]
     return min(targets) if targets else settings.mttd_target_minutes * 60
 
@@ -145,7 +145,7 @@ def is_breaching(
     return over_target(elapsed, ttr_target_seconds)
 
 
-def incident_breaching(incident: Incident, settings: MetricSettings, *, now: datetime) -> bool:
+def incident_breaching(incident: Incident, settings: Settings, *, now: datetime) -> bool:
     return is_breaching(
         incident.started_at,
         incident.detected_at,
@@ -156,7 +156,7 @@ def incident_breaching(incident: Incident, settings: MetricSettings, *, now: dat
     )
 
 
-def incident_breaching_from(incident: Incident, settings: MetricSettings) -> datetime | None:
+def incident_breaching_from(incident: Incident, settings: Settings) -> datetime | None:
     """When an open incident starts breaching (the first instant past its ttr target);
     None once recovered. Until then `incident_breaching` is False, from then on True."""
     if incident.recovered_at is not None:
@@ -187,7 +187,7 @@ class IncidentDurations:
 
 
 def incident_durations(
-    incident: Incident, settings: MetricSettings, *, now: datetime
+    incident: Incident, settings: Settings, *, now: datetime
 ) -> IncidentDurations:
     ttr = ttr_seconds(
         incident.started_at,
@@ -274,7 +274,7 @@ class GroupMetrics:
 @dataclass
 class MetricsReport:
     group_by: str
-    settings: MetricSettings
+    settings: Settings
     filters: IncidentFilters
     groups: list[GroupMetrics] = field(default_factory=list)
     generated_at: datetime = field(default_factory=utcnow)
@@ -322,7 +322,7 @@ def _iso(value: datetime | None) -> str | None:
 # is a slice found by bisection instead of a Python call per incident.
 
 
-def period_start(moment: datetime, period: str, settings: MetricSettings) -> date:
+def period_start(moment: datetime, period: str, settings: Settings) -> date:
     """The first day of the week (Monday) or month holding `moment`, in the display zone.
 
     This is the definition of an incident's period (by started_at); the
@@ -351,7 +351,7 @@ class _Bucket:
 
 def compute_metrics(
     session: Session,
-    settings: MetricSettings,
+    settings: Settings,
     *,
     group_by: str = "overall",
     filters: IncidentFilters | None = None,
@@ -367,7 +367,7 @@ def compute_metrics(
 
 def compute_metrics_many(
     session: Session,
-    settings: MetricSettings,
+    settings: Settings,
     group_bys: Sequence[str],
     *,
     filters: IncidentFilters | None = None,
@@ -411,7 +411,7 @@ def compute_metrics_many(
 
 def _report(
     session: Session,
-    settings: MetricSettings,
+    settings: Settings,
     group_by: str,
     filters: IncidentFilters,
     now: datetime,
@@ -478,7 +478,7 @@ def _key_column(group_by: str) -> Any:
 
 def _fetch(
     session: Session,
-    settings: MetricSettings,
+    settings: Settings,
     filters: IncidentFilters,
     now: datetime,
     group_by: str,
@@ -539,7 +539,7 @@ class Monthly:
     chunks: ChunkCache
     parts: list[tuple[Any, list[tuple[Any, float, float | None]]]]
 
-    def buckets(self, group_by: str, settings: MetricSettings, dialect: str) -> dict[Any, _Bucket]:
+    def buckets(self, group_by: str, settings: Settings, dialect: str) -> dict[Any, _Bucket]:
         merged: dict[Any, list[_Bucket]] = {}
         for key, rows in self.parts:
             part = self.chunks.derived(
@@ -553,7 +553,7 @@ class Monthly:
 
 
 def _sorted_buckets(
-    group_by: str, settings: MetricSettings, dialect: str, rows: list[Any]
+    group_by: str, settings: Settings, dialect: str, rows: list[Any]
 ) -> dict[Any, _Bucket]:
     """One month's groups, each list sorted: kept, so joining months merges sorted runs."""
     return {
@@ -589,7 +589,7 @@ def _tuples(session: Session, query: Select[Any]) -> list[Any]:
 
 def _bucket_durations(
     group_by: str,
-    settings: MetricSettings,
+    settings: Settings,
     dialect: str,
     rows: list[tuple[Any, float, float | None]],
 ) -> dict[Any, _Bucket]:
@@ -647,7 +647,7 @@ def _instant(raw: Any) -> datetime:
 
 
 def _period_slices(
-    period: str, settings: MetricSettings, dialect: str, starts: Sequence[Any]
+    period: str, settings: Settings, dialect: str, starts: Sequence[Any]
 ) -> dict[str, tuple[int, int]] | None:
     """Each period's rows, for `starts` in order: a slice between two bisections.
 
@@ -679,7 +679,7 @@ def _period_slices(
     return slices
 
 
-def _row_key(group_by: str, settings: MetricSettings, raw_key: Any) -> Any:
+def _row_key(group_by: str, settings: Settings, raw_key: Any) -> Any:
     """The group of one row by its raw key: for open incidents (few) and the slow paths."""
     if group_by in ("week", "month"):
         return period_start(_instant(raw_key), group_by, settings).isoformat()
@@ -708,7 +708,7 @@ def _open_ttr_targets(session: Session, open_ids: list[int]) -> dict[int, int]:
 def _ordered_keys(
     group_by: str,
     filters: IncidentFilters,
-    settings: MetricSettings,
+    settings: Settings,
     buckets: dict[Any, _Bucket],
 ) -> list[Any]:
     if group_by == "overall":
@@ -722,7 +722,7 @@ def _ordered_keys(
 
 
 def _periods(
-    period: str, filters: IncidentFilters, settings: MetricSettings, keys: list[str]
+    period: str, filters: IncidentFilters, settings: Settings, keys: list[str]
 ) -> list[str]:
     """Every period from the range's first to its last, empty ones included."""
     first = period_start(filters.since, period, settings) if filters.since else None

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
-from catalog.config import MetricSettings
 from catalog.errors import FieldErrors, ValidationError
 from catalog.incidents.service import IncidentFilters, check_filters
+from catalog.settings import Settings
 
 # Presets a manager picks from; any other range is given with since/until.
 RANGES = {"7d": 7, "30d": 30, "90d": 90, "180d": 180, "365d": 365, "730d": 730}
@@ -44,7 +44,7 @@ class ReportQuery:
     def days(self) -> int:
         return (self.last_day - self.first_day).days + 1
 
-    def filters(self, settings: MetricSettings) -> IncidentFilters:
+    def filters(self, settings: Settings) -> IncidentFilters:
         """Incidents that started within the range, in the display zone."""
         zone = settings.zone
         return IncidentFilters(
@@ -89,9 +89,7 @@ class ReportQuery:
         return named.get(self.days) or f"{self.days} days"
 
 
-def parse_report_query(
-    args: Mapping[str, str], settings: MetricSettings, *, today: date
-) -> ReportQuery:
+def parse_report_query(args: Mapping[str, str], settings: Settings, *, today: date) -> ReportQuery:
     """The view a URL asks for, or ValidationError naming each bad parameter.
 
     `today` is the local date in the display zone: presets end today.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from catalog.config import MetricSettings
 from catalog.reports.metrics import DurationStats, compute_metrics
+from catalog.settings import Settings
 from catalog.timefmt import human_duration
 
 
@@ -23,7 +23,7 @@ def _cells(stats: DurationStats) -> list[str]:
     ]
 
 
-def render_table(session: Session, settings: MetricSettings, group_by: str) -> str:
+def render_table(session: Session, settings: Settings, group_by: str) -> str:
     report = compute_metrics(session, settings, group_by=group_by)
     header = [
         group_by,

@@ -29,16 +29,16 @@ from catalog.reports.query import (
     parse_report_query,
 )
 from catalog.sessions import get_session
+from catalog.settings import current_settings
 from catalog.vectors.service import list_vectors
 from catalog.web.errors import plain_text_400
-from catalog.web.filters import settings
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
 def read_query(now: datetime) -> ReportQuery:
     """The view in the URL; ValidationError names each bad parameter."""
-    s = settings()
+    s = current_settings()
     return parse_report_query(request.args, s, today=now.astimezone(s.zone).date())
 
 
@@ -76,7 +76,7 @@ def _breakdown_args() -> tuple[str, str, bool]:
 @bp.get("/")
 def index():  # type: ignore[no-untyped-def]
     session = get_session()
-    s = settings()
+    s = current_settings()
     now = utcnow()
     by, sort, descending = _breakdown_args()
     context: dict[str, Any] = {
@@ -113,7 +113,7 @@ def chart(kind: str):  # type: ignore[no-untyped-def]
         query = read_query(now)
     except ValidationError as exc:
         return plain_text_400(exc)
-    report = analytics.metrics_for(get_session(), settings(), query, query.period, now=now)
+    report = analytics.metrics_for(get_session(), current_settings(), query, query.period, now=now)
     svg = charts.count_chart(report) if kind == "count" else charts.trend_chart(report, kind)
     response = Response(svg, mimetype="image/svg+xml")
     # Only this route: pygal's SVG carries its own <style>; it is shown as an image.
@@ -135,7 +135,7 @@ def download(table: str):  # type: ignore[no-untyped-def]
         query = read_query(now)
     except ValidationError as exc:
         return plain_text_400(exc)
-    s = settings()
+    s = current_settings()
     session = get_session()
     if table == "change":
         summary = analytics.summarize(session, s, query, now=now)

@@ -6,17 +6,13 @@ from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 
-from catalog.config import MetricSettings
 from catalog.exports.mdtext import md_inline, md_prose
 from catalog.security import render_markdown
+from catalog.settings import current_settings
 from catalog.timefmt import format_local, human_duration
 from catalog.web.forms import error_summary
-
-
-def settings() -> MetricSettings:
-    return current_app.extensions["catalog.settings"]
 
 
 def display_zone() -> ZoneInfo:
@@ -31,7 +27,7 @@ def display_zone() -> ZoneInfo:
             return ZoneInfo(actor.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             pass
-    return settings().zone
+    return current_settings().zone
 
 
 def _localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
@@ -65,4 +61,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _inject() -> dict[str, object]:
-        return {"catalog_settings": settings(), "display_zone": str(display_zone())}
+        return {"catalog_settings": current_settings(), "display_zone": str(display_zone())}
