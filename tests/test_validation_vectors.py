@@ -231,6 +231,17 @@ def test_a_blank_form_slug_is_made_from_the_name(client, session):
     assert response.headers["Location"].endswith("/vectors/gpu-memory-oom-kills")
 
 
+def test_an_empty_name_with_a_blank_slug_is_one_thing_to_fix(client, session):
+    """The slug would be made from the name: only the name is named, on the form and in the API."""
+    form = {k: str(v) for k, v in vector_fields(slug="", name="").items()}
+    page = client.post("/vectors/new", data=form)
+    assert page.status_code == 422
+    assert "Name is required." in page.text and "Slug is required." not in page.text
+    api = client.post("/api/v1/vectors", json=vector_fields(slug="", name=""))
+    assert api.status_code == 422
+    assert api.get_json()["error"]["fields"] == {"name": ["Name is required."]}
+
+
 def test_a_vector_may_keep_its_own_slug_and_name(client, session, subtests):
     for surface in ["form-edit", "api-patch"]:
         with subtests.test(surface=surface):

@@ -46,10 +46,13 @@ def validate_vector(
     `errors` may hold what the surface could not read (see validate_incident)."""
     errors = errors if errors is not None else FieldErrors()
     clean = VECTOR.check(errors, data, only=("name",))
-    slug = data.get("slug")
-    if (slug is None or slug == "") and clean["name"]:
-        data = {**data, "slug": slugify(clean["name"])}  # a blank slug is made from the name
-    clean.update(VECTOR.check(errors, data, only=EDITABLE[1:]))
+    rest = EDITABLE[1:]
+    if data.get("slug") in (None, ""):  # a blank slug is made from the name...
+        if clean["name"]:
+            data = {**data, "slug": slugify(clean["name"])}
+        else:  # ...so a refused name is the one thing to fix, not the slug as well
+            rest = tuple(name for name in rest if name != "slug")
+    clean.update(VECTOR.check(errors, data, only=rest))
     _check_archived(errors, clean, data, current)
     _check_unique(session, errors, clean, current)
     errors.raise_if_any()
