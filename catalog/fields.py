@@ -162,6 +162,9 @@ class Markdown(Field):
 
     def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> str | None:
         value = "" if value is None else value
+        if self.required and isinstance(value, str) and not value.strip():
+            errors.add(self.name, f"{self.label} is required.")
+            return None
         return check_text(errors, self.name, value, max_length=self.max_length, label=self.label)
 
     def schema(self) -> Schema:

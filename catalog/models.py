@@ -4,7 +4,7 @@ from catalog.audit.models import AuditEvent
 from catalog.auth.models import ApiToken, LoginAttempt, User, UserSession
 from catalog.data_versions import data_version, data_version_months
 from catalog.db import Base
-from catalog.incidents.models import Incident, incident_vectors
+from catalog.incidents.models import Incident, IncidentUpdate, incident_vectors
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.vectors.models import Vector
 
@@ -14,6 +14,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Incident",
+    "IncidentUpdate",
     "LoginAttempt",
     "Postmortem",
     "User",

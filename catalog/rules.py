@@ -72,6 +72,14 @@ def is_storable(value: str) -> bool:
     return not _CONTROL.search(value) and not _SURROGATE.search(value)
 
 
+def storable(value: str) -> str:
+    """`value` without what no text field may hold (control characters but newline and
+    tab, lone surrogates), newlines normalised: for text another system wrote that we
+    keep as it is rather than refuse (a Statuspage update on import)."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _SURROGATE.sub("", _CONTROL.sub("", value))
+
+
 def normalise_newlines(value: str) -> str:
     return value.replace("\r\n", "\n")
 

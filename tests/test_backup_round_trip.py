@@ -32,6 +32,7 @@ from catalog.exports.backup import (
     FORMAT,
     INCIDENT_FIELDS,
     POSTMORTEM_FIELDS,
+    UPDATE_FIELDS,
     VECTOR_FIELDS,
     backup_chunks,
 )
@@ -85,7 +86,7 @@ def test_the_backup_holds_what_the_catalog_holds_and_no_database_ids(app, sessio
     """Records are named by uid and slug only, with every documented field and nothing else."""
     build_catalog(session)
     document = json.loads(export(app))
-    assert (document["format"], document["version"]) == (FORMAT, 1)
+    assert (document["format"], document["version"]) == (FORMAT, 2)
     assert set(document) == {"format", "version", "vectors", "incidents"}
     assert [v["slug"] for v in document["vectors"]] == sorted(
         v["slug"] for v in document["vectors"]
@@ -93,7 +94,9 @@ def test_the_backup_holds_what_the_catalog_holds_and_no_database_ids(app, sessio
     for vector in document["vectors"]:
         assert list(vector) == list(VECTOR_FIELDS)
     for record in document["incidents"]:
-        assert list(record) == [*INCIDENT_FIELDS, "vectors", "postmortem"]
+        assert list(record) == [*INCIDENT_FIELDS, "vectors", "postmortem", "updates"]
+        for entry in record["updates"]:
+            assert list(entry) == list(UPDATE_FIELDS)
         if record["postmortem"] is not None:
             assert list(record["postmortem"]) == [*POSTMORTEM_FIELDS, "action_items"]
             for item in record["postmortem"]["action_items"]:
@@ -108,6 +111,11 @@ def test_the_backup_holds_what_the_catalog_holds_and_no_database_ids(app, sessio
     items = external["postmortem"]["action_items"]
     assert items[0]["title"].startswith("=cmd") and items[0]["due_on"] == "2026-04-01"
     assert items[0]["link"] == "https://example.com/tickets/1"
+    assert [(u["kind"], u["source"], u["author"]) for u in external["updates"]] == [
+        ("status", "import", "Statuspage"),
+        ("note", "web", "ed@example.com"),
+    ]
+    assert external["updates"][0]["at"].endswith(":04:00.123461Z")  # microseconds kept
     assert UNICODE in export(app)  # written as UTF-8, not \u escapes
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from catalog.errors import ValidationError
 from catalog.imports.statuspage import VectorRule, import_statuspage
 from catalog.incidents.models import Incident
+from catalog.incidents.timeline import timeline_of
 from catalog.reports.metrics import ttd_seconds, ttr_seconds
 
 STATUS = {"Investigating": "investigating", "Monitoring": "monitoring", "Resolved": "resolved"}
@@ -97,6 +98,17 @@ def test_githubs_history_imports_once_with_maintenance_skipped(session, github):
         == 112 * 60
     )
     assert (codespaces.severity, codespaces.service) == ("SEV3", "Codespaces")
+    # Its four status updates are its timeline, each at the time it was posted.
+    updates = timeline_of(session, codespaces.id)
+    assert [(u.at.strftime("%H:%M"), u.kind, u.source, u.author_label) for u in updates] == [
+        ("01:43", "status", "import", "Statuspage"),
+        ("01:44", "status", "import", "Statuspage"),
+        ("02:20", "status", "import", "Statuspage"),
+        ("03:35", "status", "import", "Statuspage"),
+    ]
+    assert updates[0].body.startswith("**Investigating** on Statuspage. We are investigating")
+    assert updates[-1].body == "**Resolved** on Statuspage. This incident has been resolved."
+    assert "status updates are on the timeline" in codespaces.summary
     # 28922400 Copilot Code Review: impact from 13:00 (report), first update 14:25,
     # monitoring 14:28, resolved 15:53: ttd 85 min, ttr 88 min.
     copilot = by_external(session, "28922400")

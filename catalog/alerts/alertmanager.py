@@ -39,9 +39,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from catalog.errors import FieldErrors, ValidationError
-from catalog.incidents import service
+from catalog.incidents import service, timeline
 from catalog.incidents.models import SEVERITIES, Incident
-from catalog.rules import SHORT_MAX, TITLE_MAX
+from catalog.rules import SHORT_MAX, TITLE_MAX, storable
 from catalog.timefmt import parse_timestamp
 
 SOURCE = "alertmanager"
@@ -233,6 +233,9 @@ def _apply(
             now=received_at,
             external=(SOURCE, alert.external_id),
         )
+        _tell(session, incident, alert, "firing", alert.starts_at)
+        if resolved_at is not None:
+            _tell(session, incident, alert, "resolved", resolved_at)
         return incident.id, "created"
     if resolved_at is None:
         return incident.id, "unchanged"  # repeated, or late after its own resolution
@@ -243,7 +246,24 @@ def _apply(
     service.update_incident(
         session, incident, {"recovered_at": recovered, "version": incident.version}, now=received_at
     )
+    _tell(session, incident, alert, "resolved", resolved_at)
     return incident.id, "updated"
+
+
+def _tell(session: Session, incident: Incident, alert: _Alert, status: str, at: datetime) -> None:
+    """A delivery that changed the incident, on its timeline at the alert's own time
+    (`startsAt`, `endsAt`), even where the incident's times had to differ (recovered
+    no earlier than detected)."""
+    name = alert.labels.get("alertname") or "alert"
+    timeline.record(
+        session,
+        incident,
+        "status",
+        storable(f"**{status.capitalize()}**: Alertmanager `{name[:TITLE_MAX]}`."),
+        at=at,
+        source="alertmanager",
+        label="Alertmanager",
+    )
 
 
 def _title(alert: _Alert) -> str:

@@ -52,6 +52,7 @@ from catalog.api import (  # noqa: E402,F401
     metrics,
     openapi,
     postmortems,
+    timeline,
     transfer,
     vectors,
 )

@@ -44,7 +44,8 @@ def list_envelope(
     if has_next:
         args = request.args.to_dict()
         args.update(page=str(page + 1), per_page=str(per_page))
-        next_url = url_for(endpoint, _external=host_is_trusted(), **args)
+        path = request.view_args or {}  # /incidents/7/updates: the 7
+        next_url = url_for(endpoint, _external=host_is_trusted(), **path, **args)
     return {
         "items": list(items),
         "page": page,

@@ -40,6 +40,7 @@ from catalog.api.docs import (
 )
 from catalog.api.hooks import hook_schemas
 from catalog.api.metrics import metrics_schemas
+from catalog.api.timeline import timeline_schemas
 from catalog.api.transfer import transfer_schemas
 from catalog.incidents.models import STATUSES
 from catalog.incidents.spec import INCIDENT
@@ -255,6 +256,7 @@ def openapi_document() -> dict[str, Any]:
         **_postmortem_schemas(),
         **metrics_schemas(),
         **hook_schemas(),
+        **timeline_schemas(),
         **transfer_schemas(),
         "VectorList": list_schema("Vector"),
         "IncidentList": list_schema("Incident"),

@@ -7,7 +7,8 @@ from flask import Response, request
 from catalog.api import bp
 from catalog.api.docs import JSON, Schema, errors, obj, ok, operation, query, ref
 from catalog.errors import FieldErrors, ValidationError
-from catalog.exports.backup import backup_response
+from catalog.exports.backup import READABLE_VERSIONS, backup_response
+from catalog.exports.backup import VERSION as BACKUP_VERSION
 from catalog.exports.dossier import build_dossier, dossier_markdown
 from catalog.imports.formats import FORMATS, run_import
 from catalog.imports.statuspage import parse_rules
@@ -24,10 +25,11 @@ TRUE, FALSE = ("1", "true", "yes"), ("", "0", "false", "no")
     "The whole catalog as the JSON backup (streamed)",
     {
         "200": {
-            "description": "Format `failure-catalog-backup`, version 1 (see the README): "
-            "vectors by slug, incidents by id with their vector slugs, post-mortem and action "
-            "items inline; no database ids, so export → import into an empty catalog → export "
-            "gives the same document.",
+            "description": f"Format `failure-catalog-backup`, version {BACKUP_VERSION} (see the "
+            "README): vectors by slug, incidents by id with their vector slugs, post-mortem, "
+            "action items and timeline inline; no database ids, so export → import into an "
+            "empty catalog → export gives the same document. Imports read versions "
+            f"{', '.join(str(v) for v in READABLE_VERSIONS)}.",
             "content": {JSON: {"schema": ref("Backup")}},
         },
         **errors(),
@@ -146,7 +148,7 @@ def transfer_schemas() -> dict[str, Schema]:
             "required": ["format", "version", "vectors", "incidents"],
             "properties": {
                 "format": {"const": "failure-catalog-backup"},
-                "version": {"const": 1},
+                "version": {"const": BACKUP_VERSION},
                 "vectors": {"type": "array", "items": {"type": "object"}},
                 "incidents": {"type": "array", "items": {"type": "object"}},
             },

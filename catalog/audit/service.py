@@ -201,11 +201,20 @@ def install(session_class: type[Session]) -> None:
         event.listen(session_class, "after_flush", _after_flush)
 
 
-def incident_history(session: Session, incident_id: int) -> list[AuditEvent]:
-    return list(
+HISTORY_PER_PAGE = 20
+
+
+def incident_history(
+    session: Session, incident_id: int, *, page: int = 1, per_page: int = HISTORY_PER_PAGE
+) -> tuple[list[AuditEvent], bool]:
+    """One page of an incident's changes, newest first, and whether older ones remain."""
+    events = list(
         session.scalars(
             select(AuditEvent)
             .where(AuditEvent.incident_id == incident_id)
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page + 1)
         )
     )
+    return events[:per_page], len(events) > per_page

@@ -56,7 +56,9 @@ def current_actor() -> User | None:
     else:
         user = current_user if current_user.is_authenticated else None  # type: ignore[assignment]
     g.actor = user
-    get_session().info["actor"] = user
+    session = get_session()
+    session.info["actor"] = user
+    session.info["source"] = "api" if is_api_request() else "web"  # for timeline entries
     return user
 
 

@@ -1,8 +1,9 @@
 """The JSON backup: the whole catalog in one versioned, documented document.
 
-Format `failure-catalog-backup`, version 1 (README, "JSON backup format"):
+Format `failure-catalog-backup`, version 2 (README, "JSON backup format"):
 the vectors by slug, then the incidents by id, each incident with its vector
-slugs and its post-mortem (with action items) inside it. Database ids are
+slugs, its post-mortem (with action items) and its timeline inside it.
+Version 2 is version 1 plus each incident's `updates`; version 1 still restores. Database ids are
 left out, since they differ between installations: an incident is named by
 its `uid`, a vector by its slug. Nothing in it depends on when it was written,
 so export → import into an empty database → export gives the same bytes.
@@ -27,17 +28,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.exports.streaming import streamed_download
-from catalog.incidents.models import Incident, incident_vectors
+from catalog.incidents.models import Incident, IncidentUpdate, incident_vectors
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.timefmt import iso_utc
 from catalog.vectors.models import Vector
 
 FORMAT = "failure-catalog-backup"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 BATCH = 2000
 
 # Spelt out, not derived from the services' EDITABLE tuples: these lists are the
-# version 1 format, and a field added to a form must not change it silently.
+# format, and a field added to a form must not change it silently.
 VECTOR_FIELDS = (
     "slug",
     "name",
@@ -82,6 +84,9 @@ POSTMORTEM_FIELDS = (
     "updated_at",
 )
 ACTION_ITEM_FIELDS = ("title", "owner", "due_on", "done_at", "link", "created_at", "updated_at")
+# Version 2: an incident's timeline. `author` is the writer's e-mail or a system's name
+# (user ids differ between installations; a restore links the e-mail to its account).
+UPDATE_FIELDS = ("at", "kind", "source", "author", "body", "created_at")
 
 
 def _plain(value: Any) -> Any:
@@ -141,7 +146,7 @@ def backup_chunks(session: Session) -> Iterator[str]:
 def _incident_records(
     session: Session, rows: Sequence[Any], lo: int, hi: int
 ) -> Iterator[dict[str, Any]]:
-    """Each incident of one id range with its vector slugs and post-mortem."""
+    """Each incident of one id range with its vector slugs, post-mortem and timeline."""
     slugs: dict[int, list[str]] = defaultdict(list)
     for incident_id, slug in session.execute(
         select(incident_vectors.c.incident_id, Vector.slug)
@@ -169,6 +174,21 @@ def _incident_records(
             .order_by(ActionItem.id)
         ):
             items[item.postmortem_id].append(_record(item, ACTION_ITEM_FIELDS))
+    updates: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for entry in session.execute(
+        select(
+            IncidentUpdate.incident_id,
+            IncidentUpdate.at,
+            IncidentUpdate.kind,
+            IncidentUpdate.source,
+            IncidentUpdate.author_label.label("author"),
+            IncidentUpdate.body,
+            IncidentUpdate.created_at,
+        )
+        .where(IncidentUpdate.incident_id.between(lo, hi))
+        .order_by(IncidentUpdate.incident_id, IncidentUpdate.at, IncidentUpdate.id)
+    ):
+        updates[entry.incident_id].append(_record(entry, UPDATE_FIELDS))
     for row in rows:
         record = _record(row, INCIDENT_FIELDS)
         record["vectors"] = slugs.get(row.id, [])
@@ -180,6 +200,7 @@ def _incident_records(
                 **_record(pm, POSTMORTEM_FIELDS),
                 "action_items": items.get(pm.id, []),
             }
+        record["updates"] = updates.get(row.id, [])
         yield record
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.auth.models import User
 from catalog.db import utcnow
 from catalog.errors import FieldErrors, ValidationError
 from catalog.exports.backup import (
@@ -32,15 +33,23 @@ from catalog.exports.backup import (
     FORMAT,
     INCIDENT_FIELDS,
     POSTMORTEM_FIELDS,
+    READABLE_VERSIONS,
+    UPDATE_FIELDS,
     VECTOR_FIELDS,
-    VERSION,
 )
 from catalog.imports.summary import ImportSummary
-from catalog.incidents.models import TIMESTAMP_FIELDS, Incident
+from catalog.incidents.models import (
+    TIMESTAMP_FIELDS,
+    UPDATE_KINDS,
+    UPDATE_SOURCES,
+    Incident,
+    IncidentUpdate,
+)
 from catalog.incidents.service import validate_incident
+from catalog.incidents.timeline import NOTE_MAX
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.service import validate_postmortem
-from catalog.rules import TITLE_MAX, check_text, is_storable
+from catalog.rules import TITLE_MAX, check_text, check_timestamp, is_storable
 from catalog.timefmt import parse_timestamp
 from catalog.vectors.models import Vector
 from catalog.vectors.service import validate_vector
@@ -55,15 +64,16 @@ def import_backup(
 ) -> ImportSummary:
     """Apply a backup document; flushes, never commits (the caller commits or rolls back)."""
     now = now or utcnow()
-    _check_header(document)
+    version = _check_header(document)
     assert isinstance(document, dict)
     summary = ImportSummary(source="backup", records=len(document["incidents"]), dry_run=dry_run)
     _park_names(session, document["vectors"])
     for index, record in enumerate(document["vectors"]):
-        _import_vector(session, f"vectors[{index}]", record, summary)
+        _import_vector(session, f"vectors[{index}]", record, summary, version)
     session.flush()
     uids = set(session.scalars(select(Incident.uid)))
     catalog = {v.slug: v for v in session.scalars(select(Vector))}
+    authors = Authors(session)
     externals = {
         (source, external_id)
         for source, external_id in session.execute(
@@ -88,7 +98,9 @@ def import_backup(
             summary.already_imported += 1
             continue
         try:
-            incident = _incident(session, where, record, now, catalog, external)
+            incident = _incident(session, where, record, now, catalog, external, version)
+            if version >= 2:
+                _updates(incident, f"{where}.updates", record.get("updates"), now, authors)
         except ValidationError as exc:
             raise ValidationError(exc.fields, refused) from exc
         uids.add(uid)
@@ -135,17 +147,20 @@ def _park_names(session: Session, records: list[Any]) -> None:
     session.flush()
 
 
-def _check_header(document: object) -> None:
+def _check_header(document: object) -> int:
+    """The document's format version, when it is one this app reads."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValidationError(
             {"format": [f'Not a Failure Catalog backup: expected "format": "{FORMAT}".']}
         )
     version = document.get("version")
-    if type(version) is not int or version != VERSION:  # True == 1 and 1.0 == 1 in Python
+    # True == 1 and 1.0 == 1 in Python: only a JSON integer is a version
+    if type(version) is not int or version not in READABLE_VERSIONS:
+        readable = " or ".join(str(v) for v in READABLE_VERSIONS)
         raise ValidationError(
             {
                 "version": [
-                    f"Backup format version {version!r} is not one this app reads ({VERSION})."
+                    f"Backup format version {version!r} is not one this app reads ({readable})."
                 ]
             }
         )
@@ -153,19 +168,23 @@ def _check_header(document: object) -> None:
     for key in ("vectors", "incidents"):
         if not isinstance(document.get(key), list):
             errors.add(key, "Must be a list.")
-    _unknown_keys(errors, "", document, set(DOCUMENT_KEYS))
+    _unknown_keys(errors, "", document, set(DOCUMENT_KEYS), version)
     if errors:
         raise ValidationError(errors.fields, "The backup is refused; nothing was imported.")
+    return version
 
 
 def _unknown_keys(
-    errors: FieldErrors, where: str, record: Mapping[str, Any], known: set[str]
+    errors: FieldErrors, where: str, record: Mapping[str, Any], known: set[str], version: int
 ) -> None:
     """A misspelt key would otherwise be dropped in silence: refuse it instead."""
     for key in record:
         if key not in known:
             name = str(key)[:60]
-            errors.add(f"{where}.{name}" if where else name, "Unknown field in a version 1 backup.")
+            errors.add(
+                f"{where}.{name}" if where else name,
+                f"Unknown field in a version {version} backup.",
+            )
 
 
 def _stamp(
@@ -178,11 +197,13 @@ def _prefixed(exc: ValidationError, where: str) -> ValidationError:
     return ValidationError({f"{where}.{k}": v for k, v in exc.fields.items()}, exc.message)
 
 
-def _import_vector(session: Session, where: str, record: object, summary: ImportSummary) -> None:
+def _import_vector(
+    session: Session, where: str, record: object, summary: ImportSummary, version: int
+) -> None:
     if not isinstance(record, dict):
         raise ValidationError({where: ["Each vector must be an object."]})
     errors = FieldErrors()
-    _unknown_keys(errors, where, record, set(VECTOR_FIELDS))
+    _unknown_keys(errors, where, record, set(VECTOR_FIELDS), version)
     stamps = {
         name: _stamp(errors, where, record, name)
         for name in ("archived_at", "created_at", "updated_at")
@@ -220,9 +241,11 @@ def _incident(
     now: datetime,
     catalog: Mapping[str, Vector],
     external: tuple[str | None, str | None],
+    version: int,
 ) -> Incident:
     errors = FieldErrors()
-    _unknown_keys(errors, where, record, {*INCIDENT_FIELDS, "vectors", "postmortem"})
+    known = {*INCIDENT_FIELDS, "vectors", "postmortem", *(("updates",) if version >= 2 else ())}
+    _unknown_keys(errors, where, record, known, version)
     data: dict[str, Any] = {
         k: v for k, v in record.items() if k in INCIDENT_FIELDS and not k.endswith("_at")
     }
@@ -247,15 +270,17 @@ def _incident(
     session.add(incident)
     pm_record = record.get("postmortem")
     if pm_record is not None:
-        incident.postmortem = _postmortem(incident, f"{where}.postmortem", pm_record, now)
+        incident.postmortem = _postmortem(incident, f"{where}.postmortem", pm_record, now, version)
     return incident
 
 
-def _postmortem(incident: Incident, where: str, record: object, now: datetime) -> Postmortem:
+def _postmortem(
+    incident: Incident, where: str, record: object, now: datetime, version: int
+) -> Postmortem:
     if not isinstance(record, dict):
         raise ValidationError({where: ["The post-mortem must be an object or null."]})
     errors = FieldErrors()
-    _unknown_keys(errors, where, record, {*POSTMORTEM_FIELDS, "action_items"})
+    _unknown_keys(errors, where, record, {*POSTMORTEM_FIELDS, "action_items"}, version)
     data: dict[str, Any] = {k: record.get(k) for k in ("status", "root_cause", "body")}
     for name in ("root_cause_at", "published_at"):
         data[name] = _stamp(errors, where, record, name)
@@ -271,7 +296,7 @@ def _postmortem(incident: Incident, where: str, record: object, now: datetime) -
                 converted.append(raw)  # validate_postmortem names it
                 items_meta.append((created, updated))
                 continue
-            _unknown_keys(errors, item_where, raw, set(ACTION_ITEM_FIELDS))
+            _unknown_keys(errors, item_where, raw, set(ACTION_ITEM_FIELDS), version)
             item = {k: raw.get(k) for k in ("title", "owner", "link")}
             item["owner"] = item["owner"] or ""
             item["done_at"] = _stamp(errors, item_where, raw, "done_at")
@@ -326,3 +351,72 @@ def _date(errors: FieldErrors, field: str, value: object) -> date | None:
             pass
     errors.add(field, "Must be a date, e.g. 2026-03-01.")
     return None
+
+
+class Authors:
+    """E-mail → user id, read once on first use: a restored entry by someone with an
+    account here links to it; anyone else keeps their name as written."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._ids: dict[str, int] | None = None
+
+    def id_of(self, label: str) -> int | None:
+        if self._ids is None:
+            self._ids = {
+                email: id_ for email, id_ in self._session.execute(select(User.email, User.id))
+            }
+        return self._ids.get(label)
+
+
+MAX_UPDATES = 10_000
+"""Entries per incident a restore takes: a timeline, not a log stream."""
+
+
+def _updates(incident: Incident, where: str, raw: object, now: datetime, authors: Authors) -> None:
+    """An incident's timeline (version 2), each entry checked like one typed in."""
+    if raw is None:
+        return
+    if not isinstance(raw, list):
+        raise ValidationError({where: ["Must be a list of timeline entries."]})
+    if len(raw) > MAX_UPDATES:
+        raise ValidationError({where: [f"At most {MAX_UPDATES:,} timeline entries per incident."]})
+    errors = FieldErrors()
+    entries = []
+    for i, record in enumerate(raw):
+        at_where = f"{where}[{i}]"
+        if not isinstance(record, dict):
+            errors.add(at_where, "Each timeline entry must be an object.")
+            continue
+        _unknown_keys(errors, at_where, record, set(UPDATE_FIELDS), 2)
+        at = _stamp(errors, at_where, record, "at")
+        if at is None and not errors.has(f"{at_where}.at"):
+            errors.add(f"{at_where}.at", "Each timeline entry needs its time.")
+        check_timestamp(errors, f"{at_where}.at", at, now=now, label="At")
+        created = _stamp(errors, at_where, record, "created_at") or at
+        kind, source = record.get("kind"), record.get("source")
+        if kind not in UPDATE_KINDS:
+            errors.add(f"{at_where}.kind", f"Kind must be one of: {', '.join(UPDATE_KINDS)}.")
+        if source not in UPDATE_SOURCES:
+            errors.add(f"{at_where}.source", f"Source must be one of: {', '.join(UPDATE_SOURCES)}.")
+        author = check_text(
+            errors, f"{at_where}.author", record.get("author"), max_length=254, required=True
+        )
+        body = check_text(
+            errors, f"{at_where}.body", record.get("body") or "", max_length=NOTE_MAX, label="Body"
+        )
+        entries.append((at, kind, source, author, body, created))
+    if errors:
+        raise ValidationError(errors.fields)
+    incident.updates.add_all(
+        IncidentUpdate(
+            at=at,
+            kind=kind,
+            source=source,
+            author_id=authors.id_of(author),
+            author_label=author,
+            body=body,
+            created_at=created,
+        )
+        for at, kind, source, author, body, created in entries
+    )

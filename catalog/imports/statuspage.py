@@ -25,11 +25,12 @@ import regex
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.db import utcnow
 from catalog.errors import FieldErrors, ValidationError
 from catalog.imports.summary import ImportSummary
-from catalog.incidents import service
+from catalog.incidents import service, timeline
 from catalog.incidents.models import Incident
-from catalog.rules import SHORT_MAX, TITLE_MAX
+from catalog.rules import EARLIEST, FUTURE_SLACK, SHORT_MAX, TITLE_MAX, storable
 from catalog.timefmt import parse_timestamp
 from catalog.vectors.models import Vector
 
@@ -334,6 +335,7 @@ def import_statuspage(
                 incident = service.create_incident(session, data, now=now)
                 incident.external_source = SOURCE
                 incident.external_id = external_id
+                _record_updates(session, incident, record)
         except ValidationError as exc:
             raise ValidationError(
                 {f"{where}.{_record_name(k)}": v for k, v in exc.fields.items()}, refused
@@ -441,18 +443,53 @@ def _incident_data(
 
 
 def _summary(record: dict[str, Any], updates: list[Any]) -> str:
-    lines = [
-        "Imported from Statuspage"
-        + (f": <{record['shortlink']}>" if _is_url(record.get("shortlink")) else ".")
-    ]
-    for update in updates:
-        if isinstance(update, dict) and isinstance(update.get("body"), str):
-            lines.append(
-                f"- **{update.get('status', '')}** {update.get('created_at', '')}: {update['body']}"
-            )
-    text = "\n".join(lines).replace("\r\n", "\n").replace("\r", "\n")
-    # Our own text around theirs: drop control characters the domain rules refuse.
-    return CONTROL.sub("", text)[:SUMMARY_LIMIT]
+    link = f": <{record['shortlink']}>" if _is_url(record.get("shortlink")) else "."
+    posted = sum(1 for u in updates if _readable_update(u) is not None)
+    told = (
+        f" Its {posted} status update{'' if posted == 1 else 's'} are on the timeline."
+        if posted
+        else ""
+    )
+    return CONTROL.sub("", f"Imported from Statuspage{link}{told}")[:SUMMARY_LIMIT]
+
+
+def _readable_update(update: object) -> tuple[datetime, str, str] | None:
+    """(posted at, status, text) of one of the record's `incident_updates`, or None when
+    it has no readable time: an update is kept at its own time or not at all."""
+    if not isinstance(update, dict):
+        return None
+    try:
+        at = datetime.fromisoformat(str(update.get("created_at") or ""))
+    except ValueError:
+        return None
+    if at.tzinfo is None or not EARLIEST <= at <= utcnow() + FUTURE_SLACK:
+        return None
+    status = update.get("status")
+    body = update.get("body")
+    return (
+        at,
+        status if isinstance(status, str) else "",
+        body if isinstance(body, str) else "",
+    )
+
+
+def _record_updates(session: Session, incident: Incident, record: dict[str, Any]) -> None:
+    """Each Statuspage update as a timeline entry, at the time it was posted, with its status."""
+    for update in record.get("incident_updates") or []:
+        read = _readable_update(update)
+        if read is None:
+            continue
+        at, status, body = read
+        text = storable(f"**{status[:40].capitalize() or 'Update'}** on Statuspage. {body}")
+        timeline.record(
+            session,
+            incident,
+            "status",
+            text[: timeline.NOTE_MAX],
+            at=at,
+            source="import",
+            label="Statuspage",
+        )
 
 
 def _is_url(value: object) -> bool:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_wtf import FlaskForm
 from wtforms import Form, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from catalog.fields import fill_form, read_form, with_fields
+from catalog.incidents.milestones import REOPEN, STAMP
 from catalog.incidents.models import SEVERITIES, STATUSES, Incident
 from catalog.incidents.spec import INCIDENT
+from catalog.incidents.timeline import NOTE
 from catalog.vectors.models import Vector
 from catalog.web.forms import VersionedForm, options
 
@@ -69,3 +72,18 @@ class IncidentFilterForm(Form):
         ),
         default="-started",
     )
+
+
+@with_fields(STAMP, exclude=("milestone",))
+class MilestoneForm(VersionedForm):
+    """One click stamps a milestone: the buttons carry its name, `at` corrects the time."""
+
+
+@with_fields(REOPEN)
+class ReopenForm(VersionedForm):
+    """Reopening needs a reason, kept on the timeline."""
+
+
+@with_fields(NOTE)
+class NoteForm(FlaskForm):
+    """A note on the timeline: no version, since a note changes nothing already written."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from catalog.db import Base, UTCDateTime, one_of, utcnow
 from catalog.incidents.spec import DETECTION_SOURCES, INCIDENT, SEVERITIES, TIMESTAMP_FIELDS
@@ -22,7 +22,23 @@ def new_uid() -> str:
 
 
 STATUSES = ("investigating", "mitigated", "recovered")
-__all__ = ["DETECTION_SOURCES", "SEVERITIES", "STATUSES", "TIMESTAMP_FIELDS", "Incident"]
+__all__ = [
+    "DETECTION_SOURCES",
+    "SEVERITIES",
+    "STATUSES",
+    "TIMESTAMP_FIELDS",
+    "UPDATE_KINDS",
+    "UPDATE_SOURCES",
+    "Incident",
+    "IncidentUpdate",
+]
+
+# What a timeline entry records: a responder's note, a milestone stamped (or an
+# incident reopened), a change that matters (severity, vectors), a status another
+# system reported (an Alertmanager delivery, a Statuspage update on import).
+UPDATE_KINDS = ("note", "milestone", "reopened", "severity", "vectors", "status")
+# Where it came from: a page, the API, the CLI, a webhook, an import.
+UPDATE_SOURCES = ("web", "api", "cli", "alertmanager", "import")
 
 
 incident_vectors = Table(
@@ -93,8 +109,41 @@ class Incident(Base):
         back_populates="incident", uselist=False, cascade="all, delete-orphan", lazy="selectin"
     )
 
+    # The database deletes an incident's timeline with it (ON DELETE CASCADE): a
+    # long one is not loaded into the session only to be deleted row by row.
+    # Write-only: entries are added without loading the timeline, and read with a query
+    # (catalog.incidents.timeline.timeline_of), never as an attribute.
+    updates: WriteOnlyMapped[IncidentUpdate] = relationship(
+        back_populates="incident", passive_deletes=True
+    )
+
     __mapper_args__ = {"version_id_col": version}
 
     @property
     def vector_slugs(self) -> list[str]:
         return [v.slug for v in self.vectors]
+
+
+class IncidentUpdate(Base):
+    """One entry of an incident's timeline, at its own time (a Statuspage update keeps
+    the time it was posted), by a person (`author_id`) or a system (`author_label`)."""
+
+    __tablename__ = "incident_updates"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", UPDATE_KINDS), name="kind"),
+        CheckConstraint(one_of("source", UPDATE_SOURCES), name="source"),
+        Index("ix_incident_updates_incident_id_at", "incident_id", "at"),
+        Index("ix_incident_updates_author_id", "author_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_label: Mapped[str] = mapped_column(String(254))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    incident: Mapped[Incident] = relationship(back_populates="updates", lazy="raise")

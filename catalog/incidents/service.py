@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from catalog.db import seconds_between, utcnow
 from catalog.errors import FieldErrors, NotFoundError, ValidationError
+from catalog.incidents import timeline
 from catalog.incidents.models import STATUSES, Incident, incident_vectors
 from catalog.incidents.spec import INCIDENT, SEVERITIES, TIMESTAMP_FIELDS
 from catalog.locking import check_version
@@ -192,11 +193,14 @@ def update_incident(
     check_version(incident, data.get("version"), noun="incident")
     merged: dict[str, Any] = {field: getattr(incident, field) for field in EDITABLE}
     merged["vectors"] = incident.vector_slugs
+    before = dict(merged)
     merged.update({k: v for k, v in data.items() if k in EDITABLE})
     clean = validate_incident(session, merged, current=incident, now=now, errors=errors)
     for field, value in clean.items():
         setattr(incident, field, value)
     incident.updated_at = utcnow()  # always an UPDATE, so the version moves on
+    for kind, body in timeline.changes_worth_telling(before, incident):
+        timeline.record(session, incident, kind, body, at=now)
     session.flush()
     return incident
 

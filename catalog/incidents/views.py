@@ -19,8 +19,15 @@ from catalog.audit.service import incident_history
 from catalog.db import utcnow
 from catalog.errors import ValidationError
 from catalog.exports.incidents_csv import incidents_csv_response
-from catalog.incidents import service
-from catalog.incidents.forms import IncidentFilterForm, IncidentForm
+from catalog.fields import read_form
+from catalog.incidents import milestones, service, timeline
+from catalog.incidents.forms import (
+    IncidentFilterForm,
+    IncidentForm,
+    MilestoneForm,
+    NoteForm,
+    ReopenForm,
+)
 from catalog.incidents.models import Incident
 from catalog.incidents.spec import INCIDENT
 from catalog.postmortems.service import (
@@ -34,6 +41,7 @@ from catalog.reports.views import services_and_teams
 from catalog.rules import parse_whole_number
 from catalog.sessions import get_session
 from catalog.settings import current_settings
+from catalog.timefmt import format_local
 from catalog.vectors.models import Vector
 from catalog.web.errors import plain_text_400
 from catalog.web.filters import display_zone
@@ -120,14 +128,34 @@ def index():  # type: ignore[no-untyped-def]
     )
 
 
+MAX_HISTORY_PAGE = 10_000
+
+
 @bp.get("/<int:incident_id>")
 def detail(incident_id: int):  # type: ignore[no-untyped-def]
-    incident = service.get_incident(get_session(), incident_id)
+    return _show(service.get_incident(get_session(), incident_id))
+
+
+def _show(
+    incident: Incident,
+    *,
+    milestone_form: MilestoneForm | None = None,
+    note_form: NoteForm | None = None,
+    reopen_form: ReopenForm | None = None,
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
+    """The incident page; a refused click or note shows again on it with what was typed."""
+    session = get_session()
     now = utcnow()
     s = current_settings()
     today = now.date()
     pm = incident.postmortem
-    return render_template(
+    fresh = {"version": incident.version}
+    history_page = _int_arg("history", 1)
+    if not 0 < history_page <= MAX_HISTORY_PAGE:
+        history_page = 1
+    events, older = incident_history(session, incident.id, page=history_page)
+    page = render_template(
         "incidents/detail.html",
         incident=incident,
         status=service.incident_status(incident),
@@ -138,8 +166,89 @@ def detail(incident_id: int):  # type: ignore[no-untyped-def]
         if pm
         else set(),
         action_form=EmptyForm(),
-        events=incident_history(get_session(), incident.id),
+        milestone_form=milestone_form or MilestoneForm(formdata=None, data=fresh),
+        note_form=note_form or NoteForm(formdata=None),
+        reopen_form=reopen_form or ReopenForm(formdata=None, data=fresh),
+        updates=timeline.timeline_of(session, incident.id),
+        kind_labels=timeline.KIND_LABELS,
+        zone=display_zone(),
+        events=events,
+        history_page=history_page,
+        older_history=older,
     )
+    return page, status
+
+
+@bp.post("/<int:incident_id>/milestone")
+def milestone(incident_id: int):  # type: ignore[no-untyped-def]
+    """One click: Acknowledge, Mitigated or Recovered, now or at the corrected time."""
+    session = get_session()
+    incident = service.get_incident(session, incident_id)
+    form = MilestoneForm()
+    done = submit(
+        form,
+        milestones.STAMP,
+        lambda errors: milestones.stamp(
+            session,
+            incident,
+            {
+                "milestone": request.form.get("milestone"),
+                "at": form.at.data,
+                "version": form.version.data,
+            },
+            zone=display_zone(),
+        ),
+        current_version=lambda: incident.version,
+    )
+    if done is None:
+        return _show(incident, milestone_form=form, status=422)
+    flash(_stamped(incident, request.form.get("milestone", "")), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id, _anchor="respond"))
+
+
+def _stamped(incident: Incident, name: str) -> str:
+    field, label = milestones.MILESTONES[name]
+    when = format_local(getattr(incident, field), display_zone(), "%H:%M %Z, %Y-%m-%d")
+    return f"Incident #{incident.id} marked {label.lower()} at {when}."
+
+
+@bp.post("/<int:incident_id>/reopen")
+def reopen(incident_id: int):  # type: ignore[no-untyped-def]
+    session = get_session()
+    incident = service.get_incident(session, incident_id)
+    form = ReopenForm()
+    done = submit(
+        form,
+        milestones.REOPEN,
+        lambda errors: milestones.reopen(
+            session,
+            incident,
+            {**read_form(form, milestones.REOPEN), "version": form.version.data},
+        ),
+        current_version=lambda: incident.version,
+    )
+    if done is None:
+        return _show(incident, reopen_form=form, status=422)
+    flash(f"Incident #{incident.id} is open again; the reason is on its timeline.", "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id, _anchor="respond"))
+
+
+@bp.post("/<int:incident_id>/notes")
+def add_note(incident_id: int):  # type: ignore[no-untyped-def]
+    session = get_session()
+    incident = service.get_incident(session, incident_id)
+    form = NoteForm()
+    entry = submit(
+        form,
+        timeline.NOTE,
+        lambda errors: timeline.add_note(
+            session, incident, read_form(form, timeline.NOTE), errors=errors
+        ),
+    )
+    if entry is None:
+        return _show(incident, note_form=form, status=422)
+    flash("Note added to the timeline.", "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id, _anchor="updates"))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, g, request
 
+from catalog.audit.display import ChangeRow, change_rows
 from catalog.exports.mdtext import md_inline, md_prose
 from catalog.security import render_markdown
 from catalog.settings import current_settings
@@ -49,6 +52,10 @@ def _url_with(**changes: object) -> str:
     return request.path + ("?" + urlencode(args) if args else "")
 
 
+def _change_rows(changes: Mapping[str, Any]) -> list[ChangeRow]:
+    return change_rows(changes, display_zone())
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(human_duration, "duration")
     app.add_template_filter(_localtime, "localtime")
@@ -58,6 +65,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(md_prose, "md_prose")
     app.add_template_global(_url_with, "url_with")
     app.add_template_global(error_summary, "error_summary")
+    app.add_template_global(_change_rows, "change_rows")
 
     @app.context_processor
     def _inject() -> dict[str, object]:

@@ -29,7 +29,8 @@ from catalog.exports.backup import (
     backup_chunks,
 )
 from catalog.imports.backup import import_backup
-from catalog.incidents.models import Incident, incident_vectors
+from catalog.incidents import timeline
+from catalog.incidents.models import Incident, IncidentUpdate, incident_vectors
 from catalog.incidents.service import create_incident
 from catalog.migrate import upgrade
 from catalog.postmortems.models import ActionItem, Postmortem
@@ -107,6 +108,25 @@ def build_catalog(session: Session) -> None:
             ],
         },
     )
+    # its timeline (backup version 2): a system's status at its own time, a person's note
+    timeline.record(
+        session,
+        incident,
+        "status",
+        "**Investigating** on Statuspage. We are looking into it.",
+        at=started + timedelta(minutes=4, microseconds=5),
+        source="import",
+        label="Statuspage",
+    )
+    timeline.record(
+        session,
+        incident,
+        "note",
+        f"=SUM(A1) is text; {UNICODE}\n\n- rolled back",
+        at=started + timedelta(minutes=8),
+        source="web",
+        label="ed@example.com",
+    )
     session.commit()
 
 
@@ -125,7 +145,7 @@ def state(app) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     try:
         counts = {
             model.__name__: session.scalar(select(func.count()).select_from(model))
-            for model in (Incident, Vector, Postmortem, ActionItem)
+            for model in (Incident, Vector, Postmortem, ActionItem, IncidentUpdate)
         }
         counts["links"] = session.scalar(select(func.count()).select_from(incident_vectors))
         vectors = [
