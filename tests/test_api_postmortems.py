@@ -58,6 +58,7 @@ def test_postmortem_lifecycle(client, session):
             "status": "published",
             "root_cause_at": iso(rca),
             "root_cause": "Connection pool exhausted.",
+            "body": "## Summary\nThe pool ran dry under a retry storm.",  # publishable
             "action_items": [
                 {
                     "id": kept["id"],

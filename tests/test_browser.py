@@ -235,7 +235,9 @@ def test_postmortem_root_cause_flag(page, live_url, session):  # type: ignore[no
 
     incident = make_incident(session)
     page.goto(f"{live_url}/incidents/{incident.id}/postmortem")
-    assert "## Root cause" in page.input_value("#body")  # prefilled template
+    drafted = page.input_value("#body")  # drafted from the record, in the user's zone
+    assert "All times in Europe/Berlin." in drafted
+    assert "2026-03-02 13:04 CET — **detected**" in drafted and "## Root cause" not in drafted
     # Detected at T0+4 min (13:04 Berlin); root cause 3 days later is late.
     local = (T0 + timedelta(days=3, hours=1)).strftime("%Y-%m-%dT%H:%M")
     page.fill("#root_cause_at", local)

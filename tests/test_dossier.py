@@ -64,7 +64,12 @@ def publish(session: Session, incident: Incident, *, after: timedelta, status: s
     save_postmortem(
         session,
         incident,
-        {"status": status, "root_cause_at": incident.detected_at + after, "root_cause": "x"},
+        {
+            "status": status,
+            "root_cause_at": incident.detected_at + after,
+            "root_cause": "x",
+            "body": "## Summary\nWritten in full.",
+        },
     )
 
 

@@ -311,7 +311,7 @@ def _postmortem(
         data["action_items"] = raw_items
     errors.raise_if_any()
     try:
-        clean = validate_postmortem(incident, data, now=now)
+        clean = validate_postmortem(incident, data, now=now, restoring=True)
     except ValidationError as exc:
         raise ValidationError(
             {f"{where}.{_item_path(k)}": v for k, v in exc.fields.items()}, exc.message

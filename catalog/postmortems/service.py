@@ -16,6 +16,7 @@ from catalog.errors import FieldErrors, ValidationError
 from catalog.incidents.models import Incident
 from catalog.incidents.service import Cached, count_incidents
 from catalog.locking import check_version
+from catalog.postmortems.draft import placeholder_sections
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.spec import ACTION_ITEM, POSTMORTEM
 
@@ -149,12 +150,16 @@ def validate_postmortem(
     *,
     now: datetime,
     errors: FieldErrors | None = None,
+    restoring: bool = False,
 ) -> dict[str, Any]:
     """Check a whole post-mortem; return cleaned values or raise ValidationError with every
     message at once: each field's own (POSTMORTEM, ACTION_ITEM per row), then the root
-    cause against the incident's times. `errors`: what the surface could not read."""
+    cause against the incident's times, then what publishing needs. `errors`: what the
+    surface could not read. `restoring`: a backup's history, kept as it was published."""
     errors = errors if errors is not None else FieldErrors()
     clean = POSTMORTEM.check(errors, data, now=now)
+    if clean["status"] == "published" and not restoring:
+        _check_finished(errors, clean)
     rca = clean["root_cause_at"]
     if rca is not None:
         if rca < incident.started_at:
@@ -172,6 +177,26 @@ def validate_postmortem(
     clean["action_items"] = _validate_items(errors, data.get("action_items"), now=now)
     errors.raise_if_any()
     return clean
+
+
+def _check_finished(errors: FieldErrors, clean: Mapping[str, Any]) -> None:
+    """A published post-mortem is evidence (the dossier counts it): no empty root cause,
+    no empty body, no section still holding the template's guidance."""
+    if not errors.has("root_cause") and not (clean["root_cause"] or "").strip():
+        errors.add(
+            "root_cause",
+            "Root cause is required to publish; write it, or keep the post-mortem in review.",
+        )
+    if errors.has("body"):
+        return
+    body = clean["body"] or ""
+    if not body.strip():
+        errors.add("body", "Body is required to publish.")
+    elif sections := placeholder_sections(body):
+        errors.add(
+            "body",
+            f"The template text is still in: {', '.join(sections)}. Replace it before publishing.",
+        )
 
 
 def save_postmortem(

@@ -39,7 +39,8 @@ POSTMORTEM = Spec(
         Markdown(
             name="body",
             label="Body",
-            help="Markdown. Prefilled with the team's template.",
+            help="Markdown. A new one is drafted from the incident's record; replace each "
+            "guidance line before publishing.",
             api_help="Markdown.",
             rows=24,
         ),

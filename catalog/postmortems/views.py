@@ -1,15 +1,22 @@
-"""The post-mortem editor: template-prefilled body, Markdown preview, action items."""
+"""The post-mortem editor: a body drafted from the record, Markdown preview, action items."""
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from catalog.db import utcnow
+from catalog.incidents.models import Incident
 from catalog.incidents.service import get_incident
+from catalog.incidents.timeline import timeline_of
 from catalog.postmortems import service
+from catalog.postmortems.draft import TIMELINE_ENTRIES, VectorLine, draft_body
 from catalog.postmortems.forms import PostmortemForm
 from catalog.postmortems.spec import ACTION_ITEM, POSTMORTEM
+from catalog.reports.metrics import incident_durations
 from catalog.sessions import get_session
+from catalog.settings import current_settings
 from catalog.web.filters import display_zone
 from catalog.web.pages import expired, submit
 
@@ -26,7 +33,7 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
         if pm is not None:
             form.load(pm, zone)
         else:
-            form.body.data = service.TEMPLATE
+            form.body.data = _draft(incident, zone)
         form.add_blank_rows()
     previewing = bool(form.is_submitted() and form.preview.data)
     if previewing:
@@ -56,3 +63,24 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
         previewing=previewing,
         item_labels=ACTION_ITEM.labels(),
     ), status
+
+
+def _draft(incident: Incident, zone: ZoneInfo) -> str:
+    """A new post-mortem's body: the incident's record, in the viewer's zone."""
+    session = get_session()
+    return draft_body(
+        incident,
+        timeline_of(session, incident.id, limit=TIMELINE_ENTRIES + 1),
+        incident_durations(incident, current_settings(), now=utcnow()),
+        [
+            VectorLine(
+                v.name,
+                url_for("vectors.detail", slug=v.slug),
+                v.mttd_target_minutes,
+                v.mttr_target_minutes,
+            )
+            for v in incident.vectors
+        ],
+        zone=zone,
+        incident_url=url_for("incidents.detail", incident_id=incident.id),
+    )

@@ -1,0 +1,160 @@
+"""A post-mortem drafted from the record, and what keeps an unfinished one from publishing.
+
+The app knows every time of an incident: its milestones, its timeline, its
+durations against its vectors' targets. A new post-mortem starts from them, so
+the team writes only what it alone knows (what happened, the impact, the root
+cause, what to change). The template's guidance lines are placeholders: while
+one is left in the body, or the root cause is empty, the post-mortem cannot be
+published, because the dossier counts published post-mortems as evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from catalog.timefmt import human_duration
+
+if TYPE_CHECKING:
+    from catalog.incidents.models import Incident, IncidentUpdate
+    from catalog.reports.metrics import IncidentDurations
+
+# Each section's guidance, as the template writes it: a body that still holds one of
+# these lines has a section nobody wrote.
+GUIDANCE = {
+    "Summary": "What happened, in two or three sentences a newcomer would understand.",
+    "Impact": "Who was affected, how badly, for how long (requests failed, users, revenue, "
+    "SLO budget burned).",
+    "Contributing factors": "What made it more likely, larger or slower to fix.",
+    "What went well": "What to keep doing.",
+    "What went wrong": "Where we got lucky or lost time.",
+    # the template of earlier versions, still in drafts written before the drafting
+    "Root cause": "The underlying fault, not the trigger.",
+}
+_HH_MM = re.compile(r"^\s*-\s*HH:MM\b")  # the old template's timeline placeholders
+_SECTION = re.compile(r"^##\s+(.+?)\s*$")
+
+MILESTONES = (
+    ("started_at", "impact began"),
+    ("detected_at", "detected"),
+    ("acknowledged_at", "acknowledged"),
+    ("mitigated_at", "mitigated"),
+    ("recovered_at", "recovered"),
+)
+TIMELINE_ENTRIES = 40
+"""Entries a draft lists; a longer timeline is on the incident page, which the draft links."""
+ENTRY_TEXT = 160
+
+
+def placeholder_sections(body: str) -> list[str]:
+    """The sections whose template text is still there, in the order they appear."""
+    found: list[str] = []
+    section = "(before the first heading)"
+    for line in body.splitlines():
+        if heading := _SECTION.match(line):
+            section = heading[1]
+            continue
+        text = line.strip().removeprefix("- ").strip()
+        if (text in GUIDANCE.values() or _HH_MM.match(line)) and section not in found:
+            found.append(section)
+    return found
+
+
+@dataclass(frozen=True)
+class VectorLine:
+    name: str
+    url: str
+    mttd_target_minutes: int
+    mttr_target_minutes: int
+
+
+def draft_body(
+    incident: Incident,
+    updates: Sequence[IncidentUpdate],
+    durations: IncidentDurations,
+    vectors: Iterable[VectorLine],
+    *,
+    zone: ZoneInfo,
+    incident_url: str,
+) -> str:
+    """The Markdown a new post-mortem starts from: the record filled in, the rest guided."""
+    tz = zone.key
+    lines = ["## Summary", GUIDANCE["Summary"], "", "## Impact"]
+    lines += _impact(incident, durations, zone)
+    lines += ["", GUIDANCE["Impact"], "", "## Timeline", f"All times in {tz}.", ""]
+    lines += _timeline(incident, updates, zone, incident_url)
+    lines += ["", "## Failure vectors"]
+    for v in vectors:
+        lines.append(
+            f"- [{v.name}]({v.url}): detection signals and mitigation playbook in the catalog; "
+            f"targets MTTD {v.mttd_target_minutes} min, MTTR {v.mttr_target_minutes} min."
+        )
+    lines += [
+        "",
+        "## Contributing factors",
+        f"- {GUIDANCE['Contributing factors']}",
+        "",
+        "## What went well",
+        f"- {GUIDANCE['What went well']}",
+        "",
+        "## What went wrong",
+        f"- {GUIDANCE['What went wrong']}",
+        "",
+        "## Action items",
+        "Tracked in the action items below, each with an owner and a due date.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _impact(incident: Incident, d: IncidentDurations, zone: ZoneInfo) -> list[str]:
+    started = _time(incident.started_at, zone)
+    if incident.recovered_at is None:
+        lasted = f"Impact began {started} and is **not over yet** (the incident is open)."
+    else:
+        lasted = (
+            f"Impact lasted **{human_duration(d.impact)}** "
+            f"({started} → {_time(incident.recovered_at, zone)})."
+        )
+    detect = (
+        f"Time to detect **{human_duration(d.ttd)}** against a target of "
+        f"{human_duration(d.ttd_target)} ({'met' if d.ttd_met else 'missed'})"
+    )
+    if d.ttr is None:
+        recover = "time to recover: still open"
+    else:
+        recover = (
+            f"time to recover **{human_duration(d.ttr)}** against "
+            f"{human_duration(d.ttr_target)} ({'met' if d.ttr_met else 'missed'})"
+        )
+    return [lasted, f"{detect}; {recover}."]
+
+
+def _timeline(
+    incident: Incident, updates: Sequence[IncidentUpdate], zone: ZoneInfo, url: str
+) -> list[str]:
+    rows: list[tuple[datetime, int, str]] = []
+    for order, (field, what) in enumerate(MILESTONES):
+        value = getattr(incident, field)
+        if value is not None:
+            rows.append((value, order, f"**{what}**"))
+    for entry in updates[:TIMELINE_ENTRIES]:
+        if entry.kind == "milestone":
+            continue  # the milestone itself is listed, at its time
+        text = " ".join(entry.body.split())
+        if len(text) > ENTRY_TEXT:
+            text = text[: ENTRY_TEXT - 1].rstrip() + "…"
+        rows.append((entry.at, 10, f"{text} ({entry.author_label})"))
+    rows.sort(key=lambda row: (row[0], row[1]))
+    lines = [f"- {_time(at, zone)} — {text}" for at, _order, text in rows]
+    if len(updates) > TIMELINE_ENTRIES:
+        lines.append(f"- … the whole timeline is on [the incident page]({url}).")
+    return lines
+
+
+def _time(value: datetime, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
