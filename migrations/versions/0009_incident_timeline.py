@@ -56,9 +56,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_updates")),
     )
     op.create_index("ix_incident_updates_author_id", "incident_updates", ["author_id"])
-    op.create_index(
-        "ix_incident_updates_incident_id_at", "incident_updates", ["incident_id", "at"]
-    )
+    op.create_index("ix_incident_updates_incident_id_at", "incident_updates", ["incident_id", "at"])
 
 
 def downgrade() -> None:
