@@ -30,7 +30,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from wtforms import (
     DateField,
-    DateTimeLocalField,
     EmailField,
     PasswordField,
     SelectField,
@@ -47,12 +46,10 @@ from catalog.db import utcnow
 from catalog.errors import FieldErrors
 from catalog.rules import MARKDOWN_MAX, check_text, check_timestamp
 from catalog.web.forms import (
-    LOCAL_FORMAT,
     WholeNumberField,
-    local_to_utc,
     options,
-    utc_to_local_naive,
 )
+from catalog.when import read_when, show_local
 
 Schema = dict[str, Any]
 F = TypeVar("F", bound=type)
@@ -435,10 +432,16 @@ class Timestamp(Field):
         return {**schema, "description": f"{text} {extra}" if extra else text}
 
     def to_form(self, value: Any, zone: ZoneInfo) -> Any:
-        return utc_to_local_naive(value, zone)
+        return show_local(value, zone)
 
     def from_form(self, data: Any, zone: ZoneInfo, stored: Any) -> Any:
-        return local_to_utc(data, zone, stored)
+        """The typed text read in the user's zone; an unchanged time keeps the stored one
+        (with its seconds, which the input does not show)."""
+        if data is None:
+            return None
+        if stored is not None and data == show_local(stored, zone):
+            return stored
+        return read_when(data, now=utcnow(), zone=zone, label=self.label, empty_is_now=False)
 
     def read_schema(self) -> Schema:
         return {
@@ -448,9 +451,35 @@ class Timestamp(Field):
         }
 
     def form_field(self) -> UnboundField:
-        return _LocalTimeField(
-            self.label, format=LOCAL_FORMAT, description=self.help, render_kw={"step": 1}
+        return _WhenField(
+            self.label,
+            description=self.help,
+            render_kw={
+                "data-when": "",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "placeholder": "e.g. 14:05 or -12m" if not self.placeholder else self.placeholder,
+                "maxlength": 40,
+            },
         )
+
+
+class _WhenField(StringField):
+    """A time typed as a person says it (catalog.when): `-12m`, `14:05`, `2026-11-30 14:05`.
+
+    Reading needs the user's zone, which `Timestamp.from_form` has; here the text is only
+    checked to be a time at all, so an unreadable one is named with every other problem.
+    """
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        text = (valuelist[0] if valuelist else "").strip()
+        self.data = text or None
+        if text:
+            label = self.label.text if self.label else "Time"
+            read_when(text, now=utcnow(), zone=UTC_ZONE, label=label, empty_is_now=False)
+
+    def _value(self) -> str:
+        return self.data or ""
 
 
 class _EmptyIsNone(FormField):
@@ -462,10 +491,6 @@ class _EmptyIsNone(FormField):
             self.data = None
             return
         super().process_formdata(valuelist)
-
-
-class _LocalTimeField(_EmptyIsNone, DateTimeLocalField):
-    """A datetime-local input, in the user's zone."""
 
 
 class _DayField(_EmptyIsNone, DateField):

@@ -182,7 +182,7 @@ def test_log_an_incident_and_see_ttd_ttr_and_flags(page, live_url, client):  # t
     assert "erin@example.com" in history and "update" in history and "create" in history
     assert "Chat answers truncated on long conversations" in history
     assert "Chat answers truncated (long threads)" in history
-    assert "2026-03-02T12:22:00+00:00" in history  # the recovered_at that was cleared
+    assert "2026-03-02 13:22:00 CET" in history  # the recovered_at cleared, in her zone
 
     # A broken rule is shown on the form, and nothing is saved.
     page.click("text=Edit")

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.db import utcnow
-from catalog.incidents.milestones import read_when
 from catalog.incidents.models import Incident, IncidentUpdate
+from catalog.when import read_when
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -64,7 +64,10 @@ def test_an_unreadable_time_is_reported_with_every_other_problem(client, session
     ).get_data(as_text=True)
     assert form_field_errors(page) == {
         "title": ["Title is required."],
-        "started_at": ["Not a valid datetime value."],
+        "started_at": [
+            "Started must be a time such as 14:05 or 2026-11-30 14:05 in your zone, "
+            "or relative such as -7m or -2h."
+        ],
     }
     api = client.post("/api/v1/incidents", json=api_payload(title="", started_at="yesterday"))
     assert api.status_code == 422

@@ -14,7 +14,7 @@ from catalog.outcomes import commit, one_line
 from catalog.rules import is_storable, parse_whole_number
 from catalog.sessions import get_session
 from catalog.web.forms import EmptyForm
-from catalog.web.pages import act, save_or_report
+from catalog.web.pages import act, confirm_page, save_or_report
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PER_PAGE = 50
@@ -79,6 +79,28 @@ def user(user_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("admin.user", user_id=user_id))
     return render_template(
         "admin/user.html", target=target, role_form=role_form, action_form=EmptyForm()
+    )
+
+
+@bp.get("/users/<int:user_id>/deactivate")
+def confirm_deactivate(user_id: int):  # type: ignore[no-untyped-def]
+    """Asks first, saying what stops working at once."""
+    target = service.get_user(get_session(), user_id)
+    tokens = sum(1 for t in target.tokens if t.active)
+    return confirm_page(
+        f"Deactivate {target.email}?",
+        action=url_for("admin.user", user_id=target.id),
+        button="Deactivate",
+        cancel=url_for("admin.user", user_id=target.id),
+        lead="At once:",
+        consequences=[
+            "they are signed out everywhere and cannot sign in",
+            f"their {tokens} active API token{'' if tokens == 1 else 's'} stop working "
+            "(an Alertmanager or script using one gets 401)",
+        ],
+        note="Their incidents, notes and history stay, under their name. "
+        "You can activate the account again later.",
+        hidden={"action": "deactivate"},
     )
 
 

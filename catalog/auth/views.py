@@ -9,7 +9,7 @@ from catalog.auth import current_actor, safe_next, service
 from catalog.auth.forms import AccountForm, LoginForm, PasswordForm, TokenForm
 from catalog.sessions import get_session
 from catalog.web.forms import EmptyForm
-from catalog.web.pages import save_or_report
+from catalog.web.pages import act, confirm_page, save_or_report
 
 bp = Blueprint("auth", __name__)
 # The token form shares a page with the profile form: a prefix keeps their ids apart.
@@ -140,16 +140,42 @@ def create_token():  # type: ignore[no-untyped-def]
     ), 201 if new else 422
 
 
-@bp.post("/account/tokens/<int:token_id>/revoke")
-def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+def _revocable(token_id: int):  # type: ignore[no-untyped-def]
+    """The token, when the signed-in user may revoke it (their own, or any for an admin)."""
     user = current_actor()
-    session = get_session()
-    token = service.get_token(session, token_id)
+    token = service.get_token(get_session(), token_id)
     if token.user_id != user.id and not user.has_role("admin"):
         abort(403, description="You can only revoke your own tokens.")
-    if EmptyForm().validate_on_submit():
-        service.revoke_token(session, token)
-        session.commit()
+    return user, token
+
+
+@bp.get("/account/tokens/<int:token_id>/revoke")
+def confirm_revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+    """Asks first: whatever uses the token stops at once."""
+    user, token = _revocable(token_id)
+    admin_page = request.args.get("back") == "admin" and user.has_role("admin")
+    back = url_for("admin.user", user_id=token.user_id) if admin_page else url_for("auth.account")
+    last = token.last_used_at.strftime("%Y-%m-%d") if token.last_used_at else "never"
+    return confirm_page(
+        f"Revoke the token {token.prefix}… “{token.name}”?",
+        action=url_for("auth.revoke_token", token_id=token.id),
+        button="Revoke token",
+        cancel=back,
+        lead="At once:",
+        consequences=[
+            f"every request with it gets 401 (last used: {last})",
+            "it cannot be turned back on: a new token has a new secret",
+        ],
+        hidden={"back": "admin"} if admin_page else {},
+    )
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+    user, token = _revocable(token_id)
+    if not EmptyForm().validate_on_submit():
+        flash("The form expired; nothing was revoked. Please try again.", "error")
+    elif act(lambda: service.revoke_token(get_session(), token)):
         flash(f"Token {token.prefix}… revoked; it stops working now.", "success")
     back = request.form.get("back")
     if back == "admin" and user.has_role("admin"):

@@ -9,8 +9,7 @@ The time a responder types is read here, once, for the page and the API alike.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -22,17 +21,14 @@ from catalog.incidents import timeline
 from catalog.incidents.models import Incident
 from catalog.incidents.service import update_incident
 from catalog.locking import check_version
-from catalog.rules import FUTURE_SLACK
 from catalog.timefmt import format_local
+from catalog.when import read_when
 
 MILESTONES = {
     "acknowledged": ("acknowledged_at", "Acknowledged"),
     "mitigated": ("mitigated_at", "Mitigated"),
     "recovered": ("recovered_at", "Recovered"),
 }
-MAX_BACK = timedelta(days=30)
-"""How far back a relative time may reach: further is a typo, or an edit of the record."""
-
 MILESTONE = Choice(
     name="milestone",
     label="Milestone",
@@ -62,64 +58,6 @@ REOPEN = Spec(
             help="Why the incident is open again: what came back.",
         ),
     ),
-)
-
-_RELATIVE = re.compile(r"-\s*(?:(\d{1,4})\s*h)?\s*(?:(\d{1,5})\s*m(?:in)?)?", re.IGNORECASE)
-_CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
-_LOCAL = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})")
-
-
-def read_when(text: str | None, *, now: datetime, zone: ZoneInfo | None) -> datetime:
-    """The moment a responder means by `text`; ValueError with what to type instead.
-
-    `zone` is the reader's zone for a clock time (14:05) or a local date and time;
-    None (the API) accepts only what carries its own offset, and relative times.
-    A bare clock time later than now (plus the usual 5 minutes' slack) means
-    yesterday: at 00:10, "23:55" is five-and-a-quarter minutes ago.
-    """
-    text = (text or "").strip()
-    if text in ("", "now"):
-        return now
-    if match := _RELATIVE.fullmatch(text):
-        hours, minutes = match.groups()
-        if hours is None and minutes is None:
-            raise ValueError(_HOW)
-        back = timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
-        if back > MAX_BACK:
-            raise ValueError(
-                "At can reach at most 30 days back; edit the incident for older times."
-            )
-        return now - back
-    if zone is not None and (match := _CLOCK.fullmatch(text)):
-        hour, minute = int(match[1]), int(match[2])
-        if hour > 23 or minute > 59:
-            raise ValueError(_HOW)
-        today = now.astimezone(zone).date()
-        moment = datetime.combine(today, time(hour, minute), tzinfo=zone)
-        if moment > now + FUTURE_SLACK:
-            moment = datetime.combine(today - timedelta(days=1), time(hour, minute), tzinfo=zone)
-        return moment.astimezone(now.tzinfo)
-    if zone is not None and (match := _LOCAL.fullmatch(text)):
-        try:
-            moment = datetime.fromisoformat(f"{match[1]}T{int(match[2]):02d}:{match[3]}")
-        except ValueError:
-            raise ValueError(_HOW) from None
-        return moment.replace(tzinfo=zone).astimezone(now.tzinfo)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(_HOW if zone is not None else _HOW_API) from None
-    if moment.tzinfo is None:
-        raise ValueError(_HOW if zone is not None else _HOW_API)
-    return moment
-
-
-_HOW = (
-    "At must be empty (now), a time such as 14:05 or 2026-11-30 14:05 in your zone, "
-    "or relative such as -7m or -2h."
-)
-_HOW_API = (
-    "At must be absent (now), an ISO 8601 time with its offset, or relative such as -7m or -2h."
 )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import (
     Blueprint,
     abort,
@@ -46,7 +44,8 @@ from catalog.vectors.models import Vector
 from catalog.web.errors import plain_text_400
 from catalog.web.filters import display_zone
 from catalog.web.forms import EmptyForm, options
-from catalog.web.pages import act, submit
+from catalog.web.pages import act, confirm_page, submit
+from catalog.when import show_local
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -258,8 +257,8 @@ def create():  # type: ignore[no-untyped-def]
     zone = display_zone()
     if request.method == "GET":
         # A sensible start: detected now, started now; the responder corrects both.
-        local_now = datetime.now(UTC).astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
-        form.started_at.data = form.detected_at.data = local_now
+        now = show_local(utcnow(), zone)
+        form.started_at.data = form.detected_at.data = now
         if request.args.get("vector"):
             form.vectors.data = [request.args["vector"]]
     incident = submit(
@@ -295,6 +294,39 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("incidents.detail", incident_id=incident.id))
     status = 422 if request.method == "POST" else 200
     return render_template("incidents/form.html", form=form, incident=incident), status
+
+
+@bp.get("/<int:incident_id>/delete")
+def confirm_delete(incident_id: int):  # type: ignore[no-untyped-def]
+    """Asks first, saying what goes with the incident."""
+    session = get_session()
+    incident = service.get_incident(session, incident_id)
+    pm = incident.postmortem
+    goes = []
+    if pm is not None:
+        items = len(pm.action_items)
+        goes.append(
+            f"its post-mortem ({pm.status.replace('_', ' ')}) and its {items} action "
+            f"item{'' if items == 1 else 's'}"
+        )
+    updates = timeline.count_of(session, incident.id)
+    if updates:
+        goes.append(f"its timeline: {updates} update{'' if updates == 1 else 's'}")
+    names = ", ".join(v.name for v in incident.vectors)
+    stay = (
+        f"its vector {names} stays" if len(incident.vectors) == 1 else f"its vectors {names} stay"
+    )
+    goes.append(f"its place in every report, MTTD/MTTR figure and the dossier ({stay})")
+    return confirm_page(
+        f"Delete incident #{incident.id} “{incident.title}”?",
+        action=url_for("incidents.delete", incident_id=incident.id),
+        button=f"Delete incident #{incident.id}",
+        cancel=url_for("incidents.detail", incident_id=incident.id),
+        lead="Deleting it also deletes, for good:",
+        consequences=goes,
+        note="The admin audit log keeps a record that it was deleted, and by whom. "
+        "A backup taken before now still holds it.",
+    )
 
 
 @bp.post("/<int:incident_id>/delete")

@@ -14,7 +14,7 @@ from catalog.vectors import service
 from catalog.vectors.forms import VectorForm
 from catalog.vectors.spec import VECTOR
 from catalog.web.forms import EmptyForm
-from catalog.web.pages import act, save_or_report, submit
+from catalog.web.pages import act, confirm_page, save_or_report, submit
 
 bp = Blueprint("vectors", __name__, url_prefix="/vectors")
 
@@ -108,6 +108,29 @@ def archive(slug: str):  # type: ignore[no-untyped-def]
     else:
         flash("The form expired; please try again.", "error")
     return redirect(url_for("vectors.detail", slug=vector.slug))
+
+
+@bp.get("/<slug>/delete")
+def confirm_delete(slug: str):  # type: ignore[no-untyped-def]
+    """Asks first; a vector with incidents cannot go, and the page says so."""
+    vector = service.get_vector(get_session(), slug)
+    used = service.incident_count(get_session(), vector)
+    return confirm_page(
+        f"Delete the vector “{vector.name}”?",
+        action=url_for("vectors.delete", slug=vector.slug),
+        button="Delete permanently",
+        cancel=url_for("vectors.detail", slug=vector.slug),
+        lead="Deleting it removes, for good:",
+        consequences=[
+            "its description, detection signals and mitigation playbook",
+            "its MTTD and MTTR targets and FMEA scores",
+        ],
+        note="Archiving keeps all of that and only stops offering it for new incidents.",
+        blocked=f"It is linked to {used} incident{'' if used == 1 else 's'}, so it cannot be "
+        "deleted; archive it instead."
+        if used
+        else "",
+    )
 
 
 @bp.post("/<slug>/delete")

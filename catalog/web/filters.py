@@ -66,6 +66,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(_url_with, "url_with")
     app.add_template_global(error_summary, "error_summary")
     app.add_template_global(_change_rows, "change_rows")
+    app.add_template_global(lambda: str(display_zone()), "current_zone")
 
     @app.context_processor
     def _inject() -> dict[str, object]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
 from wtforms import Field, FieldList, FormField, IntegerField
@@ -14,10 +12,6 @@ from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
 
 from catalog.rules import parse_whole_number
-from catalog.timefmt import from_local
-
-# What <input type="datetime-local"> sends: with seconds when it shows them, else without.
-LOCAL_FORMAT = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
 
 
 def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
@@ -105,24 +99,3 @@ def apply_domain_errors(form: FlaskForm, fields: Mapping[str, list[str]]) -> lis
         else:
             leftover.extend(f"{name}: {m}" for m in messages)
     return leftover
-
-
-def local_to_utc(
-    value: datetime | None, zone: ZoneInfo, stored: datetime | None = None
-) -> datetime | None:
-    """A form time as aware UTC; an unchanged time keeps the stored sub-second precision.
-
-    A form shows whole seconds, so saving an edit must not quietly move a stored
-    `12:00:05.431` to `12:00:05` (imports and the API keep microseconds).
-    """
-    if value is None:
-        return None
-    moment = from_local(value, zone)
-    if stored is not None and moment == stored.replace(microsecond=0):
-        return stored
-    return moment
-
-
-def utc_to_local_naive(value: datetime | None, zone: ZoneInfo) -> datetime | None:
-    """What a datetime-local input shows: wall-clock time in the user's zone."""
-    return None if value is None else value.astimezone(zone).replace(tzinfo=None)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import flash
+from flask import flash, render_template
 from flask_wtf import FlaskForm
 
 from catalog.errors import DomainError, FieldErrors, VersionConflict
 from catalog.fields import Spec, unreadable
 from catalog.outcomes import commit, one_line
 from catalog.sessions import get_session
-from catalog.web.forms import apply_domain_errors
+from catalog.web.forms import EmptyForm, apply_domain_errors
 
 T = TypeVar("T")
 
@@ -67,6 +67,35 @@ def save_or_report(
         if not fields:
             flash(refusal.message, "error")
     return None
+
+
+def confirm_page(
+    question: str,
+    *,
+    action: str,
+    button: str,
+    cancel: str,
+    consequences: list[str] | None = None,
+    lead: str = "This also:",
+    note: str = "",
+    hidden: dict[str, str] | None = None,
+    blocked: str = "",
+) -> str:
+    """A page of its own that asks before something is destroyed, saying what goes with
+    it; its button posts to `action`, where the deed is done (no script needed)."""
+    return render_template(
+        "confirm.html",
+        question=question,
+        action=action,
+        button=button,
+        cancel=cancel,
+        consequences=consequences or [],
+        lead=lead,
+        note=note,
+        hidden=hidden or {},
+        blocked=blocked,
+        form=EmptyForm(),
+    )
 
 
 def act(action: Callable[[], object]) -> bool:
