@@ -392,3 +392,93 @@ def test_every_page_loads_cleanly_and_fits_the_screen(page, live_url, session): 
         page.wait_for_load_state("load")
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= width, f"{path} is {wide}px wide on a {width}px screen"
+
+
+class Effort:
+    """What a responder spends, outside the prose only they can write: pointer clicks
+    (taps) and keystrokes (typed characters, Tab, Enter, a Ctrl+A chord)."""
+
+    def __init__(self, tab) -> None:  # type: ignore[no-untyped-def]
+        self.tab = tab
+        self.clicks = 0
+        self.keys = 0
+
+    def click(self, selector: str) -> None:
+        self.clicks += 1
+        self.tab.click(selector)
+
+    def press(self, key: str, times: int = 1) -> None:
+        for _ in range(times):
+            self.keys += 1
+            self.tab.keyboard.press(key)
+
+    def type(self, text: str, *, prose: bool = False) -> None:
+        if not prose:
+            self.keys += len(text)
+        self.tab.keyboard.type(text)
+
+
+def test_a_responder_logs_responds_and_publishes_with_little_effort(page, live_url, session):  # type: ignore[no-untyped-def]
+    """Issue 12's journey: an incident that started 12 minutes ago and was detected 4
+    minutes ago, acknowledged, a note, mitigated and recovered in a click each, the
+    drafted post-mortem with a root cause and two action items, published."""
+    from sqlalchemy import select
+
+    from catalog.incidents.models import Incident
+
+    me = Effort(page)
+    page.goto(f"{live_url}/")
+    me.click("header >> text=Log incident")
+    page.wait_for_url("**/incidents/new")
+    me.type("Chat answers cut off on long threads", prose=True)  # the title has the focus
+    me.press("Tab", 2)  # past severity (SEV3 stays) to the service
+    me.type("chat-api")
+    me.click("input[name=vectors][value=token-limit-overflow]")
+    me.click("#started_at")
+    me.press("Control+a")
+    me.type("-12m")
+    me.press("Tab")  # to Detected, its text selected
+    me.type("-4m")
+    assert page.inner_text("[data-when-preview]").startswith("TTD 8m")
+    me.press("Enter")
+    page.wait_for_selector("text=logged.")
+    assert page.inner_text("#ttd .big") == "8m"
+
+    me.click("button[value=acknowledged]")
+    page.wait_for_selector("text=marked acknowledged")
+    me.click("#body")
+    me.type("Rolled back the tokenizer to 1.4.2; truncations stopped.", prose=True)
+    me.click("text=Add note")
+    page.wait_for_selector("text=Note added to the timeline.")
+    me.click("button[value=mitigated]")
+    page.wait_for_selector("text=marked mitigated")
+    me.click("button[value=recovered]")
+    page.wait_for_selector("text=marked recovered")
+    assert "Recovered" in page.inner_text(".flags")
+
+    me.click("main >> text=Write post-mortem")
+    page.wait_for_url("**/postmortem")
+    drafted = page.input_value("#body")
+    assert "**acknowledged**" in drafted and "Rolled back the tokenizer" in drafted
+    me.click("#root_cause_at")
+    me.type("now")
+    me.press("Tab")
+    me.type("The prompt builder ignored the model's 4k context limit.", prose=True)
+    me.press("Tab", 2)  # past the drafted body to the first action item
+    me.type("Count tokens before sending", prose=True)
+    me.press("Tab")
+    me.type("sam")
+    me.click("input[name='action_items-1-title']")  # Tab would walk the date's parts
+    me.type("Alert on truncation rate", prose=True)
+    me.press("Tab")
+    me.type("lee")
+    me.click("#publish")
+    page.wait_for_selector("text=Post-mortem saved.")
+    assert "Published" in page.inner_text("#postmortem")
+
+    incident = session.scalars(select(Incident).order_by(Incident.id.desc())).first()
+    session.refresh(incident)
+    pm = incident.postmortem
+    assert pm.status == "published" and [i.owner for i in pm.action_items] == ["sam", "lee"]
+    print(f"\nresponder journey at {page.viewport_size}: {me.clicks} clicks, {me.keys} keystrokes")
+    assert me.clicks <= 12 and me.keys <= 60, (me.clicks, me.keys)

@@ -123,3 +123,24 @@ def test_a_restored_published_post_mortem_keeps_its_text(session) -> None:  # ty
         session, incident, {"status": "published", "root_cause": "Found.", "body": COMPLETE}
     )
     assert created and pm.published_at is not None
+
+
+def test_the_draft_holds_facts_only_and_publishes_in_one_click(client, session) -> None:  # type: ignore[no-untyped-def]
+    """Nothing in the draft is a placeholder: with the root cause written, *Save and
+    publish* publishes it as drafted."""
+    from html import unescape
+
+    incident = make_incident(session, summary="Answers cut off after 4k tokens.")
+    page = new_postmortem_page(client, incident.id)
+    body = unescape(page.split('name="body"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0])
+    body = body.removeprefix("\r\n")  # the newline an HTML textarea starts with
+    assert body.startswith("## Summary\nAnswers cut off after 4k tokens.")
+    assert placeholder_sections(body) == []
+    response = client.post(
+        f"/incidents/{incident.id}/postmortem",
+        data={"body": body, "root_cause": "The prompt builder ignored the limit.", "publish": "1"},
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    pm = get_incident(session, incident.id).postmortem
+    assert pm.status == "published" and pm.published_at is not None

@@ -1,11 +1,14 @@
 """A post-mortem drafted from the record, and what keeps an unfinished one from publishing.
 
 The app knows every time of an incident: its milestones, its timeline, its
-durations against its vectors' targets. A new post-mortem starts from them, so
-the team writes only what it alone knows (what happened, the impact, the root
-cause, what to change). The template's guidance lines are placeholders: while
-one is left in the body, or the root cause is empty, the post-mortem cannot be
-published, because the dossier counts published post-mortems as evidence.
+durations against its vectors' targets. A new post-mortem starts from them and
+holds only facts: the summary logged with the incident, the impact's duration,
+the timeline, the vectors. Nothing in it is a placeholder, so a team that has
+nothing to add may publish it once the root cause is written; sections to add
+(contributing factors, what went well or wrong) are suggested beside the editor.
+The template of earlier versions was guidance text: while a line of it is left
+in a body, or the root cause is empty, the post-mortem cannot be published,
+because the dossier counts published post-mortems as evidence.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ if TYPE_CHECKING:
     from catalog.incidents.models import Incident, IncidentUpdate
     from catalog.reports.metrics import IncidentDurations
 
-# Each section's guidance, as the template writes it: a body that still holds one of
-# these lines has a section nobody wrote.
+# Each section's guidance, as the template of earlier versions wrote it: a body that
+# still holds one of these lines has a section nobody wrote.
 GUIDANCE = {
     "Summary": "What happened, in two or three sentences a newcomer would understand.",
     "Impact": "Who was affected, how badly, for how long (requests failed, users, revenue, "
@@ -32,7 +35,6 @@ GUIDANCE = {
     "Contributing factors": "What made it more likely, larger or slower to fix.",
     "What went well": "What to keep doing.",
     "What went wrong": "Where we got lucky or lost time.",
-    # the template of earlier versions, still in drafts written before the drafting
     "Root cause": "The underlying fault, not the trigger.",
 }
 _HH_MM = re.compile(r"^\s*-\s*HH:MM\b")  # the old template's timeline placeholders
@@ -81,11 +83,12 @@ def draft_body(
     zone: ZoneInfo,
     incident_url: str,
 ) -> str:
-    """The Markdown a new post-mortem starts from: the record filled in, the rest guided."""
+    """The Markdown a new post-mortem starts from: the record, written out."""
     tz = zone.key
-    lines = ["## Summary", GUIDANCE["Summary"], "", "## Impact"]
+    summary = (incident.summary or "").strip()
+    lines = ["## Summary", summary or incident.title, "", "## Impact"]
     lines += _impact(incident, durations, zone)
-    lines += ["", GUIDANCE["Impact"], "", "## Timeline", f"All times in {tz}.", ""]
+    lines += ["", "## Timeline", f"All times in {tz}.", ""]
     lines += _timeline(incident, updates, zone, incident_url)
     lines += ["", "## Failure vectors"]
     for v in vectors:
@@ -94,15 +97,6 @@ def draft_body(
             f"targets MTTD {v.mttd_target_minutes} min, MTTR {v.mttr_target_minutes} min."
         )
     lines += [
-        "",
-        "## Contributing factors",
-        f"- {GUIDANCE['Contributing factors']}",
-        "",
-        "## What went well",
-        f"- {GUIDANCE['What went well']}",
-        "",
-        "## What went wrong",
-        f"- {GUIDANCE['What went wrong']}",
         "",
         "## Action items",
         "Tracked in the action items below, each with an owner and a due date.",

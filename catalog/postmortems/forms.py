@@ -41,6 +41,7 @@ class PostmortemForm(VersionedForm):
     action_items = FieldList(FormField(ActionItemForm), label="Action item", min_entries=0)
     preview = SubmitField("Preview")
     save = SubmitField("Save post-mortem")
+    publish = SubmitField("Save and publish")
 
     def load(self, pm: Postmortem, zone: ZoneInfo) -> None:
         fill_form(self, POSTMORTEM, POSTMORTEM.values_of(pm), zone)
@@ -103,8 +104,11 @@ class PostmortemForm(VersionedForm):
                 }
             )
         stored = POSTMORTEM.values_of(pm) if pm is not None else {}
+        typed = read_form(self, POSTMORTEM, zone, stored)
+        if self.publish.data:  # one click instead of choosing the status, then saving
+            typed["status"] = "published"
         return {
-            **read_form(self, POSTMORTEM, zone, stored),
+            **typed,
             "published_at": pm.published_at if pm and pm.status == "published" else None,
             "action_items": items,
             "version": self.version.data,

@@ -39,8 +39,9 @@ POSTMORTEM = Spec(
         Markdown(
             name="body",
             label="Body",
-            help="Markdown. A new one is drafted from the incident's record; replace each "
-            "guidance line before publishing.",
+            help="Markdown. A new one is drafted from the incident's record. Add what only "
+            "the team knows, e.g. ## Contributing factors, ## What went well, "
+            "## What went wrong.",
             api_help="Markdown.",
             rows=24,
         ),

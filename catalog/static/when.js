@@ -113,6 +113,7 @@
       now.type = "button";
       now.className = "btn btn-small btn-link when-now";
       now.textContent = "now";
+      now.tabIndex = -1;  // a pointer's shortcut: from the keyboard, type "now" (Tab stays field to field)
       now.setAttribute("aria-label", "Set " + (input.labels[0] ? input.labels[0].textContent : "this time") + " to now");
       now.addEventListener("click", function () {
         input.value = "now";
