@@ -482,3 +482,19 @@ def test_a_responder_logs_responds_and_publishes_with_little_effort(page, live_u
     assert pm.status == "published" and [i.owner for i in pm.action_items] == ["sam", "lee"]
     print(f"\nresponder journey at {page.viewport_size}: {me.clicks} clicks, {me.keys} keystrokes")
     assert me.clicks <= 12 and me.keys <= 60, (me.clicks, me.keys)
+
+
+def test_the_account_page_offers_the_browsers_zone(page, live_url):  # type: ignore[no-untyped-def]
+    """Times show in Europe/Berlin here (the team's zone); a browser elsewhere is offered its own."""
+    browser_zone = page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
+    page.goto(f"{live_url}/account")
+    suggestion = page.locator("[data-suggest-zone]")
+    if browser_zone == "Europe/Berlin":  # nothing to offer on a machine in Berlin
+        assert suggestion.is_hidden()
+        return
+    assert suggestion.is_visible() and browser_zone in suggestion.inner_text()
+    suggestion.locator("button").click()
+    assert page.input_value("#timezone") == browser_zone
+    page.click("main form.form button[type=submit]")
+    page.wait_for_selector(f"footer >> text={browser_zone}")
+    assert page.locator("[data-suggest-zone]").is_hidden()

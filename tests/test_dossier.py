@@ -330,3 +330,36 @@ def test_a_vector_name_cannot_break_the_markdown_dossier(app, session, settings)
     assert "### Evil \\#\\# Injected" not in text  # not over-escaped either
     # Entities, not \\<: python-markdown passes `\\<b>` through as live HTML.
     assert "### Evil ## Injected &lt;b&gt;x&lt;/b&gt; \\*y\\*" in text
+
+
+def test_the_post_mortem_record_shows_what_happened_when_without_names(
+    app, client, session, settings, now
+):  # type: ignore[no-untyped-def]
+    """The most recent published post-mortems carry their incident's timeline; who wrote
+    each update stays inside the team, and the text is inert in both formats."""
+    from catalog.incidents import timeline
+
+    incident = add(session, now - timedelta(days=3), title="Retriever stalled")
+    timeline.record(
+        session,
+        incident,
+        "note",
+        "Rolled back <script>alert(1)</script> the **index** | pipe",
+        at=incident.detected_at + timedelta(minutes=2),
+        source="web",
+        label="sam@example.com",
+    )
+    publish(session, incident, after=timedelta(hours=1))
+    draft_only = add(session, now - timedelta(days=2), title="Still a draft")
+    publish(session, draft_only, after=timedelta(hours=1), status="draft")
+    session.commit()
+    d, markdown = dossier_at(app, session, settings, now)
+    shown = [line.incident.title for line in d.postmortems if line.timeline]
+    assert shown == ["Retriever stalled"]
+    assert "### What happened when" in markdown
+    assert "— **detected**" in markdown and "the **index**" in markdown
+    assert "<script>" not in markdown
+    assert "sam@example.com" not in markdown
+    page = client.get("/exports/dossier").get_data(as_text=True)
+    assert "What happened when" in page and "<strong>index</strong>" in page
+    assert "<script>alert" not in page and "sam@example.com" not in page

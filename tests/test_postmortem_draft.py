@@ -144,3 +144,19 @@ def test_the_draft_holds_facts_only_and_publishes_in_one_click(client, session) 
     session.expire_all()
     pm = get_incident(session, incident.id).postmortem
     assert pm.status == "published" and pm.published_at is not None
+
+
+def test_action_item_owners_are_offered_from_active_accounts(app, client, session) -> None:  # type: ignore[no-untyped-def]
+    from helpers.accounts import make_user
+
+    from catalog.auth.models import User
+
+    make_user(app, "editor", "sam@example.com")
+    gone_id, _, _ = make_user(app, "editor", "gone@example.com")
+    gone = session.get(User, gone_id)
+    gone.active = False
+    session.commit()
+    page = new_postmortem_page(client, make_incident(session).id)
+    people = page.split('<datalist id="people">', 1)[1].split("</datalist>", 1)[0]
+    assert 'value="sam@example.com"' in people and "gone@example.com" not in people
+    assert 'list="people"' in page  # free text still allowed: a datalist only suggests

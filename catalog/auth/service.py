@@ -109,6 +109,14 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.email)))
 
 
+def active_people(session: Session) -> list[tuple[str, str]]:
+    """(e-mail, name) of every active account: whom an action item can be given to."""
+    rows = session.execute(
+        select(User.email, User.name).where(User.active.is_(True)).order_by(User.email)
+    )
+    return [(email, name) for email, name in rows]
+
+
 def count_users(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
 

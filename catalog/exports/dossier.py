@@ -11,6 +11,7 @@ halves of 183 days for the incident-count trend; the dossier says so.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.db import utcnow
-from catalog.incidents.models import Incident
+from catalog.incidents.models import Incident, IncidentUpdate
 from catalog.incidents.service import IncidentFilters
+from catalog.postmortems.draft import TimelineRow, timeline_rows
 from catalog.postmortems.models import Postmortem
 from catalog.postmortems.service import incident_root_cause_flag, root_cause_seconds
 from catalog.reports.cache import metrics_cache
@@ -30,6 +32,9 @@ from catalog.vectors.models import Vector
 
 HALF = timedelta(days=183)
 POSTMORTEMS_LISTED = 30
+TIMELINES_SHOWN = 5
+"""Published post-mortems whose timeline the dossier shows, the most recent first."""
+TIMELINE_ENTRIES_SHOWN = 20
 PUBLISHED_ON_TIME_NEEDED = 3
 
 
@@ -51,12 +56,14 @@ def _met(median: float | None, target: int) -> bool | None:
     return None if median is None else not over_target(median, target)
 
 
-@dataclass(frozen=True)
+@dataclass
 class PostmortemLine:
     incident: Incident
     postmortem: Postmortem
     flag: str
     root_cause_seconds: float | None
+    timeline: list[TimelineRow] = field(default_factory=list)
+    """Filled for the most recent published ones (TIMELINES_SHOWN)."""
 
     @property
     def actions_done(self) -> int:
@@ -131,6 +138,7 @@ def build_dossier(session: Session, settings: Settings, *, now: datetime | None 
         pm_lines.append(
             PostmortemLine(incident, incident.postmortem, flag, root_cause_seconds(incident))
         )
+    _add_timelines(session, [line for line in pm_lines if line.postmortem.status == "published"])
     flag_counts = {f: 0 for f in ("on_time", "late", "overdue", "pending")}
     status_counts = {s: 0 for s in ("published", "in_review", "draft")}
     for line in pm_lines:
@@ -157,6 +165,24 @@ def build_dossier(session: Session, settings: Settings, *, now: datetime | None 
     )
     dossier.checks = _checks(dossier, published_on_time)
     return dossier
+
+
+def _add_timelines(session: Session, published: list[PostmortemLine]) -> None:
+    """What happened when, for the most recent published post-mortems: milestones and
+    timeline entries, without who wrote them (the dossier leaves the team's names out)."""
+    shown = published[:TIMELINES_SHOWN]
+    if not shown:
+        return
+    updates: dict[int, list[IncidentUpdate]] = defaultdict(list)
+    for entry in session.scalars(
+        select(IncidentUpdate)
+        .where(IncidentUpdate.incident_id.in_([line.incident.id for line in shown]))
+        .order_by(IncidentUpdate.incident_id, IncidentUpdate.at, IncidentUpdate.id)
+    ):
+        if len(updates[entry.incident_id]) < TIMELINE_ENTRIES_SHOWN:
+            updates[entry.incident_id].append(entry)
+    for line in shown:
+        line.timeline = timeline_rows(line.incident, updates[line.incident.id], authors=False)
 
 
 def _checks(d: Dossier, published_on_time: int) -> list[Check]:

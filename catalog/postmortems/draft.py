@@ -128,23 +128,45 @@ def _impact(incident: Incident, d: IncidentDurations, zone: ZoneInfo) -> list[st
     return [lasted, f"{detect}; {recover}."]
 
 
-def _timeline(
-    incident: Incident, updates: Sequence[IncidentUpdate], zone: ZoneInfo, url: str
-) -> list[str]:
-    rows: list[tuple[datetime, int, str]] = []
+@dataclass(frozen=True)
+class TimelineRow:
+    at: datetime
+    text: str
+    """A milestone's name, or an entry's Markdown on one line, shortened."""
+    milestone: bool
+
+
+def timeline_rows(
+    incident: Incident, updates: Sequence[IncidentUpdate], *, authors: bool = True
+) -> list[TimelineRow]:
+    """An incident's milestones and timeline entries in time order (a milestone first at
+    a tie). A milestone click's entry is the milestone itself, listed once."""
+    rows: list[tuple[datetime, int, TimelineRow]] = []
     for order, (field, what) in enumerate(MILESTONES):
         value = getattr(incident, field)
         if value is not None:
-            rows.append((value, order, f"**{what}**"))
-    for entry in updates[:TIMELINE_ENTRIES]:
+            rows.append((value, order, TimelineRow(value, what, True)))
+    for entry in updates:
         if entry.kind == "milestone":
-            continue  # the milestone itself is listed, at its time
+            continue
         text = " ".join(entry.body.split())
         if len(text) > ENTRY_TEXT:
             text = text[: ENTRY_TEXT - 1].rstrip() + "…"
-        rows.append((entry.at, 10, f"{text} ({entry.author_label})"))
+        if authors:
+            text += f" ({entry.author_label})"
+        rows.append((entry.at, 10, TimelineRow(entry.at, text, False)))
     rows.sort(key=lambda row: (row[0], row[1]))
-    lines = [f"- {_time(at, zone)} — {text}" for at, _order, text in rows]
+    return [row for _at, _order, row in rows]
+
+
+def _timeline(
+    incident: Incident, updates: Sequence[IncidentUpdate], zone: ZoneInfo, url: str
+) -> list[str]:
+    rows = timeline_rows(incident, updates[:TIMELINE_ENTRIES])
+    lines = [
+        f"- {_time(row.at, zone)} — " + (f"**{row.text}**" if row.milestone else row.text)
+        for row in rows
+    ]
     if len(updates) > TIMELINE_ENTRIES:
         lines.append(f"- … the whole timeline is on [the incident page]({url}).")
     return lines

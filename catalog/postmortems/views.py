@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from catalog.auth.service import active_people
 from catalog.db import utcnow
 from catalog.incidents.models import Incident
 from catalog.incidents.service import get_incident
@@ -62,6 +63,7 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
         pm=pm,
         previewing=previewing,
         item_labels=ACTION_ITEM.labels(),
+        people=active_people(get_session()),
     ), status
 
 

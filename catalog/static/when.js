@@ -129,5 +129,22 @@
     update();
   }
 
+  // The account page: offer the browser's zone when it is not the one times are shown in.
+  function suggestZone(box) {
+    var browser = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var select = document.getElementById(box.getAttribute("data-for"));
+    if (!browser || !select || browser === box.getAttribute("data-suggest-zone")) return;
+    var known = Array.prototype.some.call(select.options, function (o) { return o.value === browser; });
+    if (!known) return;
+    box.querySelector("[data-browser-zone]").textContent = browser;
+    box.hidden = false;
+    box.querySelector("button").addEventListener("click", function () {
+      select.value = browser;
+      box.hidden = true;
+      select.focus();
+    });
+  }
+
   document.querySelectorAll("form[data-zone]").forEach(setUp);
+  document.querySelectorAll("[data-suggest-zone]").forEach(suggestZone);
 })();
