@@ -54,6 +54,7 @@ from catalog.when import read_when, show_local
 Schema = dict[str, Any]
 F = TypeVar("F", bound=type)
 UTC_ZONE = ZoneInfo("UTC")
+EMAIL_MAX = 254
 MARKDOWN_HELP = "Markdown: **bold**, lists, links, `code`. HTML is not rendered."
 
 
@@ -253,6 +254,43 @@ class Email(Text):
             description=self.help,
             render_kw=self._render_kw(maxlength=self.max_length, autocomplete="email"),
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Person(Field):
+    """An account, named by its e-mail (the API, backups) and chosen from a list (forms).
+    Which accounts may be named is the domain's question (active ones, or the one
+    already named)."""
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> str | None:
+        if value is None or value == "":
+            if self.required:
+                errors.add(self.name, f"{self.label} is required.")
+            return None
+        if not isinstance(value, str):
+            errors.add(self.name, f"{self.label} must be an account's e-mail, or null.")
+            return None
+        email = check_text(errors, self.name, value, max_length=EMAIL_MAX, label=self.label)
+        return email.lower() if email else None
+
+    def schema(self) -> Schema:
+        return self._describe(
+            {"type": ["string", "null"], "format": "email", "maxLength": EMAIL_MAX}
+        )
+
+    def read_schema(self) -> Schema:
+        return {"type": ["string", "null"], "description": "The account's e-mail."}
+
+    def to_form(self, value: Any, zone: ZoneInfo) -> Any:
+        return getattr(value, "email", value) or ""
+
+    def from_form(self, data: Any, zone: ZoneInfo, stored: Any) -> Any:
+        return data or None
+
+    def form_field(self) -> UnboundField:
+        # Choices are the active accounts, set by the view; an unknown e-mail is the
+        # domain's to refuse, with the others, in one pass.
+        return SelectField(self.label, description=self.help, validate_choice=False)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,6 +10,7 @@ import refusal with `one_line`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -28,6 +29,7 @@ from catalog.errors import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 STALE = "This object was changed by someone else meanwhile; reload it and try again."
 CLASH = "The change clashes with data saved meanwhile (a duplicate?); reload and try again."
@@ -56,6 +58,9 @@ def as_domain_error(exc: Exception) -> DomainError | None:
     if isinstance(exc, StaleDataError):
         return VersionConflict(STALE)
     if isinstance(exc, IntegrityError):
+        # A race past the friendly check, or a rule only the database knew: worth a line
+        # in the log either way, since the user only hears "clashes with data saved".
+        log.warning("Integrity error answered as a clash: %s", exc.orig)
         return Clash(unique_clash_fields(exc))
     return None
 

@@ -32,6 +32,7 @@ from catalog.exports.backup import (
     FORMAT,
     INCIDENT_FIELDS,
     POSTMORTEM_FIELDS,
+    ROLE_FIELDS,
     UPDATE_FIELDS,
     VECTOR_FIELDS,
     backup_chunks,
@@ -94,7 +95,13 @@ def test_the_backup_holds_what_the_catalog_holds_and_no_database_ids(app, sessio
     for vector in document["vectors"]:
         assert list(vector) == list(VECTOR_FIELDS)
     for record in document["incidents"]:
-        assert list(record) == [*INCIDENT_FIELDS, "vectors", "postmortem", "updates"]
+        assert list(record) == [
+            *INCIDENT_FIELDS,
+            "vectors",
+            *ROLE_FIELDS,
+            "postmortem",
+            "updates",
+        ]
         for entry in record["updates"]:
             assert list(entry) == list(UPDATE_FIELDS)
         if record["postmortem"] is not None:

@@ -169,8 +169,9 @@ def test_a_version_1_backup_still_restores_into_the_new_schema(
     build_catalog(session)
     document = json.loads(export(app))
     document["version"] = 1
-    for record in document["incidents"]:
-        del record["updates"]
+    for record in document["incidents"]:  # what version 2 added
+        for key in ("updates", "lead", "comms_lead"):
+            del record[key]
     with fresh_database("sqlite", tmp_path) as url, second_app(app_config, url) as other:
         summary = restore(other, document)
         assert summary.created == len(document["incidents"])
@@ -190,7 +191,10 @@ def test_timeline_entries_in_a_version_1_backup_are_an_unknown_field(
         try:
             restore(other, document)
         except ValidationError as exc:  # the first record stops it, as any refusal does
-            assert exc.fields == {"incidents[0].updates": ["Unknown field in a version 1 backup."]}
+            unknown = ["Unknown field in a version 1 backup."]
+            assert exc.fields == {
+                f"incidents[0].{key}": unknown for key in ("lead", "comms_lead", "updates")
+            }
         else:
             raise AssertionError("a version 1 backup with `updates` was accepted")
         assert state(other) == before

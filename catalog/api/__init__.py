@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -26,8 +26,6 @@ def _refused(exc: Exception):  # type: ignore[no-untyped-def]
     get_session().rollback()
     refusal = as_domain_error(exc)
     assert refusal is not None  # registered for refusals only
-    if isinstance(exc, IntegrityError):  # a race two requests ran past the friendly check
-        current_app.logger.warning("Integrity error turned into 409: %s", exc.orig)
     return error_response(
         status_of(refusal), refusal.code, refusal.message, dict(refusal.fields) or None
     )

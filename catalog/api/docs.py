@@ -183,6 +183,11 @@ PARAMETERS: dict[str, Schema] = {
         "Incidents started before; not before `since`.",
     ),
     "Q": query("q", {"type": "string"}, "Substring of the title or service, case-insensitive."),
+    "Lead": query(
+        "lead",
+        {"type": "string"},
+        "Incidents led by this account (its e-mail), or `me` for the caller's.",
+    ),
 }
 
 

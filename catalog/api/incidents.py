@@ -12,6 +12,7 @@ from catalog.api.common import host_is_trusted, list_envelope, paging
 from catalog.api.docs import WRITE_ERRORS, body, errors, ok, operation, params, query, ref
 from catalog.api.parsing import json_body, query_timestamp, read_timestamps, refuse_unknown
 from catalog.api.serializers import incident_to_dict, next_clock_change
+from catalog.auth import email_or_me
 from catalog.db import utcnow
 from catalog.errors import FieldErrors
 from catalog.exports.incidents_csv import incidents_csv_response
@@ -39,6 +40,7 @@ def filters_from_query() -> service.IncidentFilters:
         since=since,
         until=until,
         q=args.get("q") or None,
+        lead=email_or_me(args.get("lead")),
     )
 
 
@@ -49,7 +51,7 @@ def filters_from_query() -> service.IncidentFilters:
     {**ok(200, "One page of incidents.", ref("IncidentList")), **errors(422)},
     parameters=[
         *params("IncidentPage", "PerPage"),
-        *params("Vector", "Severity", "Service", "Team", "Status", "Since", "Until", "Q"),
+        *params("Vector", "Severity", "Service", "Team", "Status", "Since", "Until", "Q", "Lead"),
         query(
             "sort",
             {"type": "string", "enum": list(service.SORTS), "default": "-started"},

@@ -68,6 +68,8 @@ def incident_to_dict(
         "acknowledged_at": iso_utc(incident.acknowledged_at),
         "mitigated_at": iso_utc(incident.mitigated_at),
         "recovered_at": iso_utc(incident.recovered_at),
+        "lead": incident.lead_email,
+        "comms_lead": incident.comms_lead_email,
         "status": incident_status(incident),
         "ttd_seconds": ttd_seconds(incident.started_at, incident.detected_at),
         "ttr_seconds": ttr_seconds(

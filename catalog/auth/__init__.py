@@ -62,6 +62,14 @@ def current_actor() -> User | None:
     return user
 
 
+def email_or_me(value: str | None) -> str | None:
+    """A filter naming an account: `me` is whoever asks, anything else an e-mail."""
+    if value == "me":
+        actor = current_actor()
+        return actor.email if actor is not None else None
+    return value or None
+
+
 def safe_next(target: str | None) -> str | None:
     """Only same-site paths: no scheme, no host, no `//` or `/\\` tricks."""
     if not target or len(target) > 2000:

@@ -9,13 +9,20 @@ through its cache; the lists below are live queries of a handful of rows.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 
+from catalog.auth import current_actor
 from catalog.db import utcnow
 from catalog.errors import ValidationError
-from catalog.incidents.service import incident_status, list_incidents
-from catalog.postmortems.service import flagged_incidents, overdue_action_items
+from catalog.incidents.service import IncidentFilters, incident_status, list_incidents
+from catalog.postmortems.service import (
+    action_items_of,
+    flagged_incidents,
+    overdue_action_items,
+)
 from catalog.reports import analytics
 from catalog.reports.cache import cached_values, metrics_cache
 from catalog.reports.metrics import incident_durations
@@ -30,6 +37,26 @@ bp = Blueprint("dashboard", __name__)
 def favicon():  # type: ignore[no-untyped-def]
     """Browsers ask for /favicon.ico on their own (a saved dossier, a JSON answer): the app's icon."""
     return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
+def _mine(session: Session, now: datetime) -> dict[str, object]:
+    """*My incidents*: the open incidents the reader leads, and the action items they own
+    (by e-mail or name) that are due today or overdue."""
+    me = current_actor()
+    if me is None:
+        return {"my_open": [], "my_items": [], "today": now.date()}
+    led = list_incidents(
+        session,
+        IncidentFilters(status="open", lead=me.email),
+        sort="started",
+        per_page=10,
+        cached=cached_values(session),
+    )
+    return {
+        "my_open": list(led.items),
+        "my_items": action_items_of(session, [me.email, me.name], due_by=now.date()),
+        "today": now.date(),
+    }
 
 
 @bp.get("/")
@@ -59,6 +86,7 @@ def index():  # type: ignore[no-untyped-def]
     )
     return render_template(
         "dashboard/index.html",
+        **_mine(session, now),
         query=query,
         summary=summary,
         # The catalog table is exactly its CSV: the vector breakdown, by name.

@@ -3,7 +3,8 @@
 Format `failure-catalog-backup`, version 2 (README, "JSON backup format"):
 the vectors by slug, then the incidents by id, each incident with its vector
 slugs, its post-mortem (with action items) and its timeline inside it.
-Version 2 is version 1 plus each incident's `updates`; version 1 still restores. Database ids are
+Version 2 is version 1 plus each incident's `lead`, `comms_lead` (e-mails) and
+`updates`; version 1 still restores. Database ids are
 left out, since they differ between installations: an incident is named by
 its `uid`, a vector by its slug. Nothing in it depends on when it was written,
 so export → import into an empty database → export gives the same bytes.
@@ -27,6 +28,7 @@ from flask import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.auth.models import User
 from catalog.exports.streaming import streamed_download
 from catalog.incidents.models import Incident, IncidentUpdate, incident_vectors
 from catalog.postmortems.models import ActionItem, Postmortem
@@ -87,6 +89,8 @@ ACTION_ITEM_FIELDS = ("title", "owner", "due_on", "done_at", "link", "created_at
 # Version 2: an incident's timeline. `author` is the writer's e-mail or a system's name
 # (user ids differ between installations; a restore links the e-mail to its account).
 UPDATE_FIELDS = ("at", "kind", "source", "author", "body", "created_at")
+# Version 2: an incident's roles, as the accounts' e-mails (after `vectors`).
+ROLE_FIELDS = ("lead", "comms_lead")
 
 
 def _plain(value: Any) -> Any:
@@ -127,7 +131,12 @@ def backup_chunks(session: Session) -> Iterator[str]:
     head = f'{{"format":"{FORMAT}","version":{VERSION},\n"vectors":[\n'
     head += ",\n".join(_line(_record(v, VECTOR_FIELDS)) for v in vectors)
     yield head + '\n],\n"incidents":[\n'
-    columns = [Incident.id, *(getattr(Incident, f) for f in INCIDENT_FIELDS)]
+    columns = [
+        Incident.id,
+        *(getattr(Incident, f) for f in INCIDENT_FIELDS),
+        Incident.lead_id,
+        Incident.comms_lead_id,
+    ]
     last_id, first = 0, True
     while True:
         rows = session.execute(
@@ -189,9 +198,18 @@ def _incident_records(
         .order_by(IncidentUpdate.incident_id, IncidentUpdate.at, IncidentUpdate.id)
     ):
         updates[entry.incident_id].append(_record(entry, UPDATE_FIELDS))
+    people = {row.lead_id for row in rows} | {row.comms_lead_id for row in rows}
+    people.discard(None)
+    emails = (
+        dict(session.execute(select(User.id, User.email).where(User.id.in_(people))).all())
+        if people
+        else {}
+    )
     for row in rows:
         record = _record(row, INCIDENT_FIELDS)
         record["vectors"] = slugs.get(row.id, [])
+        for name in ROLE_FIELDS:  # accounts by e-mail: ids differ between installations
+            record[name] = emails.get(getattr(row, f"{name}_id"))
         pm = postmortems.get(row.id)
         if pm is None:
             record["postmortem"] = None

@@ -15,8 +15,9 @@ from typing import Any
 
 from flask import Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from catalog.auth.models import User
 from catalog.exports.spreadsheet import csv_rows
 from catalog.exports.streaming import streamed_download
 from catalog.incidents.models import TIMESTAMP_FIELDS, Incident, incident_vectors
@@ -43,8 +44,11 @@ HEADER = [
     "ttd_s",
     "ttr_s",
     "ttr_from",
+    "lead",
+    "comms_lead",
 ]
 BATCH = 5000
+_LEAD, _COMMS_LEAD = aliased(User), aliased(User)
 
 
 def incident_csv_chunks(
@@ -66,10 +70,14 @@ def incident_csv_chunks(
         *(getattr(Incident, name) for name in TIMESTAMP_FIELDS),
         exact_seconds(ttd_sql(), dialect),
         exact_seconds(ttr_sql(settings.mttr_from), dialect),
+        _LEAD.email,
+        _COMMS_LEAD.email,
     ]
     query = apply_filters(
         select(*columns)
         .select_from(Incident)
+        .outerjoin(_LEAD, _LEAD.id == Incident.lead_id)
+        .outerjoin(_COMMS_LEAD, _COMMS_LEAD.id == Incident.comms_lead_id)
         .outerjoin(incident_vectors, incident_vectors.c.incident_id == Incident.id)
         .outerjoin(Vector, Vector.id == incident_vectors.c.vector_id)
         .order_by(Incident.id, Vector.slug),
@@ -92,6 +100,8 @@ def incident_csv_chunks(
                     first[13],
                     "" if first[14] is None else first[14],
                     settings.mttr_from,
+                    first[15] or "",
+                    first[16] or "",
                 ]
             )
             if len(batch) >= BATCH:

@@ -34,6 +34,7 @@ from catalog.exports.backup import (
     INCIDENT_FIELDS,
     POSTMORTEM_FIELDS,
     READABLE_VERSIONS,
+    ROLE_FIELDS,
     UPDATE_FIELDS,
     VECTOR_FIELDS,
 )
@@ -100,6 +101,7 @@ def import_backup(
         try:
             incident = _incident(session, where, record, now, catalog, external, version)
             if version >= 2:
+                _roles(incident, where, record, authors)
                 _updates(incident, f"{where}.updates", record.get("updates"), now, authors)
         except ValidationError as exc:
             raise ValidationError(exc.fields, refused) from exc
@@ -244,7 +246,9 @@ def _incident(
     version: int,
 ) -> Incident:
     errors = FieldErrors()
-    known = {*INCIDENT_FIELDS, "vectors", "postmortem", *(("updates",) if version >= 2 else ())}
+    known = {*INCIDENT_FIELDS, "vectors", "postmortem"}
+    if version >= 2:
+        known |= {*ROLE_FIELDS, "updates"}
     _unknown_keys(errors, where, record, known, version)
     data: dict[str, Any] = {
         k: v for k, v in record.items() if k in INCIDENT_FIELDS and not k.endswith("_at")
@@ -367,6 +371,25 @@ class Authors:
                 email: id_ for email, id_ in self._session.execute(select(User.email, User.id))
             }
         return self._ids.get(label)
+
+    def user_of(self, label: str) -> User | None:
+        user_id = self.id_of(label)
+        return self._session.get(User, user_id) if user_id is not None else None
+
+
+def _roles(incident: Incident, where: str, record: Mapping[str, Any], authors: Authors) -> None:
+    """An incident's lead and communications lead (version 2), linked to the accounts here
+    with those e-mails; a role whose account is not here is left empty (the backup does
+    not carry accounts), and the timeline still says who led."""
+    errors = FieldErrors()
+    for name in ROLE_FIELDS:
+        email = record.get(name)
+        if email is not None and not isinstance(email, str):
+            errors.add(f"{where}.{name}", "Must be an account's e-mail, or null.")
+        elif email:
+            setattr(incident, name, authors.user_of(email.strip().lower()))
+    if errors:
+        raise ValidationError(errors.fields)
 
 
 MAX_UPDATES = 10_000

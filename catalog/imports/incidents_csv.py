@@ -2,7 +2,9 @@
 
 The columns are the export's. `title`, `severity`, `service`, `started_at` and
 `detected_at` are required; the derived ones (`id`, `ttd_s`, `ttr_s`,
-`ttr_from`) are read past, since the app computes them; any other column is
+`ttr_from`) are read past, since the app computes them, and so are the roles
+(`lead`, `comms_lead`: accounts of the installation that wrote the file, which
+need not exist here; the JSON backup carries them); any other column is
 refused, so a misspelt header cannot drop a field in silence. `vectors` holds
 slugs separated by `;`; a row that names none gets the `--vector` default.
 
@@ -41,7 +43,9 @@ from catalog.vectors.models import Vector
 
 # The incident's required fields, but `vectors`: a row that names none gets the default.
 REQUIRED = tuple(name for name in INCIDENT.required if name != "vectors")
-DERIVED = ("id", "ttd_s", "ttr_s", "ttr_from")
+# Read past: computed by the export, or (the roles) accounts of the installation that
+# wrote the file, which need not exist here.
+DERIVED = ("id", "ttd_s", "ttr_s", "ttr_from", "lead", "comms_lead")
 FLUSH_EVERY = 500
 
 

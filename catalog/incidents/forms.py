@@ -12,7 +12,7 @@ from wtforms.validators import Length, Optional
 from catalog.fields import fill_form, read_form, with_fields
 from catalog.incidents.milestones import REOPEN, STAMP
 from catalog.incidents.models import SEVERITIES, STATUSES, Incident
-from catalog.incidents.spec import INCIDENT
+from catalog.incidents.spec import INCIDENT, PEOPLE
 from catalog.incidents.timeline import NOTE
 from catalog.vectors.models import Vector
 from catalog.web.forms import VersionedForm, options
@@ -27,6 +27,20 @@ class IncidentForm(VersionedForm):
             (v.slug, v.name + (" (archived)" if v.archived else "")) for v in vectors
         )
 
+    def set_people_choices(
+        self, people: list[tuple[str, str]], current: Incident | None = None
+    ) -> None:
+        """The active accounts, and whoever holds a role now (even if since deactivated)."""
+        for name in PEOPLE:
+            holder = getattr(current, f"{name}_email", None) if current is not None else None
+            known = {email for email, _ in people}
+            extra = [(holder, f"{holder} (deactivated)")] if holder and holder not in known else []
+            getattr(self, name).choices = options(
+                [("", "— nobody yet —")]
+                + [(email, f"{label} ({email})" if label else email) for email, label in people]
+                + extra
+            )
+
     def load(self, incident: Incident, zone: ZoneInfo) -> None:
         """Fill a GET form from a stored incident, times shown in the user's zone."""
         fill_form(self, INCIDENT, _values(incident), zone)
@@ -38,7 +52,12 @@ class IncidentForm(VersionedForm):
 
 
 def _values(incident: Incident) -> dict[str, Any]:
-    return {**INCIDENT.values_of(incident), "vectors": incident.vector_slugs}
+    return {
+        **INCIDENT.values_of(incident),
+        "vectors": incident.vector_slugs,
+        "lead": incident.lead_email,
+        "comms_lead": incident.comms_lead_email,
+    }
 
 
 class IncidentFilterForm(Form):
@@ -51,6 +70,7 @@ class IncidentFilterForm(Form):
     )
     service = SelectField("Service", choices=options([("", "All services")]), validate_choice=False)
     team = SelectField("Team", choices=options([("", "All teams")]), validate_choice=False)
+    lead = SelectField("Lead", choices=options([("", "Anyone")]), validate_choice=False)
     status = SelectField(
         "Status",
         choices=options(

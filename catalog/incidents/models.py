@@ -14,6 +14,7 @@ from catalog.incidents.spec import DETECTION_SOURCES, INCIDENT, SEVERITIES, TIME
 from catalog.vectors.models import Vector
 
 if TYPE_CHECKING:
+    from catalog.auth.models import User
     from catalog.postmortems.models import Postmortem
 
 
@@ -36,7 +37,7 @@ __all__ = [
 # What a timeline entry records: a responder's note, a milestone stamped (or an
 # incident reopened), a change that matters (severity, vectors), a status another
 # system reported (an Alertmanager delivery, a Statuspage update on import).
-UPDATE_KINDS = ("note", "milestone", "reopened", "severity", "vectors", "status")
+UPDATE_KINDS = ("note", "milestone", "reopened", "severity", "vectors", "roles", "status")
 # Where it came from: a page, the API, the CLI, a webhook, an import.
 UPDATE_SOURCES = ("web", "api", "cli", "alertmanager", "import")
 
@@ -80,6 +81,7 @@ class Incident(Base):
         Index("ix_incidents_recovered_at", "recovered_at"),  # open incidents
         Index("uq_incidents_external", "external_source", "external_id", unique=True),
         Index("uq_incidents_uid", "uid", unique=True),
+        Index("ix_incidents_lead_id", "lead_id"),  # the list's lead filter, My incidents
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,6 +98,11 @@ class Incident(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mitigated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who runs the response and who keeps stakeholders informed: accounts, by id. No
+    # foreign key: accounts are deactivated, never deleted, and a column added to this
+    # table must not rebuild it on SQLite (the data-version triggers live on it).
+    lead_id: Mapped[int | None] = mapped_column(Integer)
+    comms_lead_id: Mapped[int | None] = mapped_column(Integer)
     external_source: Mapped[str | None] = mapped_column(String(32))
     external_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -111,6 +118,12 @@ class Incident(Base):
 
     # The database deletes an incident's timeline with it (ON DELETE CASCADE): a
     # long one is not loaded into the session only to be deleted row by row.
+    lead: Mapped[User | None] = relationship(
+        primaryjoin="foreign(Incident.lead_id) == User.id", lazy="selectin", viewonly=False
+    )
+    comms_lead: Mapped[User | None] = relationship(
+        primaryjoin="foreign(Incident.comms_lead_id) == User.id", lazy="selectin", viewonly=False
+    )
     # Write-only: entries are added without loading the timeline, and read with a query
     # (catalog.incidents.timeline.timeline_of), never as an attribute.
     updates: WriteOnlyMapped[IncidentUpdate] = relationship(
@@ -122,6 +135,14 @@ class Incident(Base):
     @property
     def vector_slugs(self) -> list[str]:
         return [v.slug for v in self.vectors]
+
+    @property
+    def lead_email(self) -> str | None:
+        return self.lead.email if self.lead is not None else None
+
+    @property
+    def comms_lead_email(self) -> str | None:
+        return self.comms_lead.email if self.comms_lead is not None else None
 
 
 class IncidentUpdate(Base):

@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from catalog.auth.models import User
 from catalog.db import seconds_between, utcnow
 from catalog.errors import FieldErrors, NotFoundError, ValidationError
 from catalog.incidents import timeline
 from catalog.incidents.models import STATUSES, Incident, incident_vectors
-from catalog.incidents.spec import INCIDENT, SEVERITIES, TIMESTAMP_FIELDS
+from catalog.incidents.spec import INCIDENT, PEOPLE, SEVERITIES, TIMESTAMP_FIELDS
 from catalog.locking import check_version
 from catalog.postmortems.models import Postmortem
 from catalog.rules import is_storable
@@ -115,8 +116,28 @@ def validate_incident(
         allow_archived=allow_archived,
         catalog=catalog,
     )
+    for name in PEOPLE:
+        clean[name] = _resolve_person(session, errors, name, clean[name], current)
     errors.raise_if_any()
     return clean
+
+
+def _resolve_person(
+    session: Session, errors: FieldErrors, name: str, email: str | None, current: Incident | None
+) -> User | None:
+    """The account an e-mail names: an active one, or the one already in the role (an
+    edit of something else must not fail because the lead has since left)."""
+    if not email or errors.has(name):
+        return None
+    label = INCIDENT[name].label
+    user = session.scalar(select(User).where(User.email == email)) if is_storable(email) else None
+    if user is None:
+        errors.add(name, f"{label}: there is no account with the e-mail {email[:254]}.")
+        return None
+    if not user.active and (current is None or getattr(current, name) is not user):
+        errors.add(name, f"{label}: {email} is deactivated; pick an active account.")
+        return None
+    return user
 
 
 def _resolve_vectors(
@@ -193,6 +214,7 @@ def update_incident(
     check_version(incident, data.get("version"), noun="incident")
     merged: dict[str, Any] = {field: getattr(incident, field) for field in EDITABLE}
     merged["vectors"] = incident.vector_slugs
+    merged["lead"], merged["comms_lead"] = incident.lead_email, incident.comms_lead_email
     before = dict(merged)
     merged.update({k: v for k, v in data.items() if k in EDITABLE})
     clean = validate_incident(session, merged, current=incident, now=now, errors=errors)
@@ -236,6 +258,8 @@ class IncidentFilters:
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = None
+    lead: str | None = None
+    """An account's e-mail: the incidents it leads."""
 
 
 # `cached(name, compute, keep=None, *, valid_until=None, now=None)`: MetricsCache.value
@@ -270,7 +294,7 @@ def check_filters(filters: IncidentFilters) -> None:
         errors.add("severity", f"Severity must be one of: {', '.join(SEVERITIES)}.")
     if filters.status and filters.status not in (*STATUSES, "open"):
         errors.add("status", "Status must be investigating, mitigated, recovered or open.")
-    for name in ("vector", "service", "team", "q"):
+    for name in ("vector", "service", "team", "q", "lead"):
         value = getattr(filters, name)
         if value and not is_storable(value):
             errors.add(name, "Contains control characters or invalid Unicode.")
@@ -305,6 +329,9 @@ def apply_filters(query: Select[Any], filters: IncidentFilters) -> Select[Any]:
         query = query.where(and_(Incident.recovered_at.is_(None), Incident.mitigated_at.is_(None)))
     elif filters.status == "open":
         query = query.where(Incident.recovered_at.is_(None))
+    if filters.lead:
+        lead = select(User.id).where(User.email == filters.lead.lower()).scalar_subquery()
+        query = query.where(Incident.lead_id == lead)
     if filters.since:
         query = query.where(Incident.started_at >= filters.since)
     if filters.until:
@@ -368,6 +395,8 @@ class IncidentSummary:
     created_at: datetime
     updated_at: datetime
     version: int
+    lead_email: str | None = None
+    comms_lead_email: str | None = None
     vectors: tuple[VectorRef, ...] = ()
     postmortem: PostmortemRef | None = None
 
@@ -376,14 +405,25 @@ class IncidentSummary:
         return [v.slug for v in self.vectors]
 
 
-_SUMMARY_COLUMNS = tuple(
-    getattr(Incident, name)
-    for name in IncidentSummary.__dataclass_fields__
-    if name not in ("vectors", "postmortem")
+_LEAD = aliased(User)
+_COMMS_LEAD = aliased(User)
+_SUMMARY_COLUMNS = (
+    *(
+        getattr(Incident, name)
+        for name in IncidentSummary.__dataclass_fields__
+        if name not in ("vectors", "postmortem", "lead_email", "comms_lead_email")
+    ),
+    _LEAD.email,
+    _COMMS_LEAD.email,
 )
 # Built once: a list page runs these for every request, and assembling a select of
-# 18 columns costs more than SQLite takes to answer it.
-_SUMMARY_QUERY = select(*_SUMMARY_COLUMNS)
+# 20 columns costs more than SQLite takes to answer it. The roles' e-mails come in
+# the same round trip (primary-key joins).
+_SUMMARY_QUERY = (
+    select(*_SUMMARY_COLUMNS)
+    .outerjoin(_LEAD, _LEAD.id == Incident.lead_id)
+    .outerjoin(_COMMS_LEAD, _COMMS_LEAD.id == Incident.comms_lead_id)
+)
 _VECTORS_OF = (
     select(
         incident_vectors.c.incident_id,

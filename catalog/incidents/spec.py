@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catalog.fields import Choice, Markdown, SlugList, Spec, Text, Timestamp
+from catalog.fields import Choice, Markdown, Person, SlugList, Spec, Text, Timestamp
 from catalog.rules import SHORT_MAX, TITLE_MAX
 
 TIMESTAMP_FIELDS = ("started_at", "detected_at", "acknowledged_at", "mitigated_at", "recovered_at")
@@ -100,9 +100,23 @@ INCIDENT = Spec(
             help="Markdown. What users saw, what was done.",
             api_help="Markdown.",
         ),
+        Person(
+            name="lead",
+            label="Incident lead",
+            help="Who runs the response (the commander).",
+            api_help="An active account's e-mail, or null.",
+        ),
+        Person(
+            name="comms_lead",
+            label="Communications lead",
+            help="Who keeps stakeholders informed. Optional.",
+            api_help="An active account's e-mail, or null.",
+        ),
     ),
 )
-assert INCIDENT.names[-6:-1] == TIMESTAMP_FIELDS
+assert INCIDENT.names[6:11] == TIMESTAMP_FIELDS
+PEOPLE = ("lead", "comms_lead")
+"""The fields that name accounts (by e-mail; stored by id)."""
 
 SEVERITIES = SEVERITY.values
 DETECTION_SOURCES = DETECTION_SOURCE.values

@@ -44,6 +44,7 @@ KIND_LABELS = {
     "severity": "Severity",
     "vectors": "Vectors",
     "status": "Status",
+    "roles": "Roles",
 }
 
 
@@ -111,12 +112,16 @@ def add_note(
 def changes_worth_telling(before: Mapping[str, Any], incident: Incident) -> list[tuple[str, str]]:
     """The (kind, body) entries an edit deserves: a new severity, vectors linked or unlinked.
 
-    Other fields are in the History (the audit trail); these change who is paged
-    and which playbook applies, so responders see them in the timeline too.
+    Other fields are in the History (the audit trail); these change who is paged,
+    who leads and which playbook applies, so responders see them in the timeline too.
     """
     told = []
     if before["severity"] != incident.severity:
         told.append(("severity", f"Severity {before['severity']} → **{incident.severity}**."))
+    for name, role in (("lead", "Incident lead"), ("comms_lead", "Communications lead")):
+        now_in_role = getattr(incident, f"{name}_email")
+        if before[name] != now_in_role:
+            told.append(("roles", f"{role}: **{now_in_role or 'nobody'}**."))
     old, new = set(before["vectors"]), set(incident.vector_slugs)
     if old != new:
         parts = []

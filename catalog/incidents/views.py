@@ -14,6 +14,8 @@ from flask import (
 from sqlalchemy import select
 
 from catalog.audit.service import incident_history
+from catalog.auth import email_or_me
+from catalog.auth.service import active_people
 from catalog.db import utcnow
 from catalog.errors import ValidationError
 from catalog.exports.incidents_csv import incidents_csv_response
@@ -75,6 +77,7 @@ def _list_filters() -> service.IncidentFilters:
         team=request.args.get("team") or None,
         status=request.args.get("status") or None,
         q=(request.args.get("q") or "").strip()[:200] or None,
+        lead=email_or_me(request.args.get("lead")),
     )
 
 
@@ -97,6 +100,9 @@ def index():  # type: ignore[no-untyped-def]
     known = services_and_teams(session)
     form.service.choices = options([("", "All services")] + [(s, s) for s in known["services"]])
     form.team.choices = options([("", "All teams")] + [(t, t) for t in known["teams"]])
+    form.lead.choices = options(
+        [("", "Anyone"), ("me", "Me")] + [(e, n or e) for e, n in active_people(session)]
+    )
     filters = _list_filters()
     per_page = _int_arg("per_page", 25)
     try:
@@ -254,6 +260,7 @@ def add_note(incident_id: int):  # type: ignore[no-untyped-def]
 def create():  # type: ignore[no-untyped-def]
     form = IncidentForm()
     form.set_vector_choices(_vector_choices())
+    form.set_people_choices(active_people(get_session()))
     zone = display_zone()
     if request.method == "GET":
         # A sensible start: detected now, started now; the responder corrects both.
@@ -279,6 +286,7 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
     zone = display_zone()
     form = IncidentForm()
     form.set_vector_choices(_vector_choices(incident))
+    form.set_people_choices(active_people(get_session()), incident)
     if request.method == "GET":
         form.load(incident, zone)
     saved = submit(

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.db import utcnow
@@ -19,6 +19,7 @@ from catalog.locking import check_version
 from catalog.postmortems.draft import placeholder_sections
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.spec import ACTION_ITEM, POSTMORTEM
+from catalog.rules import is_storable
 
 if TYPE_CHECKING:
     from catalog.reports.chunks import ChunkCache
@@ -247,6 +248,28 @@ def _replace_items(pm: Postmortem, items: list[CleanActionItem]) -> None:
         )
         kept.append(row)
     pm.action_items = kept
+
+
+def action_items_of(
+    session: Session, owners: list[str], *, due_by: date, limit: int = 20
+) -> list[ActionItem]:
+    """Open action items owned by any of `owners` (an e-mail, a name; any case) and due by
+    `due_by`, the longest overdue first: what *My incidents* asks its reader to do."""
+    names = [o.strip().lower() for o in owners if o and o.strip() and is_storable(o)]
+    if not names:
+        return []
+    return list(
+        session.scalars(
+            select(ActionItem)
+            .where(
+                ActionItem.done_at.is_(None),
+                ActionItem.due_on <= due_by,
+                func.lower(ActionItem.owner).in_(names),
+            )
+            .order_by(ActionItem.due_on, ActionItem.id)
+            .limit(limit)
+        )
+    )
 
 
 def overdue_action_items(session: Session, *, today: date) -> list[ActionItem]:

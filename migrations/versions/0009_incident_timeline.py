@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("created_at", catalog.db.UTCDateTime(), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('note','milestone','reopened','severity','vectors','status')",
+            "kind IN ('note','milestone','reopened','severity','vectors','roles','status')",
             name=op.f("ck_incident_updates_kind"),
         ),
         sa.CheckConstraint(
