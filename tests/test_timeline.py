@@ -252,3 +252,17 @@ def test_an_incident_page_lists_its_timeline_oldest_first(client, session) -> No
     total = session.scalar(select(func.count()).select_from(IncidentUpdate))
     assert total == 2
     assert timedelta(0) <= entries(session, incident.id)[1].at - entries(session, incident.id)[0].at
+
+
+def test_a_long_timeline_shows_its_newest_updates_and_says_where_the_rest_are(
+    client, session, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from catalog.incidents import views
+
+    monkeypatch.setattr(views, "TIMELINE_SHOWN", 2)
+    incident = make_incident(session)
+    for body in ("oldest note", "middle note", "newest note"):
+        client.post(f"/incidents/{incident.id}/notes", data={"body": body})
+    page = client.get(f"/incidents/{incident.id}").text
+    assert "3 updates" in page and "1 earlier one is in the API" in page
+    assert "oldest note" not in page and "middle note" in page and "newest note" in page

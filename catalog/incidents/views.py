@@ -134,6 +134,7 @@ def index():  # type: ignore[no-untyped-def]
 
 
 MAX_HISTORY_PAGE = 10_000
+TIMELINE_SHOWN = 200
 
 
 @bp.get("/<int:incident_id>")
@@ -160,6 +161,10 @@ def _show(
     if not 0 < history_page <= MAX_HISTORY_PAGE:
         history_page = 1
     events, older = incident_history(session, incident.id, page=history_page)
+    # The newest TIMELINE_SHOWN updates; a restored or imported history may hold thousands.
+    total = timeline.count_of(session, incident.id)
+    earlier = max(0, total - TIMELINE_SHOWN)
+    updates = timeline.timeline_of(session, incident.id, offset=earlier)
     page = render_template(
         "incidents/detail.html",
         incident=incident,
@@ -174,7 +179,8 @@ def _show(
         milestone_form=milestone_form or MilestoneForm(formdata=None, data=fresh),
         note_form=note_form or NoteForm(formdata=None),
         reopen_form=reopen_form or ReopenForm(formdata=None, data=fresh),
-        updates=timeline.timeline_of(session, incident.id),
+        updates=updates,
+        earlier_updates=earlier,
         kind_labels=timeline.KIND_LABELS,
         zone=display_zone(),
         events=events,
