@@ -163,7 +163,9 @@ class Markdown(Field):
         if self.required and isinstance(value, str) and not value.strip():
             errors.add(self.name, f"{self.label} is required.")
             return None
-        return check_text(errors, self.name, value, max_length=self.max_length, label=self.label)
+        return check_text(
+            errors, self.name, value, max_length=self.max_length, label=self.label, prose=True
+        )
 
     def schema(self) -> Schema:
         return self._describe({"type": "string", "maxLength": self.max_length})
@@ -270,7 +272,7 @@ class Person(Field):
         if not isinstance(value, str):
             errors.add(self.name, f"{self.label} must be an account's e-mail, or null.")
             return None
-        email = check_text(errors, self.name, value, max_length=EMAIL_MAX, label=self.label)
+        email = check_text(errors, self.name, value.strip(), max_length=EMAIL_MAX, label=self.label)
         return email.lower() if email else None
 
     def schema(self) -> Schema:
@@ -698,10 +700,15 @@ def read_form(
 ) -> dict[str, Any]:
     """What a posted form holds, as the domain takes it; unreadable fields read as None."""
     stored = stored or {}
-    return {
-        f.name: f.from_form(None if bound.process_errors else bound.data, zone, stored.get(f.name))
-        for f, bound in _on_form(form, spec)
-    }
+    values = {}
+    for f, bound in _on_form(form, spec):
+        value = f.from_form(None if bound.process_errors else bound.data, zone, stored.get(f.name))
+        if isinstance(f, Timestamp) and value is not None:
+            # Shown again as the moment it was read as: "-7m" in a refused form would
+            # otherwise mean another moment when the form is sent again.
+            bound.data = show_local(value, zone)
+        values[f.name] = value
+    return values
 
 
 def unreadable(form: Any, spec: Spec) -> FieldErrors:

@@ -92,8 +92,10 @@ def check_text(
     max_length: int,
     required: bool = False,
     label: str | None = None,
+    prose: bool = False,
 ) -> str | None:
-    """Check one text value and return it cleaned (stripped for one-line fields)."""
+    """Check one text value and return it cleaned (stripped for one-line fields).
+    `prose` (Markdown, of any length) keeps format characters; see _invisible."""
     label = label or field.replace("_", " ").capitalize()
     if value is None:
         if required:
@@ -114,7 +116,7 @@ def check_text(
     if _SURROGATE.search(value):
         errors.add(field, f"{label} contains invalid Unicode (a lone surrogate).")
         return None
-    if max_length < MARKDOWN_MAX and (invisible := _invisible(value)):
+    if not prose and max_length < MARKDOWN_MAX and (invisible := _invisible(value)):
         errors.add(
             field,
             f"{label} contains invisible formatting characters ({invisible}); "

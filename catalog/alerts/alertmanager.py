@@ -41,7 +41,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from catalog.errors import FieldErrors, ValidationError
 from catalog.incidents import service, timeline
 from catalog.incidents.models import SEVERITIES, Incident
-from catalog.rules import SHORT_MAX, TITLE_MAX, storable
+from catalog.rules import EARLIEST, SHORT_MAX, TITLE_MAX, storable
 from catalog.timefmt import parse_timestamp
 
 SOURCE = "alertmanager"
@@ -246,7 +246,10 @@ def _apply(
     service.update_incident(
         session, incident, {"recovered_at": recovered, "version": incident.version}, now=received_at
     )
-    _tell(session, incident, alert, "resolved", resolved_at)
+    # the alert's own time, unless it is one no stored time may be (before 2000)
+    _tell(
+        session, incident, alert, "resolved", resolved_at if resolved_at >= EARLIEST else recovered
+    )
     return incident.id, "updated"
 
 

@@ -9,7 +9,7 @@ from flask import current_app, request, url_for
 
 from catalog.api.parsing import query_int
 from catalog.errors import FieldErrors, ValidationError
-from catalog.incidents.service import MAX_PER_PAGE
+from catalog.incidents.service import MAX_PAGE, MAX_PER_PAGE
 
 
 def paging() -> tuple[int, int]:
@@ -19,6 +19,8 @@ def paging() -> tuple[int, int]:
     per_page = query_int(errors, "per_page", 50)
     if not errors.has("page") and page < 1:
         errors.add("page", "Page must be 1 or more.")
+    elif not errors.has("page") and page > MAX_PAGE:
+        errors.add("page", f"Page must be at most {MAX_PAGE:,}.")
     if not errors.has("per_page") and not 1 <= per_page <= MAX_PER_PAGE:
         errors.add("per_page", f"Per page must be between 1 and {MAX_PER_PAGE}.")
     if errors:
@@ -44,8 +46,11 @@ def list_envelope(
     if has_next:
         args = request.args.to_dict()
         args.update(page=str(page + 1), per_page=str(per_page))
-        path = request.view_args or {}  # /incidents/7/updates: the 7
-        next_url = url_for(endpoint, _external=host_is_trusted(), **path, **args)
+        # the path's own values (/incidents/7/updates: the 7) win over a query key of the
+        # same name, and url_for's options (`_external`...) are never taken from a query
+        values = {k: v for k, v in args.items() if not k.startswith("_")}
+        values.update(request.view_args or {})
+        next_url = url_for(endpoint, _external=host_is_trusted(), **values)
     return {
         "items": list(items),
         "page": page,

@@ -41,10 +41,10 @@ def favicon():  # type: ignore[no-untyped-def]
 
 def _mine(session: Session, now: datetime) -> dict[str, object]:
     """*My incidents*: the open incidents the reader leads, and the action items they own
-    (by e-mail or name) that are due today or overdue."""
+    (by e-mail: names are not unique) that are due today or overdue."""
     me = current_actor()
     if me is None:
-        return {"my_open": [], "my_items": [], "today": now.date()}
+        return {"my_open": [], "my_open_total": 0, "my_items": [], "today": now.date()}
     led = list_incidents(
         session,
         IncidentFilters(status="open", lead=me.email),
@@ -54,7 +54,8 @@ def _mine(session: Session, now: datetime) -> dict[str, object]:
     )
     return {
         "my_open": list(led.items),
-        "my_items": action_items_of(session, [me.email, me.name], due_by=now.date()),
+        "my_open_total": led.total,
+        "my_items": action_items_of(session, [me.email], due_by=now.date()),
         "today": now.date(),
     }
 

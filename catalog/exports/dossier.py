@@ -11,7 +11,6 @@ halves of 183 days for the incident-count trend; the dossier says so.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.db import utcnow
-from catalog.incidents.models import Incident, IncidentUpdate
+from catalog.incidents.models import Incident
 from catalog.incidents.service import IncidentFilters
+from catalog.incidents.timeline import timeline_of
 from catalog.postmortems.draft import TimelineRow, timeline_rows
 from catalog.postmortems.models import Postmortem
 from catalog.postmortems.service import incident_root_cause_flag, root_cause_seconds
@@ -173,16 +173,9 @@ def _add_timelines(session: Session, published: list[PostmortemLine]) -> None:
     shown = published[:TIMELINES_SHOWN]
     if not shown:
         return
-    updates: dict[int, list[IncidentUpdate]] = defaultdict(list)
-    for entry in session.scalars(
-        select(IncidentUpdate)
-        .where(IncidentUpdate.incident_id.in_([line.incident.id for line in shown]))
-        .order_by(IncidentUpdate.incident_id, IncidentUpdate.at, IncidentUpdate.id)
-    ):
-        if len(updates[entry.incident_id]) < TIMELINE_ENTRIES_SHOWN:
-            updates[entry.incident_id].append(entry)
-    for line in shown:
-        line.timeline = timeline_rows(line.incident, updates[line.incident.id], authors=False)
+    for line in shown:  # five small queries: a long timeline is not read whole for 20 rows
+        updates = timeline_of(session, line.incident.id, limit=TIMELINE_ENTRIES_SHOWN)
+        line.timeline = timeline_rows(line.incident, updates, authors=False)
 
 
 def _checks(d: Dossier, published_on_time: int) -> list[Check]:

@@ -426,7 +426,12 @@ def _updates(incident: Incident, where: str, raw: object, now: datetime, authors
             errors, f"{at_where}.author", record.get("author"), max_length=254, required=True
         )
         body = check_text(
-            errors, f"{at_where}.body", record.get("body") or "", max_length=NOTE_MAX, label="Body"
+            errors,
+            f"{at_where}.body",
+            record.get("body") or "",
+            max_length=NOTE_MAX,
+            label="Body",
+            prose=True,
         )
         entries.append((at, kind, source, author, body, created))
     if errors:

@@ -335,7 +335,7 @@ def import_statuspage(
                 incident = service.create_incident(session, data, now=now)
                 incident.external_source = SOURCE
                 incident.external_id = external_id
-                _record_updates(session, incident, record)
+                _record_updates(session, incident, record, now=now)
         except ValidationError as exc:
             raise ValidationError(
                 {f"{where}.{_record_name(k)}": v for k, v in exc.fields.items()}, refused
@@ -444,7 +444,7 @@ def _incident_data(
 
 def _summary(record: dict[str, Any], updates: list[Any]) -> str:
     link = f": <{record['shortlink']}>" if _is_url(record.get("shortlink")) else "."
-    posted = sum(1 for u in updates if _readable_update(u) is not None)
+    posted = sum(1 for u in updates if _readable_update(u, utcnow()) is not None)
     told = (
         f" Its {posted} status update{'' if posted == 1 else 's'} are on the timeline."
         if posted
@@ -453,7 +453,7 @@ def _summary(record: dict[str, Any], updates: list[Any]) -> str:
     return CONTROL.sub("", f"Imported from Statuspage{link}{told}")[:SUMMARY_LIMIT]
 
 
-def _readable_update(update: object) -> tuple[datetime, str, str] | None:
+def _readable_update(update: object, now: datetime) -> tuple[datetime, str, str] | None:
     """(posted at, status, text) of one of the record's `incident_updates`, or None when
     it has no readable time: an update is kept at its own time or not at all."""
     if not isinstance(update, dict):
@@ -462,7 +462,7 @@ def _readable_update(update: object) -> tuple[datetime, str, str] | None:
         at = datetime.fromisoformat(str(update.get("created_at") or ""))
     except ValueError:
         return None
-    if at.tzinfo is None or not EARLIEST <= at <= utcnow() + FUTURE_SLACK:
+    if at.tzinfo is None or not EARLIEST <= at <= now + FUTURE_SLACK:
         return None
     status = update.get("status")
     body = update.get("body")
@@ -473,10 +473,12 @@ def _readable_update(update: object) -> tuple[datetime, str, str] | None:
     )
 
 
-def _record_updates(session: Session, incident: Incident, record: dict[str, Any]) -> None:
+def _record_updates(
+    session: Session, incident: Incident, record: dict[str, Any], *, now: datetime | None
+) -> None:
     """Each Statuspage update as a timeline entry, at the time it was posted, with its status."""
     for update in record.get("incident_updates") or []:
-        read = _readable_update(update)
+        read = _readable_update(update, now or utcnow())
         if read is None:
             continue
         at, status, body = read

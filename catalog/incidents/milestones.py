@@ -86,6 +86,11 @@ def stamp(
     errors.raise_if_any()
     check_version(incident, data.get("version"), noun="incident")
     name = clean["milestone"]
+    if incident.recovered_at is not None and name != "recovered":
+        raise ConflictError(
+            f"Incident #{incident.id} is recovered; reopen it first, or edit the incident "
+            "to record an earlier time."
+        )
     field, label = MILESTONES[name]
     already = getattr(incident, field)
     if already is not None:
@@ -99,10 +104,10 @@ def stamp(
         change["mitigated_at"] = when
     try:
         update_incident(session, incident, change, now=now)
-    except ValidationError as exc:  # the order rules name the timestamp: it is `at` here
-        raise ValidationError(
-            {("at" if k in change else k): v for k, v in exc.fields.items()}, exc.message
-        ) from exc
+    except ValidationError as exc:  # the order rules name the timestamps: `at` here
+        renamed = FieldErrors()
+        renamed.merge(exc.fields, lambda k: "at" if k in change else k)
+        raise ValidationError(renamed.fields, exc.message) from exc
     body = f"**{label}**" + (" (and mitigated)" if also else "") + "."
     if clean.get("at") not in (None, "", "now"):
         body += f" Time entered as “{clean['at']}”."

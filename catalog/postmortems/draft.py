@@ -47,6 +47,8 @@ MILESTONES = (
     ("mitigated_at", "mitigated"),
     ("recovered_at", "recovered"),
 )
+SUMMARY_CHARS = 4_000
+"""Of the incident's summary, what a draft quotes (a draft must fit a post-mortem's body)."""
 TIMELINE_ENTRIES = 40
 """Entries a draft lists; a longer timeline is on the incident page, which the draft links."""
 ENTRY_TEXT = 160
@@ -86,6 +88,8 @@ def draft_body(
     """The Markdown a new post-mortem starts from: the record, written out."""
     tz = zone.key
     summary = (incident.summary or "").strip()
+    if len(summary) > SUMMARY_CHARS:  # the body has a limit; the incident keeps the whole
+        summary = summary[: SUMMARY_CHARS - 1].rstrip() + "…"
     lines = ["## Summary", summary or incident.title, "", "## Impact"]
     lines += _impact(incident, durations, zone)
     lines += ["", "## Timeline", f"All times in {tz}.", ""]
@@ -147,8 +151,8 @@ def timeline_rows(
         if value is not None:
             rows.append((value, order, TimelineRow(value, what, True)))
     for entry in updates:
-        if entry.kind == "milestone":
-            continue
+        if entry.kind == "milestone" or (entry.kind == "roles" and not authors):
+            continue  # a milestone is listed once; who held a role is a name too
         text = " ".join(entry.body.split())
         if len(text) > ENTRY_TEXT:
             text = text[: ENTRY_TEXT - 1].rstrip() + "…"

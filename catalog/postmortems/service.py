@@ -152,14 +152,17 @@ def validate_postmortem(
     now: datetime,
     errors: FieldErrors | None = None,
     restoring: bool = False,
+    was_published: bool = False,
 ) -> dict[str, Any]:
     """Check a whole post-mortem; return cleaned values or raise ValidationError with every
     message at once: each field's own (POSTMORTEM, ACTION_ITEM per row), then the root
     cause against the incident's times, then what publishing needs. `errors`: what the
-    surface could not read. `restoring`: a backup's history, kept as it was published."""
+    surface could not read. `restoring`: a backup's history, kept as it was published.
+    `was_published`: already published before this change, so the finish rules (which came
+    later) do not stop ticking an action item off an older post-mortem."""
     errors = errors if errors is not None else FieldErrors()
     clean = POSTMORTEM.check(errors, data, now=now)
-    if clean["status"] == "published" and not restoring:
+    if clean["status"] == "published" and not restoring and not was_published:
         _check_finished(errors, clean)
     rca = clean["root_cause_at"]
     if rca is not None:
@@ -215,7 +218,13 @@ def save_postmortem(
     created = pm is None
     if pm is not None:
         check_version(pm, data.get("version"), noun="post-mortem")
-    clean = validate_postmortem(incident, data, now=now, errors=errors)
+    clean = validate_postmortem(
+        incident,
+        data,
+        now=now,
+        errors=errors,
+        was_published=pm is not None and pm.status == "published",
+    )
     if pm is None:
         pm = Postmortem(incident=incident)
         session.add(pm)

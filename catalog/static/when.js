@@ -7,7 +7,8 @@
 
   var RELATIVE = /^-\s*(?:(\d{1,4})\s*h)?\s*(?:(\d{1,5})\s*m(?:in)?)?$/i;
   var CLOCK = /^(\d{1,2}):(\d{2})$/;
-  var LOCAL = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$/;
+  var LOCAL = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?$/;
+  var MAX_BACK = 30 * 86400000;
 
   // Milliseconds the zone is ahead of UTC at the instant `ms`.
   function offset(zone, ms) {
@@ -21,12 +22,14 @@
     return asUtc - Math.floor(ms / 1000) * 1000;
   }
 
-  // A wall-clock time in `zone` as an instant (the earlier one in a DST fold, as the server).
-  function fromLocal(zone, y, mo, d, h, mi) {
-    var guess = Date.UTC(y, mo - 1, d, h, mi);
-    var first = guess - offset(zone, guess);
-    var second = guess - offset(zone, first);
-    return Math.min(first, second);
+  // A wall-clock time in `zone` as an instant, read as the server reads it (zoneinfo,
+  // fold=0): in a DST fold the first occurrence, in a gap the offset from before it.
+  function fromLocal(zone, y, mo, d, h, mi, s) {
+    var wall = Date.UTC(y, mo - 1, d, h, mi, s || 0);
+    var before = offset(zone, wall - 43200000), after = offset(zone, wall + 43200000);
+    if (offset(zone, wall - before) === before) return wall - before;
+    if (offset(zone, wall - after) === after) return wall - after;
+    return wall - before;
   }
 
   function todayIn(zone, now) {
@@ -38,18 +41,30 @@
   function read(text, zone, now) {
     text = text.trim();
     if (text === "") return null;
-    if (text === "now") return now;
+    if (text.toLowerCase() === "now") return now;
     var m = RELATIVE.exec(text);
-    if (m && (m[1] || m[2])) return now - ((+m[1] || 0) * 60 + (+m[2] || 0)) * 60000;
+    if (m && (m[1] || m[2])) {
+      var back = ((+m[1] || 0) * 60 + (+m[2] || 0)) * 60000;
+      return back > MAX_BACK ? NaN : now - back;
+    }
     m = CLOCK.exec(text);
     if (m && +m[1] < 24 && +m[2] < 60) {
       var day = todayIn(zone, now);
       var at = fromLocal(zone, day[0], day[1], day[2], +m[1], +m[2]);
-      return at > now + 5 * 60000 ? at - 86400000 : at;
+      if (at <= now + 5 * 60000) return at;
+      var yesterday = new Date(Date.UTC(day[0], day[1] - 1, day[2]) - 86400000);
+      return fromLocal(zone, yesterday.getUTCFullYear(), yesterday.getUTCMonth() + 1,
+        yesterday.getUTCDate(), +m[1], +m[2]);
     }
     m = LOCAL.exec(text);
-    if (m) return fromLocal(zone, +m[1], +m[2], +m[3], +m[4], +m[5]);
-    var parsed = Date.parse(text);
+    if (m) {
+      var date = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
+      if (date.getUTCMonth() !== +m[2] - 1 || date.getUTCDate() !== +m[3] || +m[4] > 23 || +m[5] > 59) {
+        return NaN;  // 2026-02-30 is not a day, as the server says
+      }
+      return fromLocal(zone, +m[1], +m[2], +m[3], +m[4], +m[5], +m[6]);
+    }
+    var parsed = Date.parse(text.replace(" ", "T"));
     return /[zZ]|[+-]\d\d:?\d\d$/.test(text) && !isNaN(parsed) ? parsed : NaN;
   }
 
