@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import (
     Blueprint,
     abort,
@@ -11,15 +13,17 @@ from flask import (
     request,
     url_for,
 )
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from catalog.audit.service import incident_history
 from catalog.auth import email_or_me
 from catalog.auth.service import active_people
 from catalog.db import utcnow
-from catalog.errors import ValidationError
+from catalog.errors import FieldErrors, ValidationError
 from catalog.exports.incidents_csv import incidents_csv_response
-from catalog.fields import read_form
+from catalog.fields import Spec, read_form
 from catalog.incidents import milestones, service, timeline
 from catalog.incidents.forms import (
     IncidentFilterForm,
@@ -190,31 +194,53 @@ def _show(
     return page, status
 
 
+def _respond(
+    incident_id: int,
+    form_class: type[FlaskForm],
+    spec: Spec,
+    action: Callable[[Session, Incident, FlaskForm, FieldErrors], object],
+    *,
+    done: Callable[[Incident], str],
+    anchor: str,
+):  # type: ignore[no-untyped-def]
+    """A responder's post from the incident page (a milestone, a reopening, a note): saved
+    and the page shown again at `anchor` with `done`'s message, or refused and shown with
+    what was typed and every reason (422)."""
+    session = get_session()
+    incident = service.get_incident(session, incident_id)
+    form = form_class()
+    saved = submit(
+        form,
+        spec,
+        lambda errors: action(session, incident, form, errors),
+        current_version=(lambda: incident.version) if hasattr(form, "version") else None,
+    )
+    if saved is None:
+        return _show(incident, status=422, **{_FORM_OF[form_class]: form})
+    flash(done(incident), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id, _anchor=anchor))
+
+
+_FORM_OF = {MilestoneForm: "milestone_form", ReopenForm: "reopen_form", NoteForm: "note_form"}
+
+
 @bp.post("/<int:incident_id>/milestone")
 def milestone(incident_id: int):  # type: ignore[no-untyped-def]
     """One click: Acknowledge, Mitigated or Recovered, now or at the corrected time."""
-    session = get_session()
-    incident = service.get_incident(session, incident_id)
-    form = MilestoneForm()
-    done = submit(
-        form,
+    name = request.form.get("milestone")
+    return _respond(
+        incident_id,
+        MilestoneForm,
         milestones.STAMP,
-        lambda errors: milestones.stamp(
+        lambda session, incident, form, errors: milestones.stamp(
             session,
             incident,
-            {
-                "milestone": request.form.get("milestone"),
-                "at": form.at.data,
-                "version": form.version.data,
-            },
+            {"milestone": name, "at": form.at.data, "version": form.version.data},
             zone=display_zone(),
         ),
-        current_version=lambda: incident.version,
+        done=lambda incident: _stamped(incident, name or ""),
+        anchor="respond",
     )
-    if done is None:
-        return _show(incident, milestone_form=form, status=422)
-    flash(_stamped(incident, request.form.get("milestone", "")), "success")
-    return redirect(url_for("incidents.detail", incident_id=incident_id, _anchor="respond"))
 
 
 def _stamped(incident: Incident, name: str) -> str:
@@ -225,41 +251,34 @@ def _stamped(incident: Incident, name: str) -> str:
 
 @bp.post("/<int:incident_id>/reopen")
 def reopen(incident_id: int):  # type: ignore[no-untyped-def]
-    session = get_session()
-    incident = service.get_incident(session, incident_id)
-    form = ReopenForm()
-    done = submit(
-        form,
+    return _respond(
+        incident_id,
+        ReopenForm,
         milestones.REOPEN,
-        lambda errors: milestones.reopen(
+        lambda session, incident, form, errors: milestones.reopen(
             session,
             incident,
             {**read_form(form, milestones.REOPEN), "version": form.version.data},
         ),
-        current_version=lambda: incident.version,
+        done=lambda incident: (
+            f"Incident #{incident.id} is open again; the reason is on its timeline."
+        ),
+        anchor="respond",
     )
-    if done is None:
-        return _show(incident, reopen_form=form, status=422)
-    flash(f"Incident #{incident.id} is open again; the reason is on its timeline.", "success")
-    return redirect(url_for("incidents.detail", incident_id=incident_id, _anchor="respond"))
 
 
 @bp.post("/<int:incident_id>/notes")
 def add_note(incident_id: int):  # type: ignore[no-untyped-def]
-    session = get_session()
-    incident = service.get_incident(session, incident_id)
-    form = NoteForm()
-    entry = submit(
-        form,
+    return _respond(
+        incident_id,
+        NoteForm,
         timeline.NOTE,
-        lambda errors: timeline.add_note(
+        lambda session, incident, form, errors: timeline.add_note(
             session, incident, read_form(form, timeline.NOTE), errors=errors
         ),
+        done=lambda incident: "Note added to the timeline.",
+        anchor="updates",
     )
-    if entry is None:
-        return _show(incident, note_form=form, status=422)
-    flash("Note added to the timeline.", "success")
-    return redirect(url_for("incidents.detail", incident_id=incident_id, _anchor="updates"))
 
 
 @bp.route("/new", methods=["GET", "POST"])
