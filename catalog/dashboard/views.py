@@ -12,11 +12,13 @@ from dataclasses import replace
 from datetime import datetime
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.auth import current_actor
 from catalog.db import utcnow
 from catalog.errors import ValidationError
+from catalog.incidents.models import Incident
 from catalog.incidents.service import IncidentFilters, incident_status, list_incidents
 from catalog.postmortems.service import (
     action_items_of,
@@ -45,16 +47,26 @@ def _mine(session: Session, now: datetime) -> dict[str, object]:
     me = current_actor()
     if me is None:
         return {"my_open": [], "my_open_total": 0, "my_items": [], "today": now.date()}
-    led = list_incidents(
-        session,
-        IncidentFilters(status="open", lead=me.email),
-        sort="started",
-        per_page=10,
-        cached=cached_values(session),
+    # Most readers lead nothing open: one indexed probe, not a list page, answers that.
+    leads_any = session.scalar(
+        select(Incident.id)
+        .where(Incident.lead_id == me.id, Incident.recovered_at.is_(None))
+        .limit(1)
+    )
+    led = (
+        list_incidents(
+            session,
+            IncidentFilters(status="open", lead=me.email),
+            sort="started",
+            per_page=10,
+            cached=cached_values(session),
+        )
+        if leads_any is not None
+        else None
     )
     return {
-        "my_open": list(led.items),
-        "my_open_total": led.total,
+        "my_open": list(led.items) if led else [],
+        "my_open_total": led.total if led else 0,
         "my_items": action_items_of(session, [me.email], due_by=now.date()),
         "today": now.date(),
     }
