@@ -31,9 +31,9 @@ class IncidentForm(VersionedForm):
         self, people: list[tuple[str, str]], current: Incident | None = None
     ) -> None:
         """The active accounts, and whoever holds a role now (even if since deactivated)."""
+        known = {email for email, _ in people}
         for name in PEOPLE:
             holder = getattr(current, f"{name}_email", None) if current is not None else None
-            known = {email for email, _ in people}
             extra = [(holder, f"{holder} (deactivated)")] if holder and holder not in known else []
             getattr(self, name).choices = options(
                 [("", "— nobody yet —")]

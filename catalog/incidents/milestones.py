@@ -24,6 +24,9 @@ from catalog.locking import check_version
 from catalog.timefmt import format_local
 from catalog.when import read_when
 
+UTC_ZONE = ZoneInfo("UTC")
+"""A time inside an entry's text is UTC, stated, so it reads the same for everyone."""
+
 MILESTONES = {
     "acknowledged": ("acknowledged_at", "Acknowledged"),
     "mitigated": ("mitigated_at", "Mitigated"),
@@ -96,7 +99,7 @@ def stamp(
     if already is not None:
         raise ConflictError(
             f"Incident #{incident.id} is already {label.lower()} "
-            f"({format_local(already, zone or ZoneInfo('UTC'))}). Edit the incident to change that time."
+            f"({format_local(already, zone or UTC_ZONE)}). Edit the incident to change that time."
         )
     change: dict[str, object] = {field: when, "version": incident.version}
     also = name == "recovered" and incident.mitigated_at is None
@@ -129,7 +132,7 @@ def reopen(
     if incident.mitigated_at is None and incident.recovered_at is None:
         raise ConflictError(f"Incident #{incident.id} is still open; there is nothing to reopen.")
     cleared = [
-        f"{label.lower()} {timeline_time(getattr(incident, field))}"
+        f"{label.lower()} {format_local(getattr(incident, field), UTC_ZONE)}"
         for field, label in (MILESTONES["mitigated"], MILESTONES["recovered"])
         if getattr(incident, field) is not None
     ]
@@ -143,8 +146,3 @@ def reopen(
     timeline.record(session, incident, "reopened", body, at=now)
     session.flush()
     return incident
-
-
-def timeline_time(value: datetime) -> str:
-    """A time inside an entry's text: UTC, stated, so it reads the same for everyone."""
-    return value.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M UTC")

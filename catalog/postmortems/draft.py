@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from catalog.timefmt import human_duration
+from catalog.timefmt import format_local, human_duration
 
 if TYPE_CHECKING:
     from catalog.incidents.models import Incident, IncidentUpdate
@@ -110,13 +110,13 @@ def draft_body(
 
 
 def _impact(incident: Incident, d: IncidentDurations, zone: ZoneInfo) -> list[str]:
-    started = _time(incident.started_at, zone)
+    started = format_local(incident.started_at, zone)
     if incident.recovered_at is None:
         lasted = f"Impact began {started} and is **not over yet** (the incident is open)."
     else:
         lasted = (
             f"Impact lasted **{human_duration(d.impact)}** "
-            f"({started} → {_time(incident.recovered_at, zone)})."
+            f"({started} → {format_local(incident.recovered_at, zone)})."
         )
     detect = (
         f"Time to detect **{human_duration(d.ttd)}** against a target of "
@@ -168,13 +168,9 @@ def _timeline(
 ) -> list[str]:
     rows = timeline_rows(incident, updates[:TIMELINE_ENTRIES])
     lines = [
-        f"- {_time(row.at, zone)} — " + (f"**{row.text}**" if row.milestone else row.text)
+        f"- {format_local(row.at, zone)} — " + (f"**{row.text}**" if row.milestone else row.text)
         for row in rows
     ]
     if len(updates) > TIMELINE_ENTRIES:
         lines.append(f"- … the whole timeline is on [the incident page]({url}).")
     return lines
-
-
-def _time(value: datetime, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
