@@ -21,14 +21,69 @@ from catalog.settings import current_settings
 
 
 def _create_app() -> Flask:
+    """The app for a command: a key is needed to sign sessions, which only serving does.
+
+    So without a usable CATALOG_SECRET_KEY the commands that never serve a page (demo,
+    import, users…) run with a throwaway key; `run` refuses on its own (`_run_if_keyed`).
+    """
     from catalog import create_app
 
-    return create_app()
+    return create_app({"SECRET_KEY_OPTIONAL": True})
 
 
 def main() -> None:
-    cli = FlaskGroup(create_app=_create_app, help="Failure Catalog: incidents, vectors, MTTD/MTTR.")
-    cli.main()
+    """`catalog …`: a bad setting is one line on standard error and exit status 2."""
+    from flask.cli import routes_command, shell_command
+
+    from catalog.config import ConfigError, load_config
+
+    try:
+        load_config("")  # every setting checked once, before Flask lists the commands
+    except ConfigError as exc:
+        click.echo(f"catalog: {exc}", err=True)
+        sys.exit(2)
+    cli = FlaskGroup(
+        create_app=_create_app,
+        add_default_commands=False,
+        help="Failure Catalog: incidents, vectors, MTTD/MTTR. Settings come from CATALOG_* "
+        "environment variables (see the README); `catalog COMMAND --help` tells more.",
+    )
+    cli.add_command(_guarded_run)
+    cli.add_command(shell_command)
+    cli.add_command(routes_command)
+    try:
+        cli.main(standalone_mode=True)
+    except ConfigError as exc:
+        click.echo(f"catalog: {exc}", err=True)
+        sys.exit(2)
+
+
+def _run_if_keyed(**kwargs: object) -> None:
+    from flask.cli import ScriptInfo, run_command
+
+    ctx = click.get_current_context()
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    problem = app.config.get("SECRET_KEY_PROBLEM")
+    if problem:  # serving signs sessions: the key must be real (config.ensure_secret_key)
+        raise click.ClickException(str(problem))
+    assert run_command.callback is not None
+    ctx.invoke(run_command.callback, **kwargs)
+
+
+def _make_guarded_run() -> click.Command:
+    """Flask's `run` (the development server) with its own options, refusing without a key."""
+    from flask.cli import run_command
+
+    return click.Command(
+        "run",
+        params=list(run_command.params),
+        callback=_run_if_keyed,
+        help="Serve on the development server (as `make run` does). In production use "
+        "gunicorn: `make serve` and docs/deploy.md.",
+    )
+
+
+_guarded_run = _make_guarded_run()
 
 
 @click.group("db", help="Database schema (Alembic migrations).")
@@ -50,8 +105,10 @@ def db_upgrade(revision: str) -> None:
 @click.command(
     "demo",
     help=(
-        "Load demo incidents. Up to 2,000 incidents (default 60 over 30 days) go through "
-        "the domain rules with post-mortems in every flag state and are audited. Above "
+        "Load demo incidents. Up to 2,000 incidents (default 400 over the last 365 days: one "
+        "team improving, one getting worse, a vector that keeps coming back) go through "
+        "the domain rules with post-mortems in every flag state and are audited. Safe while "
+        "the server runs; it adds to what is there. Above "
         "2,000, or with --bulk, a bulk path generates years of history (default 730 days: "
         "weekly seasonality, improving ttd/ttr, multi-day outliers) with Core bulk inserts "
         "in seconds; those rows obey the same timestamp rules but are NOT in the audit "
@@ -59,7 +116,7 @@ def db_upgrade(revision: str) -> None:
     ),
 )
 @click.option(
-    "--incidents", "count", default=60, show_default=True, type=click.IntRange(1, 10_000_000)
+    "--incidents", "count", default=400, show_default=True, type=click.IntRange(1, 10_000_000)
 )
 @click.option(
     "--seed", default=7, show_default=True, type=int, help="Random seed, for repeatable data."
@@ -68,7 +125,7 @@ def db_upgrade(revision: str) -> None:
     "--days",
     default=None,
     type=click.IntRange(1, 3650),
-    help="Span of history in days [default: 30, or 730 on the bulk path].",
+    help="Span of history in days [default: 365, or 730 on the bulk path].",
 )
 @click.option("--bulk", is_flag=True, help="Use the bulk path even for 2,000 incidents or fewer.")
 @with_appcontext
@@ -84,7 +141,7 @@ def demo(count: int, seed: int, days: int | None, bulk: bool) -> None:
             "(bulk path: not in the audit trail, no post-mortems)."
         )
         return
-    days = days or 30
+    days = days or 365
     summary = load_demo(session, count=count, seed=seed, days=days)
     click.echo(
         f"Added {summary.incidents} incidents and {summary.postmortems} post-mortems "

@@ -123,23 +123,30 @@ def ensure_secret_key(config: dict[str, object]) -> None:
     """Refuse to run in production without a strong secret; invent one in development.
 
     Whoever knows the key can forge a session cookie for any user, so a short,
-    guessable one ("changeme") is refused in production like a missing one.
+    guessable one ("changeme") is refused in production like a missing one. A CLI
+    command that serves no page (SECRET_KEY_OPTIONAL) signs nothing: it runs with a
+    throwaway key and leaves the problem in SECRET_KEY_PROBLEM for `catalog run`.
     """
     key = config.get("SECRET_KEY")
     relaxed = config.get("DEV_MODE") or config.get("TESTING")
+    problem = None
     if not key:
-        if relaxed:
-            config["SECRET_KEY"] = secrets.token_hex(32)
-            return
-        raise ConfigError(
+        problem = (
             "CATALOG_SECRET_KEY is not set. Set it (or CATALOG_SECRET_KEY_FILE) to a long random "
             "string, e.g. `python3 -c 'import secrets; print(secrets.token_hex(32))'`, "
             "or set CATALOG_ENV=development for a local run."
         )
-    size = len(str(key).encode("utf-8"))
-    if size < SECRET_KEY_MIN_BYTES and not relaxed:
-        raise ConfigError(
+    elif (size := len(str(key).encode("utf-8"))) < SECRET_KEY_MIN_BYTES:
+        problem = (
             f"CATALOG_SECRET_KEY is {size} bytes long; production needs at least "
             f"{SECRET_KEY_MIN_BYTES} random bytes, e.g. `python3 -c 'import secrets; "
             "print(secrets.token_hex(32))'`."
         )
+    if problem is None or relaxed:
+        if not key:
+            config["SECRET_KEY"] = secrets.token_hex(32)
+        return
+    if not config.get("SECRET_KEY_OPTIONAL"):
+        raise ConfigError(problem)
+    config["SECRET_KEY"] = secrets.token_hex(32)
+    config["SECRET_KEY_PROBLEM"] = problem

@@ -1,4 +1,4 @@
-"""Realistic demo data: a month of LLM/ML incidents with post-mortems in every flag state.
+"""Realistic demo data: a year of LLM/ML incidents with post-mortems in every flag state.
 
 Two paths: `load_demo` (small, through the domain functions, with post-mortems)
 and `load_demo_bulk` (years of history, Core executemany, for trends and
@@ -83,37 +83,71 @@ def _active_vectors(session: Session) -> list[Vector]:
     return vectors
 
 
+# How each team's recovery times move across the span (t = 0 at its start, 1 now):
+# one team improving, one getting worse, the rest steady. A manager's six-month
+# trend and 90-day comparison then have something to find.
+TEAM_TRENDS = {
+    "search": lambda t: 2.2 - 1.7 * t,
+    "assistant": lambda t: 0.6 + 1.6 * t,
+}
+# The vector that keeps coming back: the same truncation on the same service,
+# every RECUR_DAYS, until someone fixes it for good.
+RECURRING = ("token-limit-overflow", "summarizer")
+RECUR_DAYS = 18
+
+
 def load_demo(session: Session, *, count: int = 60, seed: int = 7, days: int = 30) -> DemoSummary:
-    """Add `count` incidents spread over the last `days` days; commit once at the end."""
+    """Add `count` incidents spread over the last `days` days; commit once at the end.
+
+    Over a long span the teams' recovery times trend (TEAM_TRENDS) and one vector
+    recurs on one service (RECURRING); a few of the newest incidents are still open.
+    """
     rng = random.Random(seed)
     now = utcnow().replace(microsecond=0)
     vectors = _active_vectors(session)
+    by_slug = {v.slug: v for v in vectors}
     summary = DemoSummary()
     weights = [
         5 if v.slug in ("dependency-latency", "token-limit-overflow") else 2 for v in vectors
     ]
+    recur_every = max(count // max(days // RECUR_DAYS, 1), 1)
     for n in range(count):
         vector = rng.choices(vectors, weights=weights)[0]
+        service = rng.choice(list(SERVICES))
+        still_open = n < min(3, max(1, count // 20))  # a few happening right now
+        recurring = (
+            days >= 2 * RECUR_DAYS
+            and not still_open
+            and n % recur_every == 0
+            and RECURRING[0] in by_slug
+        )
+        if recurring:
+            vector, service = by_slug[RECURRING[0]], RECURRING[1]
         linked = [vector]
         if rng.random() < 0.12:
             other = rng.choice(vectors)
             if other is not vector:
                 linked.append(other)
-        service = rng.choice(list(SERVICES))
-        still_open = n < max(1, count // 20)  # a few happening right now
         window = 4 * 3600 if still_open else days * 86400
-        started = now - timedelta(seconds=rng.randint(600, window))
+        if recurring:  # evenly spread, so it shows up month after month
+            age = (n // recur_every) * RECUR_DAYS * 86400 + rng.randint(600, 86400)
+        else:
+            age = rng.randint(600, window)
+        started = now - timedelta(seconds=min(age, days * 86400))
+        t = 1 - (now - started).total_seconds() / (days * 86400)
         customer = rng.random() < 0.15
         ttd = _lognormal_seconds(rng, 2400 if customer else 180, 1.1)
         detected = min(started + timedelta(seconds=ttd), now)
-        ttr = _lognormal_seconds(rng, 1100, 1.0)
+        trend = TEAM_TRENDS.get(SERVICES[service], lambda _t: 1.0)(t) if days >= 60 else 1.0
+        ttr = _lognormal_seconds(rng, 1100 * trend, 1.0)
         if rng.random() < 0.04:
             ttr *= 40  # the multi-day outlier every real history has
         recovered = now + timedelta(days=1) if still_open else detected + timedelta(seconds=ttr)
         mitigated = detected + timedelta(seconds=round(ttr * rng.uniform(0.3, 0.8)))
         acknowledged = detected + timedelta(seconds=rng.randint(20, 300))
+        titles = TITLES.get(vector.slug, [f"{vector.name} incident"])
         data = {
-            "title": rng.choice(TITLES.get(vector.slug, [f"{vector.name} incident"])),
+            "title": titles[1] if recurring else rng.choice(titles),
             "severity": rng.choices(["SEV1", "SEV2", "SEV3", "SEV4"], weights=[1, 3, 5, 2])[0],
             "service": service,
             "team": SERVICES[service],
