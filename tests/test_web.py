@@ -150,7 +150,7 @@ def test_incident_list_filters_sorts_and_pages(client, session):
             recovered_at=None if n == 29 else T0 + timedelta(hours=n, minutes=60),
         )
     page = client.get("/incidents/?severity=SEV1&sort=started").get_data(as_text=True)
-    assert "10 incidents" in page
+    assert '<span data-testid="list-total">10</span> incidents' in page
     assert page.index("Incident 00") < page.index("Incident 03")
     page = client.get("/incidents/?per_page=25&page=2").get_data(as_text=True)
     assert "Page 2 of 2" in page and "Incident 00" in page and "Incident 29" not in page

@@ -83,8 +83,27 @@ def metrics_schemas() -> dict[str, Schema]:
             "breaching": {"type": "integer", "minimum": 0},
             "ttd": ref("DurationStats"),
             "ttr": ref("DurationStats"),
+            **{
+                f"{part}_rolling_median": {
+                    "type": ["number", "null"],
+                    "description": "Week and month groupings: the median "
+                    f"{part} in seconds of every incident in this period and the two before "
+                    "it (within the range); null for other groupings or without values.",
+                }
+                for part in ("ttd", "ttr")
+            },
         },
-        ["key", "label", "count", "open", "breaching", "ttd", "ttr"],
+        [
+            "key",
+            "label",
+            "count",
+            "open",
+            "breaching",
+            "ttd",
+            "ttr",
+            "ttd_rolling_median",
+            "ttr_rolling_median",
+        ],
     )
     text = {"type": "string"}
     definition = obj(

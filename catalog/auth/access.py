@@ -42,6 +42,7 @@ RULES: dict[str, dict[str, str]] = {
     "incidents.reopen": _rule(post=EDITOR),
     "incidents.add_note": _rule(post=EDITOR),
     "postmortems.edit": _rule(get=EDITOR, post=EDITOR),
+    "postmortems.overdue_items": _rule(get=VIEWER),
     "reports.index": _rule(get=VIEWER),
     "reports.chart": _rule(get=VIEWER),
     "reports.download": _rule(get=VIEWER),

@@ -22,6 +22,7 @@ from catalog.incidents.models import Incident
 from catalog.incidents.service import IncidentFilters, incident_status, list_incidents
 from catalog.postmortems.service import (
     action_items_of,
+    count_overdue_action_items,
     flagged_incidents,
     overdue_action_items,
 )
@@ -33,6 +34,7 @@ from catalog.sessions import get_session
 from catalog.settings import current_settings
 
 bp = Blueprint("dashboard", __name__)
+NEEDS_ATTENTION = 10  # of each kind; "see all" lists the rest
 
 
 @bp.get("/favicon.ico")
@@ -92,6 +94,7 @@ def index():  # type: ignore[no-untyped-def]
     )
     flagged, flagged_total = flagged_incidents(
         session,
+        limit=NEEDS_ATTENTION,
         now=now,
         rca_hours=s.rca_hours,
         cached=cached_values(session),
@@ -100,6 +103,8 @@ def index():  # type: ignore[no-untyped-def]
     return render_template(
         "dashboard/index.html",
         **_mine(session, now),
+        # A catalog with no incident yet gets its first steps instead of empty charts.
+        first_run=session.scalar(select(Incident.id).limit(1)) is None,
         query=query,
         summary=summary,
         # The catalog table is exactly its CSV: the vector breakdown, by name.
@@ -111,6 +116,7 @@ def index():  # type: ignore[no-untyped-def]
         open_total=open_page.total,
         flagged=flagged,
         flagged_total=flagged_total,
-        overdue_items=overdue_action_items(session, today=now.date())[:10],
+        overdue_items=overdue_action_items(session, today=now.date(), limit=NEEDS_ATTENTION),
+        overdue_items_total=count_overdue_action_items(session, today=now.date()),
         **context,
     )

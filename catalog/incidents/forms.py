@@ -6,7 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
-from wtforms import Form, SelectField, StringField
+from wtforms import BooleanField, Form, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from catalog.fields import fill_form, read_form, with_fields
@@ -78,6 +78,29 @@ class IncidentFilterForm(Form):
             + [(s, s.capitalize()) for s in STATUSES]
         ),
     )
+    since = StringField(
+        "Started from", validators=[Optional()], render_kw={"type": "date", "min": "2000-01-01"}
+    )
+    until = StringField(
+        "Started to (inclusive)",
+        validators=[Optional()],
+        render_kw={"type": "date", "max": "2100-12-31"},
+    )
+    rca = SelectField(
+        "Root cause",
+        choices=options(
+            [
+                ("", "Any"),
+                ("flagged", "Flagged: overdue or found late"),
+                ("overdue", "Overdue (not found yet)"),
+                ("late", "Found late"),
+                ("pending", "Pending (inside the window)"),
+                ("on_time", "Found in time"),
+            ]
+        ),
+        validate_choice=False,
+    )
+    breaching = BooleanField("Only breaching", false_values=("", "0", "false"))
     sort = SelectField(
         "Sort",
         choices=options(

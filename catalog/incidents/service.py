@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from catalog.auth.models import User
-from catalog.db import seconds_between, utcnow
+from catalog.db import UTCDateTime, seconds_between, utcnow
 from catalog.errors import FieldErrors, NotFoundError, ValidationError
 from catalog.incidents import timeline
 from catalog.incidents.models import STATUSES, Incident, incident_vectors
@@ -28,6 +28,7 @@ from catalog.vectors.models import TargetsInSeconds, Vector
 
 if TYPE_CHECKING:
     from catalog.reports.chunks import ChunkCache
+    from catalog.settings import Settings
 
 EDITABLE = INCIDENT.names
 MAX_PER_PAGE = 500
@@ -248,6 +249,28 @@ SORTS = {
 }
 
 
+ROOT_CAUSE_FILTERS = ("flagged", "overdue", "late", "pending", "on_time")
+"""The list's root-cause filter: a flag of postmortems.service.root_cause_flag, or
+`flagged` (overdue or late: what *Needs attention* lists)."""
+BLANK = "(none)"
+"""A team or service filter's value for incidents without one: the key of a breakdown's
+row for them (metrics groups NULL and '' under it)."""
+
+
+@dataclass(frozen=True)
+class Clock:
+    """What the filters that move with time (breaching, root-cause flag) are judged at."""
+
+    now: datetime
+    rca_hours: int
+    mttr_from: str
+    mttr_target_minutes: int
+
+    @classmethod
+    def of(cls, settings: Settings, now: datetime) -> Clock:
+        return cls(now, settings.rca_hours, settings.mttr_from, settings.mttr_target_minutes)
+
+
 @dataclass(frozen=True)
 class IncidentFilters:
     vector: str | None = None
@@ -260,6 +283,17 @@ class IncidentFilters:
     q: str | None = None
     lead: str | None = None
     """An account's e-mail: the incidents it leads."""
+    rca: str | None = None
+    """One of ROOT_CAUSE_FILTERS; needs `clock`."""
+    breaching: bool = False
+    """Open and past the ttr target (a vector filter's own target, else the incident's
+    strictest), as the metrics count `breaching`; needs `clock`."""
+    clock: Clock | None = None
+
+    @property
+    def moves_with_time(self) -> bool:
+        """Whether the same filters match other incidents later with no write: not cacheable."""
+        return bool(self.rca or self.breaching)
 
 
 # `cached(name, compute, keep=None, *, valid_until=None, now=None)`: MetricsCache.value
@@ -300,7 +334,11 @@ def check_filters(filters: IncidentFilters) -> None:
             errors.add(name, "Contains control characters or invalid Unicode.")
     if filters.since and filters.until and filters.until < filters.since:
         errors.add("until", "Until cannot be before since.")
+    if filters.rca and filters.rca not in ROOT_CAUSE_FILTERS:
+        errors.add("rca", f"Root cause must be one of: {', '.join(ROOT_CAUSE_FILTERS)}.")
     errors.raise_if_any()
+    if filters.moves_with_time and filters.clock is None:
+        raise TypeError("The breaching and root-cause filters need a clock.")
 
 
 def apply_filters(query: Select[Any], filters: IncidentFilters) -> Select[Any]:
@@ -315,10 +353,11 @@ def apply_filters(query: Select[Any], filters: IncidentFilters) -> Select[Any]:
         )
     if filters.severity:
         query = query.where(Incident.severity == filters.severity)
-    if filters.service:
-        query = query.where(Incident.service == filters.service)
-    if filters.team:
-        query = query.where(Incident.team == filters.team)
+    for column, value in ((Incident.service, filters.service), (Incident.team, filters.team)):
+        if value == BLANK:
+            query = query.where(or_(column.is_(None), column == ""))
+        elif value:
+            query = query.where(column == value)
     if filters.status == "recovered":
         query = query.where(Incident.recovered_at.is_not(None))
     elif filters.status == "mitigated":
@@ -336,6 +375,10 @@ def apply_filters(query: Select[Any], filters: IncidentFilters) -> Select[Any]:
         query = query.where(Incident.started_at >= filters.since)
     if filters.until:
         query = query.where(Incident.started_at < filters.until)
+    if filters.rca and filters.clock:
+        query = query.where(_root_cause_condition(filters.rca, filters.clock))
+    if filters.breaching and filters.clock:
+        query = query.where(_breaching_condition(filters.vector, filters.clock))
     if filters.q:
         pattern = (
             "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -347,6 +390,51 @@ def apply_filters(query: Select[Any], filters: IncidentFilters) -> Select[Any]:
             )
         )
     return query
+
+
+def _root_cause_condition(flag: str, clock: Clock) -> Any:
+    """SQL for root_cause_flag (postmortems.service) at `clock.now`, as flagged_incidents
+    narrows it: no post-mortem runs on the same clock as no root cause."""
+    found = (
+        select(Postmortem.root_cause_at)
+        .where(Postmortem.incident_id == Incident.id)
+        .scalar_subquery()
+    )
+    cutoff = bindparam(
+        "rca_cutoff", clock.now - timedelta(hours=clock.rca_hours), type_=UTCDateTime()
+    )
+    took = seconds_between(Incident.detected_at, found)
+    threshold = clock.rca_hours * 3600
+    overdue = and_(found.is_(None), Incident.detected_at < cutoff)
+    late = or_(found < Incident.detected_at, took > threshold)
+    conditions = {
+        "overdue": overdue,
+        "pending": and_(found.is_(None), Incident.detected_at >= cutoff),
+        "late": late,
+        "on_time": and_(found >= Incident.detected_at, took <= threshold),
+        "flagged": or_(overdue, late),
+    }
+    return conditions[flag]
+
+
+def _breaching_condition(vector: str | None, clock: Clock) -> Any:
+    """SQL for metrics.is_breaching at `clock.now`: open and strictly over the ttr target.
+    Within a vector filter the vector's own target applies, as in a vector group."""
+    if vector:
+        minutes: Any = (
+            select(Vector.mttr_target_minutes).where(Vector.slug == vector).scalar_subquery()
+        )
+    else:
+        strictest = (
+            select(func.min(Vector.mttr_target_minutes))
+            .join(incident_vectors, incident_vectors.c.vector_id == Vector.id)
+            .where(incident_vectors.c.incident_id == Incident.id)
+            .scalar_subquery()
+        )
+        minutes = func.coalesce(strictest, clock.mttr_target_minutes)
+    origin = Incident.started_at if clock.mttr_from == "started" else Incident.detected_at
+    elapsed = seconds_between(origin, bindparam("breach_now", clock.now, type_=UTCDateTime()))
+    return and_(Incident.recovered_at.is_(None), elapsed > minutes * 60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,7 +604,10 @@ def list_incidents(
         return total or 0, tuple(summaries)
 
     name = f"incident-page:{filters!r}:{sort}:{page}:{per_page}"
-    total, items = cached(name, read, lambda page: small_enough(page[1])) if cached else read()
+    if cached and not filters.moves_with_time:
+        total, items = cached(name, read, lambda page: small_enough(page[1]))
+    else:
+        total, items = read()
     return Page(
         items=list(items),
         page=page,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -41,6 +42,7 @@ from catalog.postmortems.service import (
 )
 from catalog.reports.cache import cached_values
 from catalog.reports.metrics import incident_durations
+from catalog.reports.query import day_start, read_day
 from catalog.reports.views import services_and_teams
 from catalog.rules import parse_whole_number
 from catalog.sessions import get_session
@@ -73,7 +75,19 @@ def _int_arg(name: str, default: int) -> int:
 
 
 def _list_filters() -> service.IncidentFilters:
-    """The incident list's filters from the query string (the CSV export uses the same)."""
+    """The incident list's filters from the query string (the CSV export uses the same).
+
+    `since`/`until` are whole days, both included, in the catalog's zone: the days a
+    report's period or range covers, so a figure and its incident list agree.
+    ValidationError names each bad parameter.
+    """
+    s = current_settings()
+    errors = FieldErrors()
+    first, last = read_day(request.args, "since", errors), read_day(request.args, "until", errors)
+    breaching = request.args.get("breaching") or ""
+    if breaching not in ("", "0", "1"):
+        errors.add("breaching", "Breaching must be 1 (only incidents past their target) or empty.")
+    errors.raise_if_any()
     return service.IncidentFilters(
         vector=request.args.get("vector") or None,
         severity=request.args.get("severity") or None,
@@ -82,6 +96,11 @@ def _list_filters() -> service.IncidentFilters:
         status=request.args.get("status") or None,
         q=(request.args.get("q") or "").strip()[:200] or None,
         lead=email_or_me(request.args.get("lead")),
+        since=day_start(first, s.zone) if first else None,
+        until=day_start(last + timedelta(days=1), s.zone) if last else None,
+        rca=request.args.get("rca") or None,
+        breaching=breaching == "1",
+        clock=service.Clock.of(s, utcnow()),
     )
 
 
@@ -107,9 +126,9 @@ def index():  # type: ignore[no-untyped-def]
     form.lead.choices = options(
         [("", "Anyone"), ("me", "Me")] + [(e, n or e) for e, n in active_people(session)]
     )
-    filters = _list_filters()
     per_page = _int_arg("per_page", 25)
     try:
+        filters = _list_filters()
         page = service.list_incidents(
             session,
             filters,

@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from catalog.db import utcnow
 from catalog.errors import FieldErrors, ValidationError
@@ -281,15 +281,29 @@ def action_items_of(
     )
 
 
-def overdue_action_items(session: Session, *, today: date) -> list[ActionItem]:
-    """Action items past their due date and not done, oldest first, for managers."""
+def _overdue(today: date) -> Any:
+    return and_(ActionItem.done_at.is_(None), ActionItem.due_on < today)
+
+
+def overdue_action_items(
+    session: Session, *, today: date, limit: int | None = None, offset: int = 0
+) -> list[ActionItem]:
+    """Action items past their due date and not done, oldest first, for managers
+    (a page of them: there may be thousands)."""
     return list(
         session.scalars(
             select(ActionItem)
-            .where(ActionItem.done_at.is_(None), ActionItem.due_on < today)
+            .where(_overdue(today))
+            .options(selectinload(ActionItem.postmortem).selectinload(Postmortem.incident))
             .order_by(ActionItem.due_on, ActionItem.id)
+            .limit(limit)
+            .offset(offset)
         )
     )
+
+
+def count_overdue_action_items(session: Session, *, today: date) -> int:
+    return session.scalar(select(func.count()).select_from(ActionItem).where(_overdue(today))) or 0
 
 
 def _flagged_count(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from catalog.auth.service import active_people
 from catalog.db import utcnow
 from catalog.incidents.models import Incident
-from catalog.incidents.service import get_incident
+from catalog.incidents.service import Page, get_incident
 from catalog.incidents.timeline import timeline_of
 from catalog.postmortems import service
 from catalog.postmortems.draft import TIMELINE_ENTRIES, VectorLine, draft_body
@@ -85,4 +85,33 @@ def _draft(incident: Incident, zone: ZoneInfo) -> str:
         ],
         zone=zone,
         incident_url=url_for("incidents.detail", incident_id=incident.id),
+    )
+
+
+ACTION_ITEMS_PER_PAGE = 50
+
+
+@bp.get("/action-items/overdue")
+def overdue_items():  # type: ignore[no-untyped-def]
+    """Every overdue action item, oldest first, a page at a time: *Needs attention*'s
+    "see all" (the dashboard shows the ten most overdue)."""
+    session = get_session()
+    today = utcnow().date()
+    total = service.count_overdue_action_items(session, today=today)
+    pages = max(1, -(-total // ACTION_ITEMS_PER_PAGE))
+    page = request.args.get("page", "1")
+    number = int(page) if page.isdigit() and 1 <= int(page) <= pages else None
+    if number is None:
+        abort(400, description=f"Page must be a whole number from 1 to {pages}.")
+    items = service.overdue_action_items(
+        session,
+        today=today,
+        limit=ACTION_ITEMS_PER_PAGE,
+        offset=(number - 1) * ACTION_ITEMS_PER_PAGE,
+    )
+    return render_template(
+        "postmortems/overdue_items.html",
+        items=items,
+        page=Page(items=items, page=number, per_page=ACTION_ITEMS_PER_PAGE, total=total),
+        today=today,
     )

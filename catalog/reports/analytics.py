@@ -36,8 +36,9 @@ class Change:
 
     @property
     def better(self) -> bool | None:
+        """None (neutral) without a comparison, or when the change shows as 0 %."""
         fraction = self.fraction
-        return None if fraction is None or fraction == 0 else fraction < 0
+        return None if fraction is None or round(fraction * 100) == 0 else fraction < 0
 
 
 @dataclass(frozen=True)

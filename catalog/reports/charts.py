@@ -3,8 +3,13 @@
 pygal is a maintained charting library that renders complete SVG in Python:
 nothing to fetch from a CDN, no JavaScript to serve, and the result works
 offline and prints. Charts are served as `image/svg+xml` from our own route
-and shown with <img>, so pygal's embedded <style> never meets the page's CSP;
-each has its figures in a table beside it on the page.
+(with its own CSP for pygal's embedded <style>) and shown with <object>, so
+each period's point or bar links to the incidents behind it; each chart has
+its figures in a table beside it on the page.
+
+Two sizes, so text reads at 11 px or more as displayed: `wide` (900 units,
+14-unit text) for a page 760 px wide or more, where it is shown at 700-900 px,
+and `narrow` (480 units, 16-unit text) for a phone, shown at 340-560 px.
 
 Durations are plotted in minutes (pygal needs plain numbers) and labelled in
 the same human form as the tables.
@@ -20,7 +25,26 @@ from pygal.style import Style
 from catalog.reports.metrics import MetricsReport
 from catalog.timefmt import human_duration
 
-STYLE = Style(
+SIZES = {
+    "wide": {"width": 900, "height": 300, "font": 14, "columns": 5, "labels": 13},
+    "narrow": {"width": 480, "height": 400, "font": 16, "columns": 0, "labels": 5},
+}
+
+
+def _style(font: int) -> Style:
+    return Style(
+        **_STYLE_BASE,
+        label_font_size=font,
+        major_label_font_size=font,
+        legend_font_size=font,
+        title_font_size=font + 2,
+        value_font_size=font,
+        tooltip_font_size=font,
+        no_data_font_size=font + 4,
+    )
+
+
+_STYLE_BASE: dict[str, str | tuple[str, ...]] = dict(
     background="#ffffff",
     plot_background="#ffffff",
     foreground="#1d2330",
@@ -28,15 +52,8 @@ STYLE = Style(
     foreground_subtle="#e3e6eb",
     opacity=".9",
     opacity_hover="1",
-    colors=("#3b4bd8", "#b54708", "#8e97a8", "#b42318"),
+    colors=("#3b4bd8", "#0e7c86", "#b54708", "#8e97a8", "#b42318"),
     font_family='system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif',
-    label_font_size=12,
-    major_label_font_size=12,
-    legend_font_size=13,
-    title_font_size=15,
-    value_font_size=11,
-    tooltip_font_size=12,
-    no_data_font_size=18,
     guide_stroke_color="#eceef2",
     major_guide_stroke_color="#d5d9e0",
     guide_stroke_dasharray="0",
@@ -47,20 +64,25 @@ MAX_LABELLED_POINTS = 26
 PARTS = {"ttd": "MTTD — time to detect", "ttr": "MTTR — time to recover"}
 
 
-def _config(title: str, labels: list[str]) -> dict[str, object]:
+def _config(title: str, labels: list[str], size: str) -> dict[str, object]:
+    shape = SIZES[size]
     return {
         "title": title,
-        "style": STYLE,
-        "width": 900,
-        "height": 300,
-        "js": [],  # no script: shown as an image, and never from a CDN
+        "style": _style(shape["font"]),
+        "width": shape["width"],
+        "height": shape["height"],
+        "js": [],  # no script: the page's own CSP forbids it, and never from a CDN
         "disable_xml_declaration": False,
+        # A narrow chart's legend is the page's (templates/_macros/reports.html): pygal
+        # does not leave room for larger legend text under the plot.
+        "show_legend": bool(shape["columns"]),
         "legend_at_bottom": True,
-        "legend_at_bottom_columns": 4,
+        "legend_at_bottom_columns": shape["columns"] or 1,
         "show_x_guides": False,
         "show_minor_x_labels": False,
-        "x_labels_major_every": max(1, -(-len(labels) // 13)),
+        "x_labels_major_every": max(1, -(-len(labels) // shape["labels"])),
         "truncate_label": -1,
+        "truncate_legend": -1,
         "margin": 12,
         "margin_right": 36,  # room for the last point's n= label
         "spacing": 10,
@@ -107,8 +129,25 @@ def _axis(values: list[float]) -> tuple[bool, list[float]]:
     return False, [step * i for i in range(int(top // step) + 2)]
 
 
-def trend_chart(report: MetricsReport, part: str) -> bytes:
-    """Median, p90 and mean per period against the target line, for ttd or ttr."""
+def _linked(values: list[object], links: list[str] | None, what: str) -> list[object]:
+    """Each period's value as a link to its incidents (opened in the page, not the object)."""
+    if not links:
+        return values
+    out: list[object] = []
+    for value, href in zip(values, links, strict=True):
+        if value is None:
+            out.append(None)
+            continue
+        point = dict(value) if isinstance(value, dict) else {"value": value}
+        point["xlink"] = {"href": href, "target": "_top", "title": what}
+        out.append(point)
+    return out
+
+
+def trend_chart(
+    report: MetricsReport, part: str, *, size: str = "wide", links: list[str] | None = None
+) -> bytes:
+    """Median, rolling median, p90 and mean per period against the target line."""
     groups = report.groups
     labels = period_labels([g.key for g in groups], report.group_by)
 
@@ -117,10 +156,12 @@ def trend_chart(report: MetricsReport, part: str) -> bytes:
         return [None if v is None else round(v / 60, 2) for v in values]
 
     targets = [getattr(g, part).target / 60 for g in groups]
+    rolling = [getattr(g, f"{part}_rolling_median") for g in groups]
+    rolling_minutes = [None if v is None else round(v / 60, 2) for v in rolling]
     plotted = [v for stat in ("median", "p90", "mean") for v in minutes(stat) if v is not None]
     logarithmic, ticks = _axis(plotted + targets) if plotted else (False, [])
     title = f"{PARTS[part]}, per {report.group_by}" + (" (log scale)" if logarithmic else "")
-    chart = pygal.Line(**_config(title, labels), logarithmic=logarithmic)
+    chart = pygal.Line(**_config(title, labels, size), logarithmic=logarithmic)
     chart.x_labels = labels
     chart.value_formatter = lambda minutes: human_duration(minutes * 60)
     if ticks:
@@ -131,13 +172,23 @@ def trend_chart(report: MetricsReport, part: str) -> bytes:
         # value), while the points are few enough for the labels to be read.
         samples = [getattr(g, part).samples for g in groups]
         medians: list[object] = minutes("median")
-        if len(groups) <= MAX_LABELLED_POINTS:
+        if len(groups) <= MAX_LABELLED_POINTS // (2 if size == "narrow" else 1):
             medians = [
                 None if v is None else {"value": v, "label": f"n={n}"}
                 for v, n in zip(medians, samples, strict=True)
             ]
             chart.print_labels = True
-        chart.add("median", medians, stroke_style={"width": 3})
+        chart.add(
+            "median",
+            _linked(medians, links, "The incidents of this period"),
+            stroke_style={"width": 3},
+        )
+        chart.add(
+            "rolling median",  # of this period and the ROLLING_PERIODS - 1 before
+            rolling_minutes,
+            show_dots=False,
+            stroke_style={"width": 2},
+        )
         chart.add("p90", minutes("p90"))
         chart.add("mean", minutes("mean"), stroke_style={"dasharray": "2, 4"})
         chart.add(
@@ -146,12 +197,15 @@ def trend_chart(report: MetricsReport, part: str) -> bytes:
     return chart.render()
 
 
-def count_chart(report: MetricsReport) -> bytes:
-    """Incidents started per period."""
+def count_chart(
+    report: MetricsReport, *, size: str = "wide", links: list[str] | None = None
+) -> bytes:
+    """Incidents started per period; each bar links to its incidents."""
     labels = period_labels([g.key for g in report.groups], report.group_by)
-    chart = pygal.Bar(**_config(f"Incidents per {report.group_by}", labels))
+    chart = pygal.Bar(**_config(f"Incidents per {report.group_by}", labels, size))
     chart.x_labels = labels
     chart.show_legend = False
     if any(g.count for g in report.groups):
-        chart.add("incidents", [g.count for g in report.groups])
+        counts: list[object] = [g.count for g in report.groups]
+        chart.add("incidents", _linked(counts, links, "The incidents of this period"))
     return chart.render()

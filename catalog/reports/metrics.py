@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from catalog.db import UTCDateTime, seconds_between, utcnow
 from catalog.errors import ValidationError
 from catalog.incidents.models import SEVERITIES, Incident, incident_vectors
-from catalog.incidents.service import IncidentFilters, apply_filters, check_filters
+from catalog.incidents.service import BLANK, IncidentFilters, apply_filters, check_filters
 from catalog.reports.chunks import ChunkCache, MonthVersions
 from catalog.settings import Settings
 from catalog.vectors.models import Vector
@@ -263,6 +263,10 @@ class GroupMetrics:
     breaching: int
     ttd: DurationStats
     ttr: DurationStats
+    # Week and month groupings only: the median of every incident in this period and
+    # the ROLLING_PERIODS - 1 before it, a trend line that one odd week cannot bend.
+    ttd_rolling_median: float | None = None
+    ttr_rolling_median: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -443,7 +447,8 @@ def _report(
         None if group_by == "vector" else _open_ttr_targets(session, [r[0] for r in open_rows])
     )
     valid_until: datetime | None = None
-    for key in keys:
+    keys = list(keys)
+    for index, key in enumerate(keys):
         ttd_target, ttr_target = targets.get(key, default_targets)
         bucket = buckets.get(key) or _Bucket()
         group, flips_in = _group(
@@ -457,11 +462,29 @@ def _report(
             else {i: own_targets.get(i, default_targets[1]) for i, _ in bucket.open},
         )
         report.groups.append(group)
+        if group_by in ("week", "month"):
+            window = [
+                buckets.get(k) or _Bucket()
+                for k in keys[max(0, index + 1 - ROLLING_PERIODS) : index + 1]
+            ]
+            report.groups[-1] = replace(
+                group,
+                ttd_rolling_median=_median_of(v for b in window for v in b.ttds),
+                ttr_rolling_median=_median_of(v for b in window for v in b.ttrs),
+            )
         if flips_in is not None:
             flip = now + timedelta(seconds=flips_in)
             valid_until = flip if valid_until is None else min(valid_until, flip)
     report.valid_until = valid_until
     return report
+
+
+ROLLING_PERIODS = 3
+
+
+def _median_of(values: Iterable[float]) -> float | None:
+    ordered = sorted(values)
+    return statistics.median(ordered) if ordered else None
 
 
 def _key_column(group_by: str) -> Any:
@@ -686,7 +709,7 @@ def _row_key(group_by: str, settings: Settings, raw_key: Any) -> Any:
     if group_by == "overall":
         return "overall"
     if group_by in ("severity", "service", "team"):
-        return raw_key or "(none)"
+        return raw_key or BLANK
     return raw_key
 
 

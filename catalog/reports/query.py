@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from catalog.errors import FieldErrors, ValidationError
 from catalog.incidents.service import IncidentFilters, check_filters
@@ -52,8 +52,8 @@ class ReportQuery:
             severity=self.severity,
             service=self.service,
             team=self.team,
-            since=datetime.combine(self.first_day, time(), zone),
-            until=datetime.combine(self.last_day + timedelta(days=1), time(), zone),
+            since=day_start(self.first_day, zone),
+            until=day_start(self.last_day + timedelta(days=1), zone),
         )
 
     def previous(self) -> ReportQuery:
@@ -95,8 +95,8 @@ def parse_report_query(args: Mapping[str, str], settings: Settings, *, today: da
     `today` is the local date in the display zone: presets end today.
     """
     errors = FieldErrors()
-    since = _day(args, "since", errors)
-    until = _day(args, "until", errors)
+    since = read_day(args, "since", errors)
+    until = read_day(args, "until", errors)
     range_key: str | None = args.get("range") or None
     if since or until:
         range_key = None
@@ -134,7 +134,13 @@ def parse_report_query(args: Mapping[str, str], settings: Settings, *, today: da
     return query
 
 
-def _day(args: Mapping[str, str], name: str, errors: FieldErrors) -> date | None:
+def day_start(day: date, zone: tzinfo) -> datetime:
+    """The first instant of a local day: where a range of whole days begins or ends."""
+    return datetime.combine(day, time(), zone)
+
+
+def read_day(args: Mapping[str, str], name: str, errors: FieldErrors) -> date | None:
+    """A date parameter (YYYY-MM-DD), or None when blank; a bad one is added to `errors`."""
     raw = (args.get(name) or "").strip()
     if not raw:
         return None

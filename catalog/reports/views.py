@@ -7,6 +7,7 @@ exactly what the page shows.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -21,6 +22,7 @@ from catalog.incidents.models import SEVERITIES, Incident
 from catalog.incidents.service import distinct_values
 from catalog.reports import analytics, charts
 from catalog.reports.cache import metrics_cache
+from catalog.reports.drill import incidents_url
 from catalog.reports.query import (
     BREAKDOWNS,
     PERIODS,
@@ -37,9 +39,24 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
 def read_query(now: datetime) -> ReportQuery:
-    """The view in the URL; ValidationError names each bad parameter."""
+    """The view in the URL; ValidationError names each bad parameter.
+
+    *Per: Auto* (no `period`) picks weeks, unless the range is over 190 days or most of
+    its weeks would hold fewer than AUTO_MIN_PER_WEEK incidents: a weekly median of
+    one to four incidents zig-zags and hides the trend, so such a view goes by month.
+    """
     s = current_settings()
-    return parse_report_query(request.args, s, today=now.astimezone(s.zone).date())
+    query = parse_report_query(request.args, s, today=now.astimezone(s.zone).date())
+    if request.args.get("period") or query.period == "month":
+        return query
+    weekly = analytics.metrics_for(get_session(), s, query, "week", now=now).groups
+    counts = sorted(g.count for g in weekly)
+    if counts and counts[len(counts) // 2] < AUTO_MIN_PER_WEEK:
+        return replace(query, period="month")
+    return query
+
+
+AUTO_MIN_PER_WEEK = 5
 
 
 def filter_choices(session: Session) -> dict[str, Any]:
@@ -113,13 +130,22 @@ def chart(kind: str):  # type: ignore[no-untyped-def]
         query = read_query(now)
     except ValidationError as exc:
         return plain_text_400(exc)
+    size = request.args.get("size") or "wide"
+    if size not in charts.SIZES:
+        return Response("No such size: use wide or narrow.", 400, mimetype="text/plain")
     report = analytics.metrics_for(get_session(), current_settings(), query, query.period, now=now)
-    svg = charts.count_chart(report) if kind == "count" else charts.trend_chart(report, kind)
+    links = [incidents_url(query, period=g.key) for g in report.groups]
+    svg = (
+        charts.count_chart(report, size=size, links=links)
+        if kind == "count"
+        else charts.trend_chart(report, kind, size=size, links=links)
+    )
     response = Response(svg, mimetype="image/svg+xml")
-    # Only this route: pygal's SVG carries its own <style>; it is shown as an image.
+    # Only this route: pygal's SVG carries its own <style>; it is shown in an <object>.
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
     )
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"  # shown in our pages' <object>
     return response
 
 
