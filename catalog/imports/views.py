@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, TextAreaField
 from wtforms.validators import Length
 
+from catalog.auth import current_actor
 from catalog.errors import DomainError
+from catalog.imports import pending
 from catalog.imports.formats import FORMATS, run_import
 from catalog.imports.statuspage import parse_rules
 from catalog.sessions import get_session
@@ -37,6 +39,12 @@ class ImportForm(FlaskForm):
     )
 
 
+class ApplyForm(FlaskForm):
+    """*Import these N incidents*: the dry run's kept file, by its token."""
+
+    pending = HiddenField()
+
+
 @bp.route("/", methods=["GET", "POST"])
 def upload():  # type: ignore[no-untyped-def]
     session = get_session()
@@ -44,19 +52,21 @@ def upload():  # type: ignore[no-untyped-def]
     form.vector.choices = options(
         [("", "None: such records are refused")] + [(v.slug, v.name) for v in list_vectors(session)]
     )
+    if request.method == "POST" and "pending" in request.form:
+        return _apply(form)
     outcome = None
     refusal: DomainError | None = None
+    apply_form = None
     if form.validate_on_submit():
+        raw = form.file.data.read()
+        lines = [line for line in (form.rules.data or "").splitlines() if line.strip()]
         try:
-            rules = parse_rules(
-                [line for line in (form.rules.data or "").splitlines() if line.strip()]
-            )
             outcome = run_import(
                 session,
                 form.format.data,
-                form.file.data.read(),
+                raw,
                 vector=form.vector.data or None,
-                rules=rules,
+                rules=parse_rules(lines),
                 dry_run=form.dry_run.data,
             )
         except DomainError as exc:  # refused, or written meanwhile by someone else: nothing kept
@@ -65,10 +75,70 @@ def upload():  # type: ignore[no-untyped-def]
             if not outcome.dry_run:
                 flash(outcome.describe(), "success")
                 return redirect(url_for("imports.upload"))
+            if outcome.created:
+                apply_form = ApplyForm(formdata=None)
+                apply_form.pending.data = pending.keep(
+                    current_app.instance_path,
+                    pending.PendingImport(
+                        owner_id=_owner(),
+                        fmt=form.format.data,
+                        filename=form.file.data.filename or "the file",
+                        vector=form.vector.data or None,
+                        rules=lines,
+                    ),
+                    raw,
+                )
     status = 422 if refusal is not None or form.errors else 200
+    return _page(form, outcome=outcome, refusal=refusal, apply_form=apply_form, status=status)
+
+
+def _owner() -> int:
+    actor = current_actor()
+    assert actor is not None  # the page needs an editor (catalog/auth/access.py)
+    return actor.id
+
+
+def _apply(form: ImportForm):  # type: ignore[no-untyped-def]
+    """Apply a dry run's kept file: the same bytes and options, now written."""
+    apply_form = ApplyForm()
+    if not apply_form.validate_on_submit():  # the CSRF token: nothing written
+        return _page(form, refusal=None, apply_form=None, status=400, expired=True)
+    token = apply_form.pending.data or ""
+    try:
+        kept, raw = pending.take(current_app.instance_path, token, _owner())
+    except pending.PendingGone:
+        flash(
+            f"That dry run is no longer kept (after {pending.KEEP_MINUTES} minutes, or once "
+            "applied): choose the file again.",
+            "error",
+        )
+        return redirect(url_for("imports.upload"))
+    try:
+        outcome = run_import(
+            get_session(),
+            kept.fmt,
+            raw,
+            vector=kept.vector,
+            rules=parse_rules(kept.rules),
+            dry_run=False,
+        )
+    except DomainError as exc:  # e.g. a vector archived since the dry run: nothing written
+        return _page(form, refusal=exc, apply_form=None, status=422)
+    pending.drop(current_app.instance_path, token)
+    flash(f"{kept.filename}: {outcome.describe()}", "success")
+    return redirect(url_for("imports.upload"))
+
+
+def _page(form: ImportForm, *, status: int, expired: bool = False, **context):  # type: ignore[no-untyped-def]
+    context.setdefault("outcome", None)
     return (
         render_template(
-            "imports/upload.html", form=form, outcome=outcome, refusal=refusal, formats=FORMATS
+            "imports/upload.html",
+            form=form,
+            formats=FORMATS,
+            keep_minutes=pending.KEEP_MINUTES,
+            expired=expired,
+            **context,
         ),
         status,
     )
