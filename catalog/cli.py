@@ -305,14 +305,23 @@ def tokens_create(email: str, name: str) -> None:
     "export",
     help="Export to standard output or --output. csv: every incident, one row each, durations "
     "in seconds (filters as on the incident list). json: the whole catalog as the versioned "
-    "backup. md or html: the dossier. Large exports stream; memory stays flat.",
+    "backup. md, html or pdf: the dossier (with --name, --role, --context, --redact). Large "
+    "exports stream; memory stays flat.",
 )
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "json", "md", "html"]),
+    type=click.Choice(["csv", "json", "md", "html", "pdf"]),
     default="csv",
     show_default=True,
+)
+@click.option("--name", "by_name", default="", help="Dossier: who hands it over.")
+@click.option("--role", "by_role", default="", help="Dossier: their role.")
+@click.option("--context", "by_context", default="", help="Dossier: a short paragraph.")
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="Dossier: replace service, team and incident names with neutral labels.",
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None)
 @click.option("--vector", default=None, help="csv: vector slug.")
@@ -326,23 +335,53 @@ def tokens_create(email: str, name: str) -> None:
     help="csv only.",
 )
 @with_appcontext
-def export_command(fmt: str, output: str | None, **filters: str | None) -> None:
+def export_command(
+    fmt: str,
+    output: str | None,
+    by_name: str,
+    by_role: str,
+    by_context: str,
+    redact: bool,
+    **filters: str | None,
+) -> None:
     from catalog.errors import ValidationError
     from catalog.exports.backup import backup_chunks
-    from catalog.exports.dossier import build_dossier, dossier_html, dossier_markdown
+    from catalog.exports.dossier import (
+        DossierOptions,
+        build_dossier,
+        dossier_html,
+        dossier_markdown,
+    )
     from catalog.exports.incidents_csv import incident_csv_chunks
+    from catalog.exports.pdf import PdfUnavailable, html_to_pdf
     from catalog.incidents.service import IncidentFilters
     from catalog.sessions import get_session
 
     settings = current_settings()
     if fmt != "csv" and any(filters.values()):
         raise click.UsageError("Filters apply to --format csv only.")
+    if fmt in ("csv", "json") and (by_name or by_role or by_context or redact):
+        raise click.UsageError("--name, --role, --context and --redact apply to the dossier.")
     if fmt == "csv":
         chunks = incident_csv_chunks(get_session(), settings, IncidentFilters(**filters))
     elif fmt == "json":
         chunks = backup_chunks(get_session())
     else:
-        dossier = build_dossier(get_session(), settings)
+        try:
+            options = DossierOptions.read(
+                {"name": by_name, "role": by_role, "context": by_context, "redact": "1" * redact}
+            )
+        except ValidationError as exc:
+            raise _refused(exc) from exc
+        dossier = build_dossier(get_session(), settings, options=options)
+        if fmt == "pdf":
+            try:
+                pdf = html_to_pdf(dossier_html(dossier))
+            except PdfUnavailable as exc:
+                raise click.ClickException(str(exc)) from exc
+            with click.open_file(output or "-", "wb") as out:
+                out.write(pdf)
+            return
         chunks = iter([dossier_markdown(dossier) if fmt == "md" else dossier_html(dossier)])
     try:
         first = next(chunks)  # the filters are checked before anything is written

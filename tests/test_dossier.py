@@ -155,7 +155,7 @@ def test_dossier_downloads_and_the_api_markdown(app, client, session):
         text = response.get_data(as_text=True)
         assert text.startswith("# Failure-mode catalog and incident record\n")
         assert "## Readiness" in text and "| Data drift |" in text
-    assert client.get("/exports/dossier", query_string={"format": "pdf"}).status_code == 404
+    assert client.get("/exports/dossier", query_string={"format": "docx"}).status_code == 404
 
 
 def test_a_viewer_may_read_the_dossier(app):

@@ -11,7 +11,8 @@ halves of 183 days for the incident-count trend; the dossier says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from flask import render_template
@@ -19,14 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.db import utcnow
+from catalog.errors import FieldErrors
+from catalog.exports.redact import WITHHELD, Redactor
 from catalog.incidents.models import Incident
-from catalog.incidents.service import IncidentFilters
+from catalog.incidents.service import IncidentFilters, distinct_values
 from catalog.incidents.timeline import timeline_of
 from catalog.postmortems.draft import TimelineRow, timeline_rows
 from catalog.postmortems.models import Postmortem
 from catalog.postmortems.service import incident_root_cause_flag, root_cause_seconds
 from catalog.reports.cache import metrics_cache
 from catalog.reports.metrics import GroupMetrics, over_target
+from catalog.rules import is_storable
 from catalog.settings import Settings
 from catalog.vectors.models import Vector
 
@@ -77,6 +81,47 @@ class Check:
     evidence: str
 
 
+NAME_MAX = 100
+CONTEXT_MAX = 1200
+
+
+@dataclass(frozen=True)
+class DossierOptions:
+    """Who hands the dossier over, why, and whether names are hidden (exports page, CLI)."""
+
+    name: str = ""
+    role: str = ""
+    context: str = ""
+    redact: bool = False
+
+    @classmethod
+    def read(cls, args: Mapping[str, str]) -> DossierOptions:
+        """From a query string; ValidationError names each bad field."""
+        errors = FieldErrors()
+        values = {}
+        for name, limit in (("name", NAME_MAX), ("role", NAME_MAX), ("context", CONTEXT_MAX)):
+            value = (args.get(name) or "").replace("\r\n", "\n").strip()
+            if len(value) > limit:
+                errors.add(name, f"At most {limit} characters ({len(value)} given).")
+            elif not is_storable(value):
+                errors.add(name, "Contains control characters or invalid Unicode.")
+            elif name != "context" and "\n" in value:
+                errors.add(name, "One line only.")
+            values[name] = value
+        redact = (args.get("redact") or "").lower()
+        if redact not in ("", "0", "1", "y", "yes", "on", "true", "false", "no"):
+            errors.add("redact", "Redact must be 1 (hide names) or empty.")
+        errors.raise_if_any()
+        return cls(**values, redact=redact in ("1", "y", "yes", "on", "true"))
+
+    def args(self) -> dict[str, str]:
+        """The query string that gives these options again (download links)."""
+        out = {"name": self.name, "role": self.role, "context": self.context}
+        if self.redact:
+            out["redact"] = "1"
+        return {k: v for k, v in out.items() if v}
+
+
 @dataclass
 class Dossier:
     generated_at: datetime
@@ -93,6 +138,16 @@ class Dossier:
     recent_count: int
     previous_count: int
     checks: list[Check] = field(default_factory=list)
+    options: DossierOptions = field(default_factory=DossierOptions)
+    redactor: Redactor | None = None
+
+    def title(self, incident: Incident) -> str:
+        """An incident's title, or in a redacted dossier its neutral label."""
+        return self.redactor.title(incident) if self.redactor else incident.title
+
+    def text(self, value: str | None) -> str:
+        """The catalog's own text, with service, team and incident names replaced if redacted."""
+        return self.redactor.scrub(value) if self.redactor else (value or "")
 
     @property
     def ready(self) -> bool:
@@ -103,8 +158,15 @@ class Dossier:
         return max((m.count for m in self.months), default=0)
 
 
-def build_dossier(session: Session, settings: Settings, *, now: datetime | None = None) -> Dossier:
+def build_dossier(
+    session: Session,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    options: DossierOptions | None = None,
+) -> Dossier:
     now = now or utcnow()
+    options = options or DossierOptions()
     half_start = now - HALF
     window_start = half_start - HALF
     cache = metrics_cache()
@@ -138,7 +200,8 @@ def build_dossier(session: Session, settings: Settings, *, now: datetime | None 
         pm_lines.append(
             PostmortemLine(incident, incident.postmortem, flag, root_cause_seconds(incident))
         )
-    _add_timelines(session, [line for line in pm_lines if line.postmortem.status == "published"])
+    published = [line for line in pm_lines if line.postmortem.status == "published"]
+    _add_timelines(session, published, redact=options.redact)
     flag_counts = {f: 0 for f in ("on_time", "late", "overdue", "pending")}
     status_counts = {s: 0 for s in ("published", "in_review", "draft")}
     for line in pm_lines:
@@ -159,6 +222,8 @@ def build_dossier(session: Session, settings: Settings, *, now: datetime | None 
         months=months,
         recent_count=recent,
         previous_count=previous,
+        options=options,
+        redactor=_redactor(session, pm_lines) if options.redact else None,
     )
     published_on_time = sum(
         1 for line in pm_lines if line.postmortem.status == "published" and line.flag == "on_time"
@@ -167,15 +232,25 @@ def build_dossier(session: Session, settings: Settings, *, now: datetime | None 
     return dossier
 
 
-def _add_timelines(session: Session, published: list[PostmortemLine]) -> None:
+def _add_timelines(session: Session, published: list[PostmortemLine], *, redact: bool) -> None:
     """What happened when, for the most recent published post-mortems: milestones and
-    timeline entries, without who wrote them (the dossier leaves the team's names out)."""
-    shown = published[:TIMELINES_SHOWN]
-    if not shown:
-        return
-    for line in shown:  # five small queries: a long timeline is not read whole for 20 rows
+    timeline entries, without who wrote them (the dossier leaves the team's names out);
+    redacted, without the entries' free text either."""
+    for line in published[:TIMELINES_SHOWN]:  # small queries: 20 rows, not whole timelines
         updates = timeline_of(session, line.incident.id, limit=TIMELINE_ENTRIES_SHOWN)
-        line.timeline = timeline_rows(line.incident, updates, authors=False)
+        rows = timeline_rows(line.incident, updates, authors=False)
+        if redact:
+            rows = [row if row.milestone else replace(row, text=WITHHELD) for row in rows]
+        line.timeline = rows
+
+
+def _redactor(session: Session, lines: list[PostmortemLine]) -> Redactor:
+    """Every service and team in the catalog, and the titles of the incidents listed."""
+    return Redactor.of(
+        distinct_values(session, Incident.service),
+        distinct_values(session, Incident.team),
+        [line.incident.title for line in lines],
+    )
 
 
 def _checks(d: Dossier, published_on_time: int) -> list[Check]:
