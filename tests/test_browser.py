@@ -22,7 +22,17 @@ ARGS = [
     "--disable-quic",
 ]
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # The browser moves to the next page while the test server still sends the last
+    # one's icon or stylesheet; Werkzeug's development server then leaves that static
+    # file to the garbage collector. Only our static files, only in this module.
+    pytest.mark.filterwarnings(r"ignore:unclosed file <_io.BufferedReader name='.*/static/"),
+    pytest.mark.filterwarnings(
+        r"ignore:Exception ignored in. <_io.FileIO name='.*/static/"
+        ":pytest.PytestUnraisableExceptionWarning"
+    ),
+]
 
 
 @pytest.fixture
@@ -274,12 +284,7 @@ def test_reports_range_and_filter_update_chart_and_table(page, live_url, session
     count = page.get_by_test_id("incident-count")
     assert count.inner_text() == "3"
     weeks_90 = page.locator("#trend-figures tbody tr").count()
-    chart = page.get_by_test_id("chart-ttr")
-    chart.scroll_into_view_if_needed()  # below the fold on a phone: loaded when seen
-    page.wait_for_function(
-        "() => { const i = document.querySelector('[data-testid=chart-ttr]');"
-        " return i.complete && i.naturalWidth > 0; }"
-    )
+    chart_loaded(page, "ttr")
 
     page.select_option("#range", "30d")
     page.select_option("#team", "search")
@@ -287,13 +292,7 @@ def test_reports_range_and_filter_update_chart_and_table(page, live_url, session
     page.wait_for_url("**/reports/?range=30d*team=search*")
     assert page.get_by_test_id("incident-count").inner_text() == "1"
     assert page.locator("#trend-figures tbody tr").count() < weeks_90
-    chart = page.get_by_test_id("chart-ttr")
-    assert "team=search" in chart.get_attribute("src")
-    chart.scroll_into_view_if_needed()
-    page.wait_for_function(
-        "() => { const i = document.querySelector('[data-testid=chart-ttr]');"
-        " return i.complete && i.naturalWidth > 0; }"
-    )
+    assert "team=search" in chart_loaded(page, "ttr")
     breakdown = page.get_by_test_id("breakdown-table").inner_text()
     assert "Dependency latency" in breakdown
 
@@ -304,6 +303,56 @@ def test_reports_range_and_filter_update_chart_and_table(page, live_url, session
     page.click("form[data-testid=view-form] button[type=submit]")
     page.wait_for_url("**/?range=90d*team=search*")
     assert page.get_by_test_id("headline-incidents").locator(".big").inner_text() == "2"
+
+
+def chart_loaded(page, kind: str) -> str:  # type: ignore[no-untyped-def]
+    """Wait until the chart shown at this width has drawn its SVG; its URL."""
+    test_id = f"chart-{kind}" + ("-narrow" if page.viewport_size["width"] < 800 else "")
+    chart = page.get_by_test_id(test_id)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_function(
+        f"() => {{ const o = document.querySelector('[data-testid={test_id}]');"
+        " return o.contentDocument && o.contentDocument.querySelector('svg'); }"
+    )
+    smallest = page.evaluate(
+        f"() => {{ const o = document.querySelector('[data-testid={test_id}]');"
+        " const doc = o.contentDocument, svg = doc.querySelector('svg');"
+        " const scale = o.clientWidth / svg.viewBox.baseVal.width;"
+        " const sizes = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim())"
+        "   .map(t => parseFloat(doc.defaultView.getComputedStyle(t).fontSize));"
+        " return Math.min(...sizes) * scale; }"
+    )
+    assert smallest >= 11, f"chart text shows at {smallest:.1f} px"
+    return chart.get_attribute("data")
+
+
+def test_a_chart_bar_opens_the_incidents_behind_it(page, live_url, session):  # type: ignore[no-untyped-def]
+    """A manager clicks a week's bar: the incident list of that week, as many as the bar."""
+    from datetime import UTC, datetime, timedelta
+
+    from factories import make_incident
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    for days_ago in (1, 2, 2, 9, 30, 31, 32, 33, 34, 35):
+        start = now - timedelta(days=days_ago, hours=1)
+        make_incident(
+            session,
+            started_at=start,
+            detected_at=start + timedelta(minutes=2),
+            recovered_at=start + timedelta(minutes=20),
+        )
+    page.goto(f"{live_url}/reports/?range=90d&period=week")
+    url = chart_loaded(page, "count")
+    frame = next(f for f in page.frames if url.split("?")[0] in f.url)
+    bars = frame.locator("a")
+    counts = [
+        int(row.locator("td.num").first.locator("a").inner_text())
+        for row in page.locator("#trend-figures tbody tr").all()
+    ]
+    busiest = counts.index(max(counts))
+    bars.nth(busiest).click()
+    page.wait_for_url("**/incidents/?since=*")
+    assert int(page.get_by_test_id("list-total").inner_text()) == max(counts) >= 3
 
 
 def test_backup_download_upload_and_the_dossier_in_print(page, live_url, session, tmp_path):  # type: ignore[no-untyped-def]
@@ -357,7 +406,7 @@ def test_backup_download_upload_and_the_dossier_in_print(page, live_url, session
         assert pdf.startswith(b"%PDF") and b"/Type /Page" in pdf
 
 
-def test_every_page_loads_cleanly_and_fits_the_screen(page, live_url, session):  # type: ignore[no-untyped-def]
+def test_every_page_loads_cleanly_and_fits_the_screen(page, live_url, session, app):  # type: ignore[no-untyped-def]
     """Each page an editor reaches, at both sizes: no console error, no failed request (the
     fixture checks), and nothing wider than the screen: tables scroll inside their frame."""
     from factories import make_incident
@@ -386,12 +435,75 @@ def test_every_page_loads_cleanly_and_fits_the_screen(page, live_url, session): 
         "/exports/dossier",
     ]
     width = page.viewport_size["width"]
+    accessibility = Accessibility()
+    page.goto(live_url + "/")
+    page.keyboard.press("Tab")  # the first stop skips the navigation
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
     for path in paths:
         response = page.goto(live_url + path)
         assert response is not None and response.status == 200, path
         page.wait_for_load_state("load")
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= width, f"{path} is {wide}px wide on a {width}px screen"
+        accessibility.check(page, path)
+    accessibility.check_as_admin_and_signed_out(page, live_url, app)
+    accessibility.report(width)
+
+
+class Accessibility:
+    """axe-core (from the axe-playwright-python wheel, never a CDN) over each page.
+
+    Any serious or critical violation fails; every finding is printed as a table of
+    pages by impact (`pytest -s` shows it), the figures quoted when an issue closes.
+    """
+
+    FAILING = ("serious", "critical")
+
+    def __init__(self) -> None:
+        from axe_playwright_python.sync_playwright import Axe
+
+        self.axe = Axe()
+        self.pages = 0
+        self.by_impact: dict[str, int] = {}
+        self.failures: list[str] = []
+
+    def check(self, page, path: str) -> None:  # type: ignore[no-untyped-def]
+        self.pages += 1
+        for violation in self.axe.run(page).response["violations"]:
+            impact = violation["impact"] or "unknown"
+            self.by_impact[impact] = self.by_impact.get(impact, 0) + len(violation["nodes"])
+            if impact in self.FAILING:
+                targets = [node["target"] for node in violation["nodes"][:3]]
+                self.failures.append(f"{path}: {violation['id']} ({impact}) at {targets}")
+
+    def check_as_admin_and_signed_out(self, page, live_url: str, app) -> None:  # type: ignore[no-untyped-def]
+        """The pages an editor never sees: the admin's, and the sign-in page."""
+        admin_id, email, _ = make_user(app, "admin", "ada@example.com")
+        context = page.context.browser.new_context(viewport=page.viewport_size)
+        tab = context.new_page()
+        tab.goto(f"{live_url}/login")
+        self.check(tab, "/login")
+        tab.fill("#email", email)
+        tab.fill("#password", PASSWORD)
+        tab.click("main form.form button[type=submit]")
+        tab.wait_for_url(f"{live_url}/")
+        for path in (
+            "/admin/users",
+            f"/admin/users/{admin_id}",
+            "/admin/audit",
+            "/incidents/action-items/overdue",
+            "/account/password",
+        ):
+            assert tab.goto(live_url + path).status == 200, path
+            self.check(tab, path)
+        context.close()
+
+    def report(self, width: int) -> None:
+        summary = ", ".join(f"{k}: {v}" for k, v in sorted(self.by_impact.items())) or "none"
+        print(f"\naxe at {width}px: {self.pages} pages, violations by impact: {summary}")
+        assert self.failures == [], "axe found:\n" + "\n".join(self.failures)
 
 
 class Effort:
