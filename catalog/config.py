@@ -62,6 +62,8 @@ def load_config(instance_path: str) -> dict[str, object]:
         "DEV_MODE": os.environ.get("CATALOG_ENV", "production") == "development",
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "IMPORT_MAX_BYTES": _int_env("CATALOG_IMPORT_MAX_MB", 64) * 1024 * 1024,
+        # Uploads larger than this run as a background job with a status page.
+        "IMPORT_BACKGROUND_BYTES": _int_env("CATALOG_IMPORT_BACKGROUND_KB", 1024, minimum=0) * 1024,
         "PER_PAGE": 50,
         **_serving_config(),
     }

@@ -47,3 +47,12 @@ accesslog = None if os.environ.get("CATALOG_ACCESS_LOG", "").lower() == "off" el
 errorlog = "-"
 loglevel = os.environ.get("CATALOG_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """A worker leaving (a restart, max_requests) first lets its import jobs finish, up to
+    graceful_timeout; one that takes longer dies with it and shows as stopped, having
+    written nothing (catalog/imports/jobs.py)."""
+    from catalog.imports.jobs import wait_for_running
+
+    wait_for_running(graceful_timeout)

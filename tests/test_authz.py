@@ -57,6 +57,19 @@ def _url(app, session, rule, acting_email: str) -> str:  # type: ignore[no-untyp
                 user = session.scalars(select(User)).first()
             values[arg] = create_token(session, user, "matrix").row.id
             session.commit()
+        elif arg == "job_id":  # an import job of the acting account's (imports.jobs)
+            from catalog.imports.jobs import ImportJob, save
+
+            user = get_user_by_email(session, acting_email) if acting_email else None
+            job = ImportJob(
+                id=uuid.uuid4().hex[:22],
+                owner_id=user.id if user else 0,
+                filename="big.csv",
+                fmt="csv",
+                dry_run=True,
+                state="done",
+            )
+            values[arg] = save(app.instance_path, job).id
         elif arg == "filename":
             values[arg] = "app.css"
         elif arg == "kind":

@@ -117,6 +117,8 @@ def test_list_filters_refuse_bad_values_by_name(client):
         assert response.status_code == 400
         assert field in response.get_data(as_text=True)
         assert client.get(f"/incidents/export.csv?{query}").status_code == 400
+    chart = client.get("/reports/chart/ttr.svg?size=huge")
+    assert chart.status_code == 400 and "wide or narrow" in chart.get_data(as_text=True)
 
 
 def test_needs_attention_shows_ten_of_each_kind_and_the_rest_behind_see_all(client, session):

@@ -50,6 +50,7 @@ RULES: dict[str, dict[str, str]] = {
     "exports.backup": _rule(get=VIEWER),
     "exports.dossier": _rule(get=VIEWER),
     "imports.upload": _rule(get=EDITOR, post=EDITOR),
+    "imports.job": _rule(get=EDITOR),
     # accounts
     "auth.logout": _rule(post=VIEWER),
     "auth.account": _rule(get=VIEWER, post=VIEWER),

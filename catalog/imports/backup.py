@@ -38,6 +38,7 @@ from catalog.exports.backup import (
     UPDATE_FIELDS,
     VECTOR_FIELDS,
 )
+from catalog.imports import progress
 from catalog.imports.summary import ImportSummary
 from catalog.incidents.models import (
     TIMESTAMP_FIELDS,
@@ -84,6 +85,7 @@ def import_backup(
         )
     }
     for index, record in enumerate(document["incidents"]):
+        progress.step(index + 1, len(document["incidents"]))
         where = f"incidents[{index}]"
         if not isinstance(record, dict):
             raise ValidationError({where: ["Each incident must be an object."]})

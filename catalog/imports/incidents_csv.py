@@ -33,6 +33,7 @@ from catalog.db import utcnow
 from catalog.errors import FieldErrors, ValidationError
 from catalog.exports.incidents_csv import HEADER
 from catalog.exports.spreadsheet import unguard_cell
+from catalog.imports import progress
 from catalog.imports.backup import UID_RE
 from catalog.imports.summary import ImportSummary
 from catalog.incidents.models import TIMESTAMP_FIELDS, Incident
@@ -72,10 +73,13 @@ def import_incidents_csv(
     header = _header(reader)
     summary = ImportSummary(source="csv", dry_run=dry_run)
     uids = set(session.scalars(select(Incident.uid)))
+    lines = text.count("\n") + 1
     while True:
+        progress.step(min(reader.line_num, lines), lines, "lines")
         try:
             row = next(reader)
         except StopIteration:
+            progress.step(lines, lines, "lines")
             break
         except csv.Error as exc:
             raise _refused(reader.line_num, {"csv": [f"Not readable as CSV: {exc}."]}) from exc

@@ -84,8 +84,14 @@ def drop(instance_path: str, token: str) -> None:
 
 def sweep(instance_path: str) -> None:
     """Delete what is older than KEEP_MINUTES: a dry run nobody applied."""
-    cutoff = time.time() - KEEP_MINUTES * 60
-    for path in _folder(instance_path).iterdir():
+    remove_older_than(_folder(instance_path), KEEP_MINUTES * 60)
+
+
+def remove_older_than(folder: Path, seconds: float) -> None:
+    """Delete the files of `folder` last written more than `seconds` ago (another worker
+    may be deleting them too: a file gone meanwhile is fine)."""
+    cutoff = time.time() - seconds
+    for path in folder.iterdir():
         try:
             if path.stat().st_mtime < cutoff:
                 path.unlink(missing_ok=True)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from catalog.db import utcnow
 from catalog.errors import FieldErrors, ValidationError
+from catalog.imports import progress
 from catalog.imports.summary import ImportSummary
 from catalog.incidents import service, timeline
 from catalog.incidents.models import Incident
@@ -311,6 +312,7 @@ def import_statuspage(
         session.scalars(select(Incident.external_id).where(Incident.external_source == SOURCE))
     )
     for index, record in enumerate(document["incidents"]):
+        progress.step(index + 1, len(document["incidents"]))
         where = f"incidents[{index}]"
         if not isinstance(record, dict):
             raise ValidationError({where: ["Each incident must be an object."]})

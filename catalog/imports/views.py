@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, SelectField, TextAreaField
@@ -10,7 +19,7 @@ from wtforms.validators import Length
 
 from catalog.auth import current_actor
 from catalog.errors import DomainError
-from catalog.imports import pending
+from catalog.imports import jobs, pending
 from catalog.imports.formats import FORMATS, run_import
 from catalog.imports.statuspage import parse_rules
 from catalog.sessions import get_session
@@ -60,6 +69,18 @@ def upload():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         raw = form.file.data.read()
         lines = [line for line in (form.rules.data or "").splitlines() if line.strip()]
+        if len(raw) > current_app.config["IMPORT_BACKGROUND_BYTES"]:
+            job = jobs.start(
+                current_app._get_current_object(),  # type: ignore[attr-defined]
+                owner_id=_owner(),
+                filename=form.file.data.filename or "the file",
+                fmt=form.format.data,
+                raw=raw,
+                vector=form.vector.data or None,
+                rules=lines,
+                dry_run=form.dry_run.data,
+            )
+            return redirect(url_for("imports.job", job_id=job.id))
         try:
             outcome = run_import(
                 session,
@@ -113,6 +134,19 @@ def _apply(form: ImportForm):  # type: ignore[no-untyped-def]
             "error",
         )
         return redirect(url_for("imports.upload"))
+    if len(raw) > current_app.config["IMPORT_BACKGROUND_BYTES"]:
+        job = jobs.start(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            owner_id=kept.owner_id,
+            filename=kept.filename,
+            fmt=kept.fmt,
+            raw=raw,
+            vector=kept.vector,
+            rules=kept.rules,
+            dry_run=False,
+        )
+        pending.drop(current_app.instance_path, token)
+        return redirect(url_for("imports.job", job_id=job.id))
     try:
         outcome = run_import(
             get_session(),
@@ -127,6 +161,24 @@ def _apply(form: ImportForm):  # type: ignore[no-untyped-def]
     pending.drop(current_app.instance_path, token)
     flash(f"{kept.filename}: {outcome.describe()}", "success")
     return redirect(url_for("imports.upload"))
+
+
+@bp.get("/jobs/<job_id>")
+def job(job_id: str):  # type: ignore[no-untyped-def]
+    """A large import's progress, refreshed by the page itself until the job ends."""
+    try:
+        found = jobs.load(current_app.instance_path, job_id, _owner())
+    except jobs.JobGone:
+        abort(
+            404,
+            description="No such import: it belongs to another account, or it ended "
+            f"more than {jobs.KEEP_HOURS} hours ago.",
+        )
+    apply_form = None
+    if found.pending_token:
+        apply_form = ApplyForm(formdata=None)
+        apply_form.pending.data = found.pending_token
+    return render_template("imports/job.html", job=found, apply_form=apply_form)
 
 
 def _page(form: ImportForm, *, status: int, expired: bool = False, **context):  # type: ignore[no-untyped-def]
