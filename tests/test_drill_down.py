@@ -159,3 +159,21 @@ def test_needs_attention_shows_ten_of_each_kind_and_the_rest_behind_see_all(clie
     assert listed.count("<tr>") == 14  # a header row and thirteen items
     assert client.get("/incidents/action-items/overdue?page=2").status_code == 400
     assert client.get("/incidents/action-items/overdue?page=x").status_code == 400
+
+
+def test_a_list_without_clock_filters_is_served_from_the_cache(app, client, spread):
+    """The list's answer is kept under the data versions; only the filters that move with
+    the clock (breaching, root cause) are read again on every request."""
+    from catalog.reports.cache import metrics_cache
+
+    def kept_pages() -> list[str]:
+        with app.app_context():
+            values = metrics_cache()._values
+            return [name for _, name in values if name.startswith("incident-page:")]
+
+    for _ in range(3):
+        assert client.get("/incidents/?since=2026-01-01&team=search").status_code == 200
+    assert len(kept_pages()) == 1
+    for _ in range(2):
+        assert client.get("/incidents/?rca=flagged").status_code == 200
+    assert len(kept_pages()) == 1, "a page filtered by the clock is not kept"

@@ -88,6 +88,10 @@ def _list_filters() -> service.IncidentFilters:
     if breaching not in ("", "0", "1"):
         errors.add("breaching", "Breaching must be 1 (only incidents past their target) or empty.")
     errors.raise_if_any()
+    rca = request.args.get("rca") or None
+    # Only the filters that move with time need the clock; the others keep their answer
+    # cacheable (the cache key is the filters' repr, which would change every request).
+    clock = service.Clock.of(s, utcnow()) if rca or breaching == "1" else None
     return service.IncidentFilters(
         vector=request.args.get("vector") or None,
         severity=request.args.get("severity") or None,
@@ -98,9 +102,9 @@ def _list_filters() -> service.IncidentFilters:
         lead=email_or_me(request.args.get("lead")),
         since=day_start(first, s.zone) if first else None,
         until=day_start(last + timedelta(days=1), s.zone) if last else None,
-        rca=request.args.get("rca") or None,
+        rca=rca,
         breaching=breaching == "1",
-        clock=service.Clock.of(s, utcnow()),
+        clock=clock,
     )
 
 
