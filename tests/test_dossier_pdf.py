@@ -170,3 +170,15 @@ def test_cli_writes_a_redacted_pdf(runner, named, tmp_path):
     assert "Sam" in text and SECRET_SERVICE not in text
     refused = runner.invoke(args=["export", "--format", "csv", "--redact"])
     assert refused.exit_code == 2 and "apply to the dossier" in refused.output
+
+
+def test_redaction_labels_names_and_leaves_out_what_it_cannot_check(monkeypatch):
+    from catalog.exports import redact
+
+    r = redact.Redactor.of(["chat-api", "chat-api-v2"], ["Search"], ["Ranker outage"])
+    text = "chat-api-v2 and chat-api paged search about the ranker outage; chat-apis stay."
+    assert r.scrub(text) == (
+        "service B and service A paged team A about the incident A; chat-apis stay."
+    )
+    monkeypatch.setattr(redact, "SCRUB_SECONDS", 1e-9)
+    assert r.scrub("x" * 100_000 + " chat-api") == redact.UNCHECKED
