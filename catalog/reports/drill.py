@@ -11,37 +11,32 @@ every grouping).
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import quote_plus
 
-from flask import url_for
+from flask import g, url_for
 
 from catalog.reports.metrics import next_period
 from catalog.reports.query import FILTER_NAMES, ReportQuery
 
 
-def range_args(query: ReportQuery, first: date | None = None, last: date | None = None) -> dict:
-    """The list's arguments for the view's range (or the days first..last) and filters."""
-    args = {
-        "since": (first or query.first_day).isoformat(),
-        "until": (last or query.last_day).isoformat(),
-    }
-    for name in FILTER_NAMES:
-        if getattr(query, name):
-            args[name] = getattr(query, name)
-    return args
-
-
-def period_args(query: ReportQuery, key: str) -> dict:
-    """A week or month row: its days, cut to the view's range as the figure is."""
-    start = date.fromisoformat(key)
+def _days(query: ReportQuery, period: str | None) -> tuple[date, date]:
+    """The view's days, or a week's or month's, cut to the view's range as the figure is."""
+    if period is None:
+        return query.first_day, query.last_day
+    start = date.fromisoformat(period)
     end = next_period(start, query.period) - timedelta(days=1)
-    return range_args(query, max(start, query.first_day), min(end, query.last_day))
+    return max(start, query.first_day), min(end, query.last_day)
 
 
-def group_args(query: ReportQuery, by: str, key: str) -> dict:
-    """A breakdown row (by vector, severity, service or team) within the view."""
-    args = range_args(query)
-    args[by] = key  # a blank team is the key BLANK, which the list reads as "no team"
-    return args
+def _filters(query: ReportQuery, without: str | None) -> str:
+    """The view's filters as query-string text, encoded once per page and grouping
+    (a report page holds a hundred links: encoding each whole cost it 4 ms)."""
+    memo: dict[tuple[ReportQuery, str | None], str] = g.setdefault("drill_filters", {})
+    text = memo.get((query, without))
+    if text is None:
+        values = {n: getattr(query, n) for n in FILTER_NAMES if n != without and getattr(query, n)}
+        text = memo[(query, without)] = "".join(f"&{k}={quote_plus(v)}" for k, v in values.items())
+    return text
 
 
 def incidents_url(
@@ -52,12 +47,17 @@ def incidents_url(
     key: str | None = None,
     **extra: str,
 ) -> str:
-    """The incident list behind a figure: the view's range, one period or one group,
-    and `extra` (status="open", breaching="1")."""
-    if period is not None:
-        args = period_args(query, period)
-    elif by is not None and key is not None:
-        args = group_args(query, by, key)
-    else:
-        args = range_args(query)
-    return url_for("incidents.index", **args, **extra)
+    """The incident list behind a figure: the view's days (or one period's), its filters,
+    a breakdown row's group (`by`=`key`; a blank team is the key BLANK, which the list
+    reads as "no team"), and `extra` (status="open", breaching="1")."""
+    first, last = _days(query, period)
+    group = by if by is not None and key is not None else None
+    url = g.get("incidents_index_url")
+    if url is None:
+        url = g.incidents_index_url = url_for("incidents.index")
+    text = f"{url}?since={first.isoformat()}&until={last.isoformat()}{_filters(query, group)}"
+    if group is not None:
+        text += f"&{group}={quote_plus(str(key))}"
+    for name, value in extra.items():
+        text += f"&{name}={quote_plus(value)}"
+    return text
