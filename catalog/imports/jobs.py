@@ -85,9 +85,7 @@ class JobGone(LookupError):
 
 
 def _folder(instance_path: str) -> Path:
-    folder = Path(instance_path) / "imports" / "jobs"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
+    return pending.private_folder(instance_path, "jobs")
 
 
 def save(instance_path: str, job: ImportJob) -> ImportJob:
@@ -116,24 +114,21 @@ def load(instance_path: str, job_id: str, owner_id: int) -> ImportJob:
 
 def start(
     app: Flask,
-    *,
-    owner_id: int,
-    filename: str,
-    fmt: str,
+    options: pending.PendingImport,
     raw: bytes,
-    vector: str | None,
-    rules: list[str],
+    *,
     dry_run: bool,
 ) -> ImportJob:
-    """Save the job and start it in a thread; its id names the status page."""
+    """Save the job and start it in a thread; its id names the status page. `options`
+    are the upload's (the same a dry run keeps for 'Import these N incidents')."""
     _sweep(app.instance_path)
     job = save(
         app.instance_path,
         ImportJob(
             id=secrets.token_urlsafe(16)[:ID_LENGTH],
-            owner_id=owner_id,
-            filename=filename,
-            fmt=fmt,
+            owner_id=options.owner_id,
+            filename=options.filename,
+            fmt=options.fmt,
             dry_run=dry_run,
             started_at=time.time(),
         ),
@@ -141,7 +136,7 @@ def start(
 
     def run() -> None:
         try:
-            _run(app, job, raw, vector, rules)
+            _run(app, job, options, raw)
         finally:
             _running.discard(threading.current_thread())
 
@@ -151,7 +146,7 @@ def start(
     return job
 
 
-def _run(app: Flask, job: ImportJob, raw: bytes, vector: str | None, rules: list[str]) -> None:
+def _run(app: Flask, job: ImportJob, options: pending.PendingImport, raw: bytes) -> None:
     from catalog.auth.models import User
     from catalog.sessions import close_session, get_session
 
@@ -186,8 +181,8 @@ def _run(app: Flask, job: ImportJob, raw: bytes, vector: str | None, rules: list
                     session,
                     job.fmt,
                     raw,
-                    vector=vector,
-                    rules=parse_rules(rules),
+                    vector=options.vector,
+                    rules=parse_rules(options.rules),
                     dry_run=job.dry_run,
                 )
         except DomainError as exc:  # refused, all or nothing: nothing was written
@@ -203,17 +198,7 @@ def _run(app: Flask, job: ImportJob, raw: bytes, vector: str | None, rules: list
         else:
             token = ""
             if summary.dry_run and summary.created:
-                token = pending.keep(
-                    app.instance_path,
-                    pending.PendingImport(
-                        owner_id=job.owner_id,
-                        fmt=job.fmt,
-                        filename=job.filename,
-                        vector=vector,
-                        rules=rules,
-                    ),
-                    raw,
-                )
+                token = pending.keep(app.instance_path, options, raw)
             end(
                 state="done",
                 done=state["job"].total or summary.records,

@@ -39,10 +39,15 @@ class PendingImport:
     created: float = 0.0
 
 
-def _folder(instance_path: str) -> Path:
-    folder = Path(instance_path) / "imports" / "pending"
+def private_folder(instance_path: str, name: str) -> Path:
+    """`instance/imports/<name>`, made readable by the app's user only (uploads in it)."""
+    folder = Path(instance_path) / "imports" / name
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return folder
+
+
+def _folder(instance_path: str) -> Path:
+    return private_folder(instance_path, "pending")
 
 
 def keep(instance_path: str, pending: PendingImport, raw: bytes) -> str:

@@ -68,26 +68,22 @@ def upload():  # type: ignore[no-untyped-def]
     apply_form = None
     if form.validate_on_submit():
         raw = form.file.data.read()
-        lines = [line for line in (form.rules.data or "").splitlines() if line.strip()]
-        if len(raw) > current_app.config["IMPORT_BACKGROUND_BYTES"]:
-            job = jobs.start(
-                current_app._get_current_object(),  # type: ignore[attr-defined]
-                owner_id=_owner(),
-                filename=form.file.data.filename or "the file",
-                fmt=form.format.data,
-                raw=raw,
-                vector=form.vector.data or None,
-                rules=lines,
-                dry_run=form.dry_run.data,
-            )
-            return redirect(url_for("imports.job", job_id=job.id))
+        chosen = pending.PendingImport(
+            owner_id=_owner(),
+            fmt=form.format.data,
+            filename=form.file.data.filename or "the file",
+            vector=form.vector.data or None,
+            rules=[line for line in (form.rules.data or "").splitlines() if line.strip()],
+        )
+        if _in_background(raw):
+            return _start_job(chosen, raw, dry_run=form.dry_run.data)
         try:
             outcome = run_import(
                 session,
-                form.format.data,
+                chosen.fmt,
                 raw,
-                vector=form.vector.data or None,
-                rules=parse_rules(lines),
+                vector=chosen.vector,
+                rules=parse_rules(chosen.rules),
                 dry_run=form.dry_run.data,
             )
         except DomainError as exc:  # refused, or written meanwhile by someone else: nothing kept
@@ -98,19 +94,20 @@ def upload():  # type: ignore[no-untyped-def]
                 return redirect(url_for("imports.upload"))
             if outcome.created:
                 apply_form = ApplyForm(formdata=None)
-                apply_form.pending.data = pending.keep(
-                    current_app.instance_path,
-                    pending.PendingImport(
-                        owner_id=_owner(),
-                        fmt=form.format.data,
-                        filename=form.file.data.filename or "the file",
-                        vector=form.vector.data or None,
-                        rules=lines,
-                    ),
-                    raw,
-                )
+                apply_form.pending.data = pending.keep(current_app.instance_path, chosen, raw)
     status = 422 if refusal is not None or form.errors else 200
     return _page(form, outcome=outcome, refusal=refusal, apply_form=apply_form, status=status)
+
+
+def _in_background(raw: bytes) -> bool:
+    return len(raw) > current_app.config["IMPORT_BACKGROUND_BYTES"]
+
+
+def _start_job(chosen: pending.PendingImport, raw: bytes, *, dry_run: bool):  # type: ignore[no-untyped-def]
+    """A large file: run it as a job and answer with its status page (imports.jobs)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    job = jobs.start(app, chosen, raw, dry_run=dry_run)
+    return redirect(url_for("imports.job", job_id=job.id))
 
 
 def _owner() -> int:
@@ -134,19 +131,10 @@ def _apply(form: ImportForm):  # type: ignore[no-untyped-def]
             "error",
         )
         return redirect(url_for("imports.upload"))
-    if len(raw) > current_app.config["IMPORT_BACKGROUND_BYTES"]:
-        job = jobs.start(
-            current_app._get_current_object(),  # type: ignore[attr-defined]
-            owner_id=kept.owner_id,
-            filename=kept.filename,
-            fmt=kept.fmt,
-            raw=raw,
-            vector=kept.vector,
-            rules=kept.rules,
-            dry_run=False,
-        )
+    if _in_background(raw):
+        started = _start_job(kept, raw, dry_run=False)
         pending.drop(current_app.instance_path, token)
-        return redirect(url_for("imports.job", job_id=job.id))
+        return started
     try:
         outcome = run_import(
             get_session(),
