@@ -162,13 +162,14 @@ def trend_chart(
     groups = report.groups
     labels = period_labels([g.key for g in groups], report.group_by)
 
-    def minutes(stat: str) -> list[float | None]:
-        values = [getattr(getattr(g, part), stat) for g in groups]
+    def in_minutes(values: list[float | None]) -> list[float | None]:
         return [None if v is None else round(v / 60, 2) for v in values]
 
+    def minutes(stat: str) -> list[float | None]:
+        return in_minutes([getattr(getattr(g, part), stat) for g in groups])
+
     targets = [getattr(g, part).target / 60 for g in groups]
-    rolling = [getattr(g, f"{part}_rolling_median") for g in groups]
-    rolling_minutes = [None if v is None else round(v / 60, 2) for v in rolling]
+    rolling_minutes = in_minutes([getattr(g, f"{part}_rolling_median") for g in groups])
     plotted = [v for stat in ("median", "p90", "mean") for v in minutes(stat) if v is not None]
     logarithmic, ticks = _axis(plotted + targets) if plotted else (False, [])
     title = f"{PARTS[part]}, per {report.group_by}" + (" (log scale)" if logarithmic else "")

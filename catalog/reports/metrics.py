@@ -483,8 +483,8 @@ ROLLING_PERIODS = 3
 
 
 def _median_of(values: Iterable[float]) -> float | None:
-    ordered = sorted(values)
-    return statistics.median(ordered) if ordered else None
+    collected = list(values)
+    return statistics.median(collected) if collected else None
 
 
 def _key_column(group_by: str) -> Any:
