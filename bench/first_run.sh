@@ -28,4 +28,4 @@ printf 'first page after: %.1f s\n' "$(echo "$end - $start" | bc)"
 printf 'virtualenv size:  %s\n' "$(du -sh .venv | cut -f1)"
 printf 'packages:         %s\n' "$(.venv/bin/pip list --format=freeze 2>/dev/null | wc -l)"
 echo "--- what make run printed (first 30 lines)"
-head -30 "$work/run.log"
+grep -v "WARNING: Location" "$work/run.log" | head -30
