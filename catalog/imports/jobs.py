@@ -31,7 +31,6 @@ from catalog.errors import DomainError
 from catalog.imports import pending, progress
 from catalog.imports.formats import run_import
 from catalog.imports.statuspage import parse_rules
-from catalog.outcomes import one_line
 
 KEEP_HOURS = 24
 STALE_SECONDS = 60
@@ -186,8 +185,8 @@ def _run(app: Flask, job: ImportJob, options: pending.PendingImport, raw: bytes)
                     dry_run=job.dry_run,
                 )
         except DomainError as exc:  # refused, all or nothing: nothing was written
-            lines = exc.field_lines()[:20] if hasattr(exc, "field_lines") else []
-            end(state="refused", message=one_line(exc), lines=lines)
+            # As the upload page shows a refusal: what, then each record and field (20).
+            end(state="refused", message=exc.message, lines=exc.field_lines()[:20])
         except Exception:  # noqa: BLE001 - the page must end, and the log says why
             app.logger.exception("Import job %s failed", job.id)
             end(
