@@ -95,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     from catalog.imports.views import bp as imports_bp
     from catalog.incidents.views import bp as incidents_bp
     from catalog.postmortems.views import bp as postmortems_bp
+    from catalog.releases.views import bp as releases_bp
     from catalog.reports.views import bp as reports_bp
     from catalog.vectors.views import bp as vectors_bp
 
@@ -102,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
         dashboard_bp,
         vectors_bp,
         incidents_bp,
+        releases_bp,
         postmortems_bp,
         reports_bp,
         exports_bp,

@@ -144,8 +144,8 @@ def demo(count: int, seed: int, days: int | None, bulk: bool) -> None:
     days = days or 365
     summary = load_demo(session, count=count, seed=seed, days=days)
     click.echo(
-        f"Added {summary.incidents} incidents and {summary.postmortems} post-mortems "
-        f"over the last {days} days."
+        f"Added {summary.incidents} incidents, {summary.postmortems} post-mortems and "
+        f"{summary.releases} releases over the last {days} days."
     )
 
 

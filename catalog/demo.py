@@ -24,6 +24,8 @@ from catalog.db import utcnow
 from catalog.incidents.models import SEVERITIES, Incident, incident_vectors, new_uid
 from catalog.incidents.service import create_incident
 from catalog.postmortems.service import TEMPLATE, save_postmortem
+from catalog.releases.models import Release
+from catalog.releases.service import create_release
 from catalog.vectors.models import Vector
 
 SERVICES = {
@@ -66,6 +68,7 @@ TITLES = {
 class DemoSummary:
     incidents: int = 0
     postmortems: int = 0
+    releases: int = 0
 
 
 def _lognormal_seconds(rng: random.Random, median: float, sigma: float) -> float:
@@ -167,8 +170,103 @@ def load_demo(session: Session, *, count: int = 60, seed: int = 7, days: int = 3
         if incident.severity in ("SEV1", "SEV2") or rng.random() < 0.25:
             _add_postmortem(session, rng, incident, now)
             summary.postmortems += 1
+    session.flush()
+    summary.releases = _add_releases(session, rng, now, days)
     session.commit()
     return summary
+
+
+RELEASE_EVERY_DAYS = 7
+ROLLED_BACK_SHARE = 0.08
+CAUSE_WINDOW = timedelta(hours=12)
+
+
+def _add_releases(session: Session, rng: random.Random, now: datetime, days: int) -> int:
+    """A release of every service about weekly, with canaries and guardrails; a few rolled
+    back (each with the incident its canary caused), the newest still in progress; and
+    incidents that began within hours of a release of their service name it as the cause
+    now and then, as a team that links causes does."""
+    releases: list[Release] = []
+    active = {v.slug: v for v in _active_vectors(session)}
+    if not active:
+        return 0
+    slug = "dependency-latency" if "dependency-latency" in active else next(iter(active))
+    for service, team in SERVICES.items():
+        times, deployed = [], now - timedelta(days=days) + timedelta(hours=rng.randint(1, 96))
+        while deployed < now - timedelta(hours=2):
+            times.append(deployed)
+            deployed += timedelta(days=RELEASE_EVERY_DAYS, hours=rng.randint(-30, 30))
+        for number, deployed in enumerate(times, start=rng.randint(1, 9)):
+            newest = deployed is times[-1]
+            rolled_back = not newest and rng.random() < ROLLED_BACK_SHARE
+            data: dict[str, object] = {
+                "service": service,
+                "tag": f"v2.{number}.{rng.randint(0, 3)}",
+                "team": team,
+                "deployed_at": deployed,
+                "canary_percent": rng.choice([1, 5, 5, 10, 25]),
+                "guard_p99_ms": rng.choice([250, 300, 400]),
+                "guard_error_rate": rng.choice([0.1, 0.2, 0.5]),
+                "rollback_window_seconds": 300,
+                "outcome": "in_progress" if newest else "promoted",
+            }
+            if rolled_back:
+                started = deployed + timedelta(minutes=rng.randint(8, 40))
+                data.update(
+                    outcome="rolled_back",
+                    rollback_started_at=started,
+                    rolled_back_at=started + timedelta(seconds=rng.randint(60, 330)),
+                )
+            elif not newest and rng.random() < 0.03:
+                data["outcome"] = "abandoned"
+            release = create_release(session, data, now=now)
+            releases.append(release)
+            if rolled_back:
+                _incident_of_canary(session, rng, release, slug, now)
+    session.flush()
+    for incident in session.scalars(select(Incident).where(Incident.release_id.is_(None))):
+        cause = next(
+            (
+                r
+                for r in releases
+                if r.service == incident.service
+                and timedelta(0) <= incident.started_at - r.deployed_at <= CAUSE_WINDOW
+            ),
+            None,
+        )
+        if cause is not None and rng.random() < 0.5:
+            incident.release = cause
+    return len(releases)
+
+
+def _incident_of_canary(
+    session: Session, rng: random.Random, release: Release, slug: str, now: datetime
+) -> None:
+    """The incident a rolled-back canary caused: it began with the canary's traffic and
+    ended when the rollback did."""
+    assert release.rollback_started_at is not None and release.rolled_back_at is not None
+    started = release.deployed_at + timedelta(minutes=rng.randint(1, 5))
+    detected = min(started + timedelta(seconds=rng.randint(60, 400)), release.rollback_started_at)
+    create_incident(
+        session,
+        {
+            "title": f"Canary {release.tag} of {release.service}: p99 over its guardrail",
+            "severity": "SEV3",
+            "service": release.service,
+            "team": release.team,
+            "vectors": [slug],
+            "summary": f"The {release.canary_percent} % canary breached its p99 guardrail "
+            f"({release.guard_p99_ms} ms); rolled back.",
+            "detection_source": "alert",
+            "started_at": started,
+            "detected_at": detected,
+            "acknowledged_at": detected + timedelta(seconds=30),
+            "mitigated_at": release.rolled_back_at,
+            "recovered_at": release.rolled_back_at,
+            "release": release.id,
+        },
+        now=now,
+    )
 
 
 def _add_postmortem(session: Session, rng: random.Random, incident, now: datetime) -> None:  # type: ignore[no-untyped-def]

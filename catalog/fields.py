@@ -21,6 +21,7 @@ shows next to the input is the one an API error and an import line name.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,8 +45,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from catalog.db import utcnow
 from catalog.errors import FieldErrors
-from catalog.rules import MARKDOWN_MAX, check_text, check_timestamp
+from catalog.rules import MARKDOWN_MAX, MAX_ID, check_text, check_timestamp, parse_whole_number
 from catalog.web.forms import (
+    DecimalTextField,
     WholeNumberField,
     options,
 )
@@ -441,6 +443,89 @@ class WholeNumber(Field):
             description=self.help,
             render_kw=self._render_kw(min=self.minimum, max=self.maximum),
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decimal(Field):
+    """A number with a fraction (a percentage: 0.2), from `minimum` to `maximum`.
+
+    JSON gives a number; a form gives text, read with a dot or a comma as the
+    decimal mark (what people type in either locale). NaN and infinities are refused.
+    """
+
+    minimum: float
+    maximum: float
+    unit: str = ""
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> float | None:
+        if value is None or value == "":
+            if self.required:
+                errors.add(self.name, f"{self.label} is required.")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            errors.add(self.name, f"{self.label} must be a number.")
+            return None
+        if not math.isfinite(value) or not self.minimum <= value <= self.maximum:
+            errors.add(
+                self.name, f"{self.label} must be between {self.minimum:g} and {self.maximum:g}."
+            )
+            return None
+        return float(value)
+
+    def schema(self) -> Schema:
+        return self._describe(
+            {**self.read_schema(), "minimum": self.minimum, "maximum": self.maximum}
+        )
+
+    def read_schema(self) -> Schema:
+        return {"type": "number" if self.required else ["number", "null"]}
+
+    def to_form(self, value: Any, zone: ZoneInfo) -> Any:
+        return "" if value is None else f"{value:g}"
+
+    def form_field(self) -> UnboundField:
+        return DecimalTextField(
+            f"{self.label} ({self.unit})" if self.unit else self.label,
+            description=self.help,
+            render_kw=self._render_kw(inputmode="decimal", maxlength=20),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reference(Field):
+    """Another record, named by its id (the API) and chosen from a list (forms).
+    Which records may be named is the domain's question; `noun` is in the messages."""
+
+    noun: str
+
+    def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> int | None:
+        if value is None or value == "":
+            if self.required:
+                errors.add(self.name, f"{self.label} is required.")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+            errors.add(self.name, f"{self.label} must be a {self.noun}'s id, or null.")
+            return None
+        return value
+
+    def schema(self) -> Schema:
+        return self._describe({"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID})
+
+    def read_schema(self) -> Schema:
+        return {"type": ["integer", "null"], "description": f"The {self.noun}'s id."}
+
+    def to_form(self, value: Any, zone: ZoneInfo) -> Any:
+        return "" if value is None else str(getattr(value, "id", value))
+
+    def from_form(self, data: Any, zone: ZoneInfo, stored: Any) -> Any:
+        if not data:
+            return None
+        number = parse_whole_number(str(data))
+        return number if number is not None else str(data)  # the domain names a bad one
+
+    def form_field(self) -> UnboundField:
+        # Choices are set by the view; an unknown id is the domain's to refuse.
+        return SelectField(self.label, description=self.help, validate_choice=False)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,6 +27,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
+MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger one cannot exist
 NAME_KEY_MAX = 2 * TITLE_MAX  # NFKC can expand a character: a longer key is refused
 
 

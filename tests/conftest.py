@@ -52,6 +52,7 @@ TABLES = (
     "postmortems",
     "incident_vectors",
     "incidents",
+    "releases",
     "vectors",
 )
 

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from catalog.incidents.models import Incident
 from catalog.incidents.service import create_incident
+from catalog.releases.models import Release
+from catalog.releases.service import create_release
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, long before "now"
 
@@ -63,3 +65,24 @@ def form_payload(**overrides: Any) -> dict[str, Any]:
             out[key] = value
     out.update(overrides)
     return out
+
+
+def release_data(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "service": "chat-api",
+        "tag": "v2.4.1",
+        "team": "assistant",
+        "deployed_at": T0,
+        "canary_percent": 5,
+        "guard_p99_ms": 300,
+        "guard_error_rate": 0.2,
+        "rollback_window_seconds": 300,
+    }
+    data.update(overrides)
+    return data
+
+
+def make_release(session: Session, **overrides: Any) -> Release:
+    release = create_release(session, release_data(**overrides))
+    session.commit()
+    return release

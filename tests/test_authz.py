@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from factories import make_incident
+from factories import make_incident, make_release
 from helpers.accounts import make_user, signed_in_client
 from sqlalchemy import select
 
@@ -46,6 +46,8 @@ def _url(app, session, rule, acting_email: str) -> str:  # type: ignore[no-untyp
             values[arg] = "hardware-throttling"
         elif arg == "incident_id":
             values[arg] = make_incident(session).id
+        elif arg == "release_id":
+            values[arg] = make_release(session, tag=f"v{uuid.uuid4().hex[:8]}").id
         elif arg == "user_id":
             target_id, _, _ = make_user(
                 app, "viewer", f"target-{uuid.uuid4().hex[:12]}@example.com"

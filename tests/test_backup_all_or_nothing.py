@@ -61,7 +61,7 @@ BAD_RECORDS = {  # the kinds of mistake a hand-edited or damaged backup holds
     ),
     "bad vector name": (_set("vectors.1.name", ""), "vectors[1].name"),
     "wrong format": (_set("format", "something-else"), "format"),
-    "wrong version": (_set("version", 3), "version"),
+    "wrong version": (_set("version", 4), "version"),
     "incidents not a list": (_set("incidents", {"0": {}}), "incidents"),
 }
 MORE_BAD_RECORDS = [

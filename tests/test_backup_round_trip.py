@@ -32,6 +32,7 @@ from catalog.exports.backup import (
     FORMAT,
     INCIDENT_FIELDS,
     POSTMORTEM_FIELDS,
+    RELEASE_FIELDS,
     ROLE_FIELDS,
     UPDATE_FIELDS,
     VECTOR_FIELDS,
@@ -87,8 +88,14 @@ def test_the_backup_holds_what_the_catalog_holds_and_no_database_ids(app, sessio
     """Records are named by uid and slug only, with every documented field and nothing else."""
     build_catalog(session)
     document = json.loads(export(app))
-    assert (document["format"], document["version"]) == (FORMAT, 2)
-    assert set(document) == {"format", "version", "vectors", "incidents"}
+    assert (document["format"], document["version"]) == (FORMAT, 3)
+    assert list(document) == ["format", "version", "vectors", "releases", "incidents"]
+    for release in document["releases"]:
+        assert list(release) == list(RELEASE_FIELDS)
+    rolled_back, promoted = document["releases"]
+    assert (rolled_back["outcome"], promoted["outcome"]) == ("rolled_back", "promoted")
+    assert rolled_back["rolled_back_at"].endswith(":09:00.123463Z")  # microseconds kept
+    assert promoted["guard_error_rate"] == 0.05
     assert [v["slug"] for v in document["vectors"]] == sorted(
         v["slug"] for v in document["vectors"]
     )
@@ -101,6 +108,7 @@ def test_the_backup_holds_what_the_catalog_holds_and_no_database_ids(app, sessio
             *ROLE_FIELDS,
             "postmortem",
             "updates",
+            "release",
         ]
         for entry in record["updates"]:
             assert list(entry) == list(UPDATE_FIELDS)
@@ -114,6 +122,8 @@ def test_the_backup_holds_what_the_catalog_holds_and_no_database_ids(app, sessio
     external = next(r for r in document["incidents"] if r["external_id"] == "sp-42")
     assert external["title"] == f"{FORMULA} {UNICODE}"  # no formula guard in JSON
     assert external["vectors"] == ["data-drift", "prompt-injection"]
+    assert external["release"] == rolled_back["uid"]
+    assert sum(r["release"] is not None for r in document["incidents"]) == 1
     assert external["started_at"].endswith(".123456Z")
     items = external["postmortem"]["action_items"]
     assert items[0]["title"].startswith("=cmd") and items[0]["due_on"] == "2026-04-01"

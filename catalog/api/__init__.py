@@ -50,6 +50,7 @@ from catalog.api import (  # noqa: E402,F401
     metrics,
     openapi,
     postmortems,
+    releases,
     timeline,
     transfer,
     vectors,

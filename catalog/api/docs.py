@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from catalog.fields import Timestamp
 from catalog.incidents.models import SEVERITIES, STATUSES
-from catalog.incidents.service import MAX_ID, MAX_PAGE, MAX_PER_PAGE
-from catalog.rules import SHORT_MAX
+from catalog.incidents.service import MAX_PAGE, MAX_PER_PAGE
+from catalog.rules import MAX_ID, SHORT_MAX
 
 V = TypeVar("V", bound=Callable[..., Any])
 
@@ -152,6 +152,14 @@ PARAMETERS: dict[str, Schema] = {
         "description": "The incident's id.",
         "example": 1,
     },
+    "ReleaseId": {
+        "name": "release_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        "description": "The release's id.",
+        "example": 1,
+    },
     "Page": query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number, from 1."),
     "IncidentPage": query(
         "page",
@@ -212,7 +220,7 @@ def body(schema: str) -> Schema:
 
 
 WRITE_ERRORS = (400, 413, 422)
-PATH_PARAMETERS = {"slug": "Slug", "incident_id": "IncidentId"}
+PATH_PARAMETERS = {"slug": "Slug", "incident_id": "IncidentId", "release_id": "ReleaseId"}
 """The URL map's variables and the parameters that describe them."""
 
 

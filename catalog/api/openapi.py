@@ -40,6 +40,7 @@ from catalog.api.docs import (
 )
 from catalog.api.hooks import hook_schemas
 from catalog.api.metrics import metrics_schemas
+from catalog.api.releases import release_schemas
 from catalog.api.timeline import timeline_schemas
 from catalog.api.transfer import transfer_schemas
 from catalog.incidents.models import STATUSES
@@ -257,6 +258,7 @@ def openapi_document() -> dict[str, Any]:
         **metrics_schemas(),
         **hook_schemas(),
         **timeline_schemas(),
+        **release_schemas(),
         **transfer_schemas(),
         "VectorList": list_schema("Vector"),
         "IncidentList": list_schema("Incident"),
@@ -276,6 +278,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "vectors", "description": "Failure vectors and their targets."},
             {"name": "incidents", "description": "Incidents with derived TTD/TTR."},
             {"name": "postmortems", "description": "One post-mortem per incident."},
+            {"name": "releases", "description": "Deployments, guardrails and rollbacks."},
             {"name": "metrics", "description": "MTTD/MTTR statistics."},
             {"name": "hooks", "description": "Incidents opened and closed by monitoring."},
             {"name": "transfer", "description": "Exports (backup, dossier) and imports."},

@@ -70,6 +70,7 @@ def incident_to_dict(
         "recovered_at": iso_utc(incident.recovered_at),
         "lead": incident.lead_email,
         "comms_lead": incident.comms_lead_email,
+        "release": incident.release_id,
         "status": incident_status(incident),
         "ttd_seconds": ttd_seconds(incident.started_at, incident.detected_at),
         "ttr_seconds": ttr_seconds(

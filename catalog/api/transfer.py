@@ -138,6 +138,7 @@ def transfer_schemas() -> dict[str, Schema]:
                 "postmortems_created": count,
                 "vectors_created": count,
                 "vectors_updated": count,
+                "releases_created": count,
                 "dry_run": {"type": "boolean"},
                 "message": {"type": "string"},
             },
@@ -145,11 +146,12 @@ def transfer_schemas() -> dict[str, Schema]:
         ),
         "Backup": {
             "type": "object",
-            "required": ["format", "version", "vectors", "incidents"],
+            "required": ["format", "version", "vectors", "releases", "incidents"],
             "properties": {
                 "format": {"const": "failure-catalog-backup"},
                 "version": {"const": BACKUP_VERSION},
                 "vectors": {"type": "array", "items": {"type": "object"}},
+                "releases": {"type": "array", "items": {"type": "object"}},
                 "incidents": {"type": "array", "items": {"type": "object"}},
             },
         },

@@ -19,6 +19,7 @@ from catalog.auth.models import ApiToken, User
 from catalog.db import utcnow
 from catalog.incidents.models import Incident
 from catalog.postmortems.models import ActionItem, Postmortem
+from catalog.releases.models import Release
 from catalog.vectors.models import Vector
 
 SKIP = {
@@ -38,6 +39,7 @@ AUDITED: dict[type, str] = {
     ActionItem: "action_item",
     User: "user",
     ApiToken: "token",
+    Release: "release",
 }
 MAX_TEXT = 2000  # long Markdown is recorded truncated: the audit log is not a backup
 
@@ -71,6 +73,8 @@ def _label(obj: Any) -> str:
         return obj.email
     if isinstance(obj, ApiToken):
         return f"{obj.prefix}… ({obj.name or 'unnamed'})"
+    if isinstance(obj, Release):
+        return obj.label
     return str(obj)
 
 

@@ -1,10 +1,11 @@
 """The JSON backup: the whole catalog in one versioned, documented document.
 
-Format `failure-catalog-backup`, version 2 (README, "JSON backup format"):
-the vectors by slug, then the incidents by id, each incident with its vector
-slugs, its post-mortem (with action items) and its timeline inside it.
-Version 2 is version 1 plus each incident's `lead`, `comms_lead` (e-mails) and
-`updates`; version 1 still restores. Database ids are
+Format `failure-catalog-backup`, version 3 (README, "JSON backup format"):
+the vectors by slug, the releases by deployment, then the incidents by id, each
+incident with its vector slugs, its post-mortem (with action items) and its
+timeline inside it. Version 2 is version 1 plus each incident's `lead`,
+`comms_lead` (e-mails) and `updates`; version 3 adds `releases` and each
+incident's `release` (the release's uid). Versions 1 and 2 still restore. Database ids are
 left out, since they differ between installations: an incident is named by
 its `uid`, a vector by its slug. Nothing in it depends on when it was written,
 so export → import into an empty database → export gives the same bytes.
@@ -32,12 +33,13 @@ from catalog.auth.models import User
 from catalog.exports.streaming import streamed_download
 from catalog.incidents.models import Incident, IncidentUpdate, incident_vectors
 from catalog.postmortems.models import ActionItem, Postmortem
+from catalog.releases.models import Release
 from catalog.timefmt import iso_utc
 from catalog.vectors.models import Vector
 
 FORMAT = "failure-catalog-backup"
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 BATCH = 2000
 
 # Spelt out, not derived from the services' EDITABLE tuples: these lists are the
@@ -91,6 +93,24 @@ ACTION_ITEM_FIELDS = ("title", "owner", "due_on", "done_at", "link", "created_at
 UPDATE_FIELDS = ("at", "kind", "source", "author", "body", "created_at")
 # Version 2: an incident's roles, as the accounts' e-mails (after `vectors`).
 ROLE_FIELDS = ("lead", "comms_lead")
+# Version 3: the releases (a list after `vectors`); an incident's `release` is its uid.
+RELEASE_FIELDS = (
+    "uid",
+    "service",
+    "tag",
+    "team",
+    "deployed_at",
+    "canary_percent",
+    "guard_p99_ms",
+    "guard_error_rate",
+    "rollback_window_seconds",
+    "outcome",
+    "rollback_started_at",
+    "rolled_back_at",
+    "notes",
+    "created_at",
+    "updated_at",
+)
 
 
 def _plain(value: Any) -> Any:
@@ -130,12 +150,21 @@ def backup_chunks(session: Session) -> Iterator[str]:
     ).all()
     head = f'{{"format":"{FORMAT}","version":{VERSION},\n"vectors":[\n'
     head += ",\n".join(_line(_record(v, VECTOR_FIELDS)) for v in vectors)
+    releases = session.execute(
+        select(Release.id, *(getattr(Release, f) for f in RELEASE_FIELDS)).order_by(
+            Release.deployed_at, Release.uid
+        )
+    ).all()
+    head += '\n],\n"releases":[\n'
+    head += ",\n".join(_line(_record(r, RELEASE_FIELDS)) for r in releases)
     yield head + '\n],\n"incidents":[\n'
+    release_uids = {r.id: r.uid for r in releases}
     columns = [
         Incident.id,
         *(getattr(Incident, f) for f in INCIDENT_FIELDS),
         Incident.lead_id,
         Incident.comms_lead_id,
+        Incident.release_id,
     ]
     last_id, first = 0, True
     while True:
@@ -146,14 +175,14 @@ def backup_chunks(session: Session) -> Iterator[str]:
             break
         lo, hi = rows[0].id, rows[-1].id
         last_id = hi
-        lines = [_line(record) for record in _incident_records(session, rows, lo, hi)]
+        lines = [_line(record) for record in _incident_records(session, rows, lo, hi, release_uids)]
         yield ("" if first else ",\n") + ",\n".join(lines)
         first = False
     yield "\n]}\n"
 
 
 def _incident_records(
-    session: Session, rows: Sequence[Any], lo: int, hi: int
+    session: Session, rows: Sequence[Any], lo: int, hi: int, release_uids: dict[int, str]
 ) -> Iterator[dict[str, Any]]:
     """Each incident of one id range with its vector slugs, post-mortem and timeline."""
     slugs: dict[int, list[str]] = defaultdict(list)
@@ -219,6 +248,7 @@ def _incident_records(
                 "action_items": items.get(pm.id, []),
             }
         record["updates"] = updates.get(row.id, [])
+        record["release"] = release_uids.get(row.release_id) if row.release_id else None
         yield record
 
 

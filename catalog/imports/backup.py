@@ -34,6 +34,7 @@ from catalog.exports.backup import (
     INCIDENT_FIELDS,
     POSTMORTEM_FIELDS,
     READABLE_VERSIONS,
+    RELEASE_FIELDS,
     ROLE_FIELDS,
     UPDATE_FIELDS,
     VECTOR_FIELDS,
@@ -51,12 +52,16 @@ from catalog.incidents.service import validate_incident
 from catalog.incidents.timeline import NOTE_MAX
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.service import validate_postmortem
+from catalog.releases.models import Release
+from catalog.releases.service import validate_release
+from catalog.releases.spec import RELEASE
 from catalog.rules import TITLE_MAX, check_text, check_timestamp, is_storable
 from catalog.timefmt import parse_timestamp
 from catalog.vectors.models import Vector
 from catalog.vectors.service import validate_vector
 
 DOCUMENT_KEYS = ("format", "version", "vectors", "incidents")
+DOCUMENT_KEYS_V3 = (*DOCUMENT_KEYS, "releases")
 UID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,40}")  # always .fullmatch: `$` would let "x\n" in
 FLUSH_EVERY = 500
 
@@ -73,6 +78,7 @@ def import_backup(
     for index, record in enumerate(document["vectors"]):
         _import_vector(session, f"vectors[{index}]", record, summary, version)
     session.flush()
+    releases = _import_releases(session, document.get("releases", []), summary, now)
     uids = set(session.scalars(select(Incident.uid)))
     catalog = {v.slug: v for v in session.scalars(select(Vector))}
     authors = Authors(session)
@@ -101,7 +107,7 @@ def import_backup(
             summary.already_imported += 1
             continue
         try:
-            incident = _incident(session, where, record, now, catalog, external, version)
+            incident = _incident(session, where, record, now, catalog, external, version, releases)
             if version >= 2:
                 _roles(incident, where, record, authors)
                 _updates(incident, f"{where}.updates", record.get("updates"), now, authors)
@@ -169,10 +175,12 @@ def _check_header(document: object) -> int:
             }
         )
     errors = FieldErrors()
-    for key in ("vectors", "incidents"):
+    lists = ("vectors", "incidents", "releases") if version >= 3 else ("vectors", "incidents")
+    for key in lists:
         if not isinstance(document.get(key), list):
             errors.add(key, "Must be a list.")
-    _unknown_keys(errors, "", document, set(DOCUMENT_KEYS), version)
+    known = DOCUMENT_KEYS_V3 if version >= 3 else DOCUMENT_KEYS
+    _unknown_keys(errors, "", document, set(known), version)
     if errors:
         raise ValidationError(errors.fields, "The backup is refused; nothing was imported.")
     return version
@@ -246,11 +254,14 @@ def _incident(
     catalog: Mapping[str, Vector],
     external: tuple[str | None, str | None],
     version: int,
+    releases: Mapping[str, Release],
 ) -> Incident:
     errors = FieldErrors()
     known = {*INCIDENT_FIELDS, "vectors", "postmortem"}
     if version >= 2:
         known |= {*ROLE_FIELDS, "updates"}
+    if version >= 3:
+        known.add("release")
     _unknown_keys(errors, where, record, known, version)
     data: dict[str, Any] = {
         k: v for k, v in record.items() if k in INCIDENT_FIELDS and not k.endswith("_at")
@@ -258,6 +269,7 @@ def _incident(
     for name in TIMESTAMP_FIELDS:
         data[name] = _stamp(errors, where, record, name)
     data["vectors"] = record.get("vectors")
+    data["release"] = _release_of(errors, f"{where}.release", record.get("release"), releases)
     created = _stamp(errors, where, record, "created_at") or now
     updated = _stamp(errors, where, record, "updated_at") or created
     errors.raise_if_any()
@@ -278,6 +290,64 @@ def _incident(
     if pm_record is not None:
         incident.postmortem = _postmortem(incident, f"{where}.postmortem", pm_record, now, version)
     return incident
+
+
+def _release_of(
+    errors: FieldErrors, where: str, uid: object, releases: Mapping[str, Release]
+) -> int | None:
+    """The id of the release an incident's `release` uid names (version 3)."""
+    if uid is None:
+        return None
+    release = releases.get(uid) if isinstance(uid, str) else None
+    if release is None:
+        errors.add(where, "Must be the uid of a release in this backup (or here), or null.")
+        return None
+    return release.id
+
+
+def _import_releases(
+    session: Session, records: list[Any], summary: ImportSummary, now: datetime
+) -> dict[str, Release]:
+    """The backup's releases (version 3), matched by uid: one already here is left as it
+    is, like an incident. Every release by uid, for the incidents that name one."""
+    known = {r.uid: r for r in session.scalars(select(Release))}
+    for index, record in enumerate(records):
+        where = f"releases[{index}]"
+        if not isinstance(record, dict):
+            raise ValidationError({where: ["Each release must be an object."]})
+        refused = f"Record {where} is refused; nothing was imported."
+        errors = FieldErrors()
+        _unknown_keys(errors, where, record, set(RELEASE_FIELDS), 3)
+        uid = record.get("uid")
+        if not isinstance(uid, str) or not UID_RE.fullmatch(uid):
+            errors.add(
+                f"{where}.uid", "Each release needs its uid (1-40 letters, digits, . _ : -)."
+            )
+        times = {
+            name: _stamp(errors, where, record, name)
+            for name in RELEASE_FIELDS
+            if name.endswith("_at")
+        }
+        if errors:
+            raise ValidationError(errors.fields, refused)
+        assert isinstance(uid, str)
+        if uid in known:
+            continue
+        data = {k: v for k, v in record.items() if k in RELEASE.names}
+        data.update({k: v for k, v in times.items() if k in RELEASE.names})
+        try:
+            clean = validate_release(session, data, now=now)
+        except ValidationError as exc:
+            raise ValidationError(_prefixed(exc, where).fields, refused) from exc
+        created = times["created_at"] or now
+        release = Release(
+            **clean, uid=uid, created_at=created, updated_at=times["updated_at"] or created
+        )
+        session.add(release)
+        known[uid] = release
+        summary.releases_created += 1
+    session.flush()
+    return known
 
 
 def _postmortem(

@@ -16,6 +16,7 @@ class ImportSummary:
     postmortems_created: int = 0
     vectors_created: int = 0
     vectors_updated: int = 0
+    releases_created: int = 0
     dry_run: bool = False
 
     def describe(self) -> str:
@@ -30,6 +31,8 @@ class ImportSummary:
                 f"; {self.postmortems_created} post-mortems with them; vectors: "
                 f"{self.vectors_created} {would}created, {self.vectors_updated} {would}updated"
             )
+            if self.releases_created:
+                text += f"; {self.releases_created} releases {would}created"
         return text + "."
 
     def to_dict(self) -> dict[str, Any]:

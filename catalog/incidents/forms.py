@@ -14,6 +14,7 @@ from catalog.incidents.milestones import REOPEN, STAMP
 from catalog.incidents.models import SEVERITIES, STATUSES, Incident
 from catalog.incidents.spec import INCIDENT, PEOPLE
 from catalog.incidents.timeline import NOTE
+from catalog.releases.models import Release
 from catalog.vectors.models import Vector
 from catalog.web.forms import VersionedForm, options
 
@@ -41,6 +42,13 @@ class IncidentForm(VersionedForm):
                 + extra
             )
 
+    def set_release_choices(self, releases: list[Release]) -> None:
+        """The newest releases (and the one already named), newest first."""
+        self.release.choices = options(
+            [("", "— none —")]
+            + [(str(r.id), f"{r.label} · {r.deployed_at:%Y-%m-%d}") for r in releases]
+        )
+
     def load(self, incident: Incident, zone: ZoneInfo) -> None:
         """Fill a GET form from a stored incident, times shown in the user's zone."""
         fill_form(self, INCIDENT, _values(incident), zone)
@@ -57,6 +65,7 @@ def _values(incident: Incident) -> dict[str, Any]:
         "vectors": incident.vector_slugs,
         "lead": incident.lead_email,
         "comms_lead": incident.comms_lead_email,
+        "release": incident.release_id,
     }
 
 

@@ -16,6 +16,7 @@ from catalog.vectors.models import Vector
 if TYPE_CHECKING:
     from catalog.auth.models import User
     from catalog.postmortems.models import Postmortem
+    from catalog.releases.models import Release
 
 
 def new_uid() -> str:
@@ -82,6 +83,7 @@ class Incident(Base):
         Index("uq_incidents_external", "external_source", "external_id", unique=True),
         Index("uq_incidents_uid", "uid", unique=True),
         Index("ix_incidents_lead_id", "lead_id"),  # the list's lead filter, My incidents
+        Index("ix_incidents_release_id", "release_id"),  # a release's incidents
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,6 +105,9 @@ class Incident(Base):
     # table must not rebuild it on SQLite (the data-version triggers live on it).
     lead_id: Mapped[int | None] = mapped_column(Integer)
     comms_lead_id: Mapped[int | None] = mapped_column(Integer)
+    # The release that caused it, if one did (change metrics). No foreign key, as above;
+    # a release that incidents name cannot be deleted (catalog.releases.service).
+    release_id: Mapped[int | None] = mapped_column(Integer)
     external_source: Mapped[str | None] = mapped_column(String(32))
     external_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -123,6 +128,9 @@ class Incident(Base):
     )
     comms_lead: Mapped[User | None] = relationship(
         primaryjoin="foreign(Incident.comms_lead_id) == User.id", lazy="selectin", viewonly=False
+    )
+    release: Mapped[Release | None] = relationship(
+        primaryjoin="foreign(Incident.release_id) == Release.id", lazy="select", viewonly=False
     )
     # Write-only: entries are added without loading the timeline, and read with a query
     # (catalog.incidents.timeline.timeline_of), never as an attribute.

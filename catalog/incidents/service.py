@@ -22,7 +22,8 @@ from catalog.incidents.models import STATUSES, Incident, incident_vectors
 from catalog.incidents.spec import INCIDENT, PEOPLE, SEVERITIES, TIMESTAMP_FIELDS
 from catalog.locking import check_version
 from catalog.postmortems.models import Postmortem
-from catalog.rules import is_storable
+from catalog.releases.models import Release
+from catalog.rules import MAX_ID, is_storable
 from catalog.timefmt import iso_utc
 from catalog.vectors.models import TargetsInSeconds, Vector
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 EDITABLE = INCIDENT.names
 MAX_PER_PAGE = 500
 MAX_PAGE = 1_000_000  # keeps OFFSET inside a 64-bit integer
-MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger one cannot exist
 
 
 def incident_status(incident: Incident) -> str:
@@ -119,6 +119,7 @@ def validate_incident(
     )
     for name in PEOPLE:
         clean[name] = _resolve_person(session, errors, name, clean[name], current)
+    clean["release"] = _resolve_release(session, errors, clean["release"])
     errors.raise_if_any()
     return clean
 
@@ -139,6 +140,18 @@ def _resolve_person(
         errors.add(name, f"{label}: {email} is deactivated; pick an active account.")
         return None
     return user
+
+
+def _resolve_release(
+    session: Session, errors: FieldErrors, release_id: int | None
+) -> Release | None:
+    """The release an id names (already checked as an id, or None)."""
+    if release_id is None or errors.has("release"):
+        return None
+    release = session.get(Release, release_id)
+    if release is None:
+        errors.add("release", f"Caused by release: there is no release #{release_id}.")
+    return release
 
 
 def _resolve_vectors(
@@ -216,6 +229,7 @@ def update_incident(
     merged: dict[str, Any] = {field: getattr(incident, field) for field in EDITABLE}
     merged["vectors"] = incident.vector_slugs
     merged["lead"], merged["comms_lead"] = incident.lead_email, incident.comms_lead_email
+    merged["release"] = incident.release_id
     before = dict(merged)
     merged.update({k: v for k, v in data.items() if k in EDITABLE})
     clean = validate_incident(session, merged, current=incident, now=now, errors=errors)
@@ -480,6 +494,7 @@ class IncidentSummary:
     recovered_at: datetime | None
     external_source: str | None
     external_id: str | None
+    release_id: int | None
     created_at: datetime
     updated_at: datetime
     version: int

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catalog.fields import Choice, Markdown, Person, SlugList, Spec, Text, Timestamp
+from catalog.fields import Choice, Markdown, Person, Reference, SlugList, Spec, Text, Timestamp
 from catalog.rules import SHORT_MAX, TITLE_MAX
 
 TIMESTAMP_FIELDS = ("started_at", "detected_at", "acknowledged_at", "mitigated_at", "recovered_at")
@@ -111,6 +111,13 @@ INCIDENT = Spec(
             label="Communications lead",
             help="Who keeps stakeholders informed. Optional.",
             api_help="An active account's e-mail, or null.",
+        ),
+        Reference(
+            name="release",
+            label="Caused by release",
+            noun="release",
+            help="The deployment that caused it, if one did: it counts in change failure rate.",
+            api_help="A release's id (see /releases), or null.",
         ),
     ),
 )

@@ -40,6 +40,7 @@ from catalog.postmortems.service import (
     is_action_item_overdue,
     root_cause_seconds,
 )
+from catalog.releases.service import release_choices
 from catalog.reports.cache import cached_values
 from catalog.reports.metrics import incident_durations
 from catalog.reports.query import day_start, read_day
@@ -309,6 +310,7 @@ def create():  # type: ignore[no-untyped-def]
     form = IncidentForm()
     form.set_vector_choices(_vector_choices())
     form.set_people_choices(active_people(get_session()))
+    form.set_release_choices(release_choices(get_session()))
     zone = display_zone()
     if request.method == "GET":
         # A sensible start: detected now, started now; the responder corrects both.
@@ -335,6 +337,7 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
     form = IncidentForm()
     form.set_vector_choices(_vector_choices(incident))
     form.set_people_choices(active_people(get_session()), incident)
+    form.set_release_choices(release_choices(get_session(), incident.release))
     if request.method == "GET":
         form.load(incident, zone)
     saved = submit(

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from flask_wtf import FlaskForm
-from wtforms import Field, FieldList, FormField, IntegerField
+from wtforms import Field, FieldList, FormField, IntegerField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
 
 from catalog.rules import parse_whole_number
+
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+")  # ASCII digits, as for whole numbers
 
 
 def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
@@ -33,6 +36,27 @@ class WholeNumberField(IntegerField):
             raise ValueError(
                 self.gettext("Not a valid integer value. Write it with the digits 0-9.")
             )
+
+
+class DecimalTextField(StringField):
+    """A number with a fraction, typed with a dot or a comma; the range is the domain's."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist:
+            return
+        text = valuelist[0].strip().replace(",", ".")
+        if not text:
+            self.data = None
+            return
+        if len(text) > 20 or not _DECIMAL.fullmatch(text):
+            self.data = None
+            raise ValueError(self.gettext("Not a number. Write it like 0.2 or 12.5."))
+        self.data = float(text)
+
+    def _value(self) -> str:
+        if isinstance(self.data, float):
+            return f"{self.data:g}"
+        return self.data or ""
 
 
 class EmptyForm(FlaskForm):

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from factories import T0, incident_data, make_incident
+from factories import T0, incident_data, make_incident, release_data
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,8 @@ from catalog.incidents.service import create_incident
 from catalog.migrate import upgrade
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.service import save_postmortem
+from catalog.releases.models import Release
+from catalog.releases.service import create_release
 from catalog.vectors.models import Vector
 from catalog.vectors.service import create_vector, set_archived
 from helpers.environment import scratch_pg_database
@@ -127,6 +129,29 @@ def build_catalog(session: Session) -> None:
         source="web",
         label="ed@example.com",
     )
+    # releases (backup version 3): a rolled-back canary that caused the incident above,
+    # and a promoted one with a fractional guardrail and Unicode notes
+    bad = create_release(
+        session,
+        release_data(
+            tag="v2.5.0-rc.1",
+            deployed_at=started - timedelta(minutes=20),
+            outcome="rolled_back",
+            rollback_started_at=started + timedelta(minutes=6),
+            rolled_back_at=started + timedelta(minutes=9, microseconds=7),
+        ),
+    )
+    incident.release = bad
+    create_release(
+        session,
+        release_data(
+            tag="v2.5.0",
+            deployed_at=started + timedelta(days=1),
+            guard_error_rate=0.05,
+            outcome="promoted",
+            notes=f"{FORMULA} {UNICODE}",
+        ),
+    )
     session.commit()
 
 
@@ -145,7 +170,7 @@ def state(app) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     try:
         counts = {
             model.__name__: session.scalar(select(func.count()).select_from(model))
-            for model in (Incident, Vector, Postmortem, ActionItem, IncidentUpdate)
+            for model in (Incident, Vector, Postmortem, ActionItem, IncidentUpdate, Release)
         }
         counts["links"] = session.scalar(select(func.count()).select_from(incident_vectors))
         vectors = [
