@@ -455,7 +455,11 @@ class Decimal(Field):
 
     minimum: float
     maximum: float
+    default: float | None = None
     unit: str = ""
+
+    def absent(self) -> Any:
+        return self.default
 
     def check(self, errors: FieldErrors, value: Any, *, now: datetime) -> float | None:
         if value is None or value == "":
@@ -473,9 +477,10 @@ class Decimal(Field):
         return float(value)
 
     def schema(self) -> Schema:
-        return self._describe(
-            {**self.read_schema(), "minimum": self.minimum, "maximum": self.maximum}
-        )
+        schema = {**self.read_schema(), "minimum": self.minimum, "maximum": self.maximum}
+        if self.default is not None:
+            schema["default"] = self.default
+        return self._describe(schema)
 
     def read_schema(self) -> Schema:
         return {"type": "number" if self.required else ["number", "null"]}
@@ -486,6 +491,7 @@ class Decimal(Field):
     def form_field(self) -> UnboundField:
         return DecimalTextField(
             f"{self.label} ({self.unit})" if self.unit else self.label,
+            default=self.default,
             description=self.help,
             render_kw=self._render_kw(inputmode="decimal", maxlength=20),
         )

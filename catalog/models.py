@@ -6,7 +6,7 @@ from catalog.data_versions import data_version, data_version_months
 from catalog.db import Base
 from catalog.incidents.models import Incident, IncidentUpdate, incident_vectors
 from catalog.postmortems.models import ActionItem, Postmortem
-from catalog.releases.models import Release
+from catalog.releases.models import CanaryAnalysis, LoadTest, ReadinessBars, Release
 from catalog.vectors.models import Vector
 
 __all__ = [
@@ -17,7 +17,10 @@ __all__ = [
     "Incident",
     "IncidentUpdate",
     "LoginAttempt",
+    "CanaryAnalysis",
+    "LoadTest",
     "Postmortem",
+    "ReadinessBars",
     "Release",
     "User",
     "UserSession",

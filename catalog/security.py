@@ -198,8 +198,8 @@ class _Utf8FormDataParser(FormDataParser):
     def _parse_multipart(
         self, stream: Any, mimetype: Any, content_length: Any, options: Any
     ) -> Any:
-        # Only the import page uploads a file; its bytes are decoded (strictly) by the
-        # importer. Elsewhere Werkzeug's multipart parser would turn invalid UTF-8 into
+        # Only the pages that take a file (imports, load-test results, canary samples)
+        # parse multipart; a file's bytes are decoded (strictly) by its reader. Elsewhere Werkzeug's multipart parser would turn invalid UTF-8 into
         # U+FFFD silently; refusing is simpler than checking.
         if has_request_context() and request.endpoint in MULTIPART_ENDPOINTS:
             return super()._parse_multipart(stream, mimetype, content_length, options)
@@ -256,8 +256,12 @@ class _SessionInterface(SecureCookieSessionInterface):
         )
 
 
-MULTIPART_ENDPOINTS = frozenset({"imports.upload"})
-UPLOAD_ENDPOINTS = frozenset({"imports.upload", "api.import_file"})
+MULTIPART_ENDPOINTS = frozenset(
+    {"imports.upload", "releases.import_load_test", "releases.canary", "api.analyse_canary"}
+)
+UPLOAD_ENDPOINTS = frozenset(
+    {"imports.upload", "api.import_file", "releases.canary", "api.analyse_canary"}
+)
 
 
 def _upload_limit(endpoint: str | None, values: dict[str, Any] | None) -> None:

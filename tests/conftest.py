@@ -52,6 +52,9 @@ TABLES = (
     "postmortems",
     "incident_vectors",
     "incidents",
+    "canary_analyses",
+    "load_tests",
+    "readiness_bars",
     "releases",
     "vectors",
 )

@@ -29,8 +29,11 @@ from sqlalchemy import select
 
 from catalog.exports.backup import (
     ACTION_ITEM_FIELDS,
+    BARS_FIELDS,
+    CANARY_FIELDS,
     FORMAT,
     INCIDENT_FIELDS,
+    LOAD_TEST_FIELDS,
     POSTMORTEM_FIELDS,
     RELEASE_FIELDS,
     ROLE_FIELDS,
@@ -89,13 +92,26 @@ def test_the_backup_holds_what_the_catalog_holds_and_no_database_ids(app, sessio
     build_catalog(session)
     document = json.loads(export(app))
     assert (document["format"], document["version"]) == (FORMAT, 3)
-    assert list(document) == ["format", "version", "vectors", "releases", "incidents"]
+    assert list(document) == [
+        "format",
+        "version",
+        "vectors",
+        "readiness_bars",
+        "releases",
+        "incidents",
+    ]
+    assert [list(b) for b in document["readiness_bars"]] == [list(BARS_FIELDS)]
     for release in document["releases"]:
-        assert list(release) == list(RELEASE_FIELDS)
+        assert list(release) == [*RELEASE_FIELDS, "load_tests", "canary"]
     rolled_back, promoted = document["releases"]
     assert (rolled_back["outcome"], promoted["outcome"]) == ("rolled_back", "promoted")
     assert rolled_back["rolled_back_at"].endswith(":09:00.123463Z")  # microseconds kept
     assert promoted["guard_error_rate"] == 0.05
+    assert [t["tier"] for t in rolled_back["load_tests"]] == ["1×", "soak"]
+    assert all(list(t) == list(LOAD_TEST_FIELDS) for t in rolled_back["load_tests"])
+    assert list(rolled_back["canary"]) == list(CANARY_FIELDS)
+    assert len(rolled_back["canary"]["canary_quantiles"]) == 101
+    assert promoted["load_tests"] == [] and promoted["canary"] is None
     assert [v["slug"] for v in document["vectors"]] == sorted(
         v["slug"] for v in document["vectors"]
     )

@@ -410,12 +410,34 @@ def test_backup_download_upload_and_the_dossier_in_print(page, live_url, session
 def test_every_page_loads_cleanly_and_fits_the_screen(page, live_url, session, app):  # type: ignore[no-untyped-def]
     """Each page an editor reaches, at both sizes: no console error, no failed request (the
     fixture checks), and nothing wider than the screen: tables scroll inside their frame."""
-    from factories import make_incident
+    from factories import make_incident, make_release
 
     from catalog.postmortems.service import save_postmortem
+    from catalog.releases.service import record_load_test, save_canary
 
     incident = make_incident(session, title="Retriever returned 40 chunks on long threads")
     save_postmortem(session, incident, {"status": "draft", "body": "## Summary\nText."})
+    release = make_release(session, notes="Tokenizer **1.5**.")
+    record_load_test(
+        session,
+        release,
+        {
+            "tier": "5x",
+            "rps": 812.5,
+            "p50_ms": 21,
+            "p95_ms": 96,
+            "p99_ms": 340,
+            "error_rate": 0.05,
+            "requests": 16250,
+        },
+        source="k6",
+    )
+    save_canary(
+        session,
+        release,
+        "\n".join(str(100 + i % 37) for i in range(200)).encode(),
+        "\n".join(str(120 + i % 41) for i in range(150)).encode(),
+    )
     session.commit()
     paths = [
         "/",
@@ -434,6 +456,11 @@ def test_every_page_loads_cleanly_and_fits_the_screen(page, live_url, session, a
         "/imports/",
         "/account",
         "/exports/dossier",
+        "/releases/",
+        f"/releases/{release.id}",
+        f"/releases/{release.id}/edit",
+        "/releases/new",
+        "/releases/bars?service=chat-api",
     ]
     width = page.viewport_size["width"]
     accessibility = Accessibility()

@@ -153,7 +153,8 @@ def test_document_is_valid_openapi_31() -> None:
 
 
 def _seed(client: FlaskClient, headers: dict[str, str]) -> None:
-    """A few incidents (one with a post-mortem) so generated ids and slugs find real objects."""
+    """A few incidents (one with a post-mortem) and a release with a load-test tier, so
+    generated ids and slugs find real objects."""
     for n in range(3):
         response = client.post(
             f"{API_PREFIX}/incidents",
@@ -167,6 +168,18 @@ def _seed(client: FlaskClient, headers: dict[str, str]) -> None:
         headers=headers,
     )
     assert response.status_code == 201, response.get_data()[:300]
+    release = client.post(  # a release with a tier, so release and tier ids find objects
+        f"{API_PREFIX}/releases",
+        json={"service": "chat-api", "tag": "v1", "deployed_at": "2026-03-02T12:00:00Z"},
+        headers=headers,
+    )
+    assert release.status_code == 201, release.get_data()[:300]
+    tier = client.post(
+        f"{API_PREFIX}/releases/1/load-tests",
+        json={"tier": "1x", "rps": 9, "p50_ms": 5, "p99_ms": 9, "error_rate": 0, "requests": 9},
+        headers=headers,
+    )
+    assert tier.status_code == 201, tier.get_data()[:300]
 
 
 @pytest.fixture

@@ -280,7 +280,7 @@ def test_a_version_2_backup_taken_before_releases_still_restores(
     build_catalog(session)
     document = json.loads(export(app))
     document["version"] = 2
-    del document["releases"]
+    del document["releases"], document["readiness_bars"]
     for record in document["incidents"]:
         del record["release"]
     with fresh_database(backend, tmp_path) as url, second_app(app_config, url) as other:
@@ -291,7 +291,8 @@ def test_a_version_2_backup_taken_before_releases_still_restores(
     refused["version"] = 2
     with pytest.raises(ValidationError) as caught:
         restore(app, refused)
-    assert caught.value.fields == {"releases": ["Unknown field in a version 2 backup."]}
+    unknown = ["Unknown field in a version 2 backup."]
+    assert caught.value.fields == {"releases": unknown, "readiness_bars": unknown}
 
 
 def test_releases_restore_with_the_incidents_that_name_them(
@@ -302,6 +303,9 @@ def test_releases_restore_with_the_incidents_that_name_them(
     with fresh_database(backend, tmp_path) as url, second_app(app_config, url) as other:
         summary = restore(other, document)
         assert summary.releases_created == 2
+        assert state(other)["counts"]["LoadTest"] == 2
+        assert state(other)["counts"]["CanaryAnalysis"] == 1
+        assert state(other)["counts"]["ReadinessBars"] == 1
         assert "2 releases created" in summary.describe()
         again = restore(other, document)
         assert again.releases_created == 0 and again.created == 0
@@ -322,6 +326,16 @@ def test_releases_restore_with_the_incidents_that_name_them(
         (lambda d: d["releases"][1].update(deployed_at="soon"), "releases[1].deployed_at"),
         (lambda d: d["releases"].append("nope"), "releases[2]"),
         (lambda d: d.update(releases={}), "releases"),
+        (lambda d: d["releases"][0]["load_tests"][0].update(p99_ms=1), "p99_ms"),
+        (lambda d: d["releases"][0]["load_tests"][0].update(source="jmeter"), "source"),
+        (lambda d: d["releases"][0]["load_tests"].append(7), "load_tests[2]"),
+        (lambda d: d["releases"][0]["canary"].update(verdict="maybe"), "canary.verdict"),
+        (lambda d: d["releases"][0]["canary"].update(p_value="low"), "canary.p_value"),
+        (lambda d: d["releases"][0]["canary"]["canary_quantiles"].pop(), "canary_quantiles"),
+        (lambda d: d["releases"][0]["canary"].update(x=1), "canary.x"),
+        (lambda d: d["readiness_bars"][0].update(p99_1x_ms=0), "readiness_bars[0].p99_1x_ms"),
+        (lambda d: d["readiness_bars"][0].update(service=""), "readiness_bars[0].service"),
+        (lambda d: d["readiness_bars"].append([]), "readiness_bars[1]"),
         (
             lambda d: next(i for i in d["incidents"] if i["release"]).update(release="gone"),
             "release",

@@ -169,7 +169,7 @@ def test_a_version_1_backup_still_restores_into_the_new_schema(
     build_catalog(session)
     document = json.loads(export(app))
     document["version"] = 1
-    del document["releases"]  # what version 3 added
+    del document["releases"], document["readiness_bars"]  # what version 3 added
     for record in document["incidents"]:  # what versions 2 and 3 added
         for key in ("updates", "lead", "comms_lead", "release"):
             del record[key]
@@ -187,7 +187,7 @@ def test_timeline_entries_in_a_version_1_backup_are_an_unknown_field(
     build_catalog(session)
     document = json.loads(export(app))
     document["version"] = 1
-    del document["releases"]  # what version 3 added
+    del document["releases"], document["readiness_bars"]  # what version 3 added
     for record in document["incidents"]:
         del record["release"]
     with fresh_database("sqlite", tmp_path) as url, second_app(app_config, url) as other:

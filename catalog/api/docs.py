@@ -160,6 +160,14 @@ PARAMETERS: dict[str, Schema] = {
         "description": "The release's id.",
         "example": 1,
     },
+    "LoadTestId": {
+        "name": "load_test_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        "description": "The load-test tier's id.",
+        "example": 1,
+    },
     "Page": query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number, from 1."),
     "IncidentPage": query(
         "page",
@@ -220,7 +228,12 @@ def body(schema: str) -> Schema:
 
 
 WRITE_ERRORS = (400, 413, 422)
-PATH_PARAMETERS = {"slug": "Slug", "incident_id": "IncidentId", "release_id": "ReleaseId"}
+PATH_PARAMETERS = {
+    "slug": "Slug",
+    "incident_id": "IncidentId",
+    "release_id": "ReleaseId",
+    "load_test_id": "LoadTestId",
+}
 """The URL map's variables and the parameters that describe them."""
 
 

@@ -139,6 +139,7 @@ def transfer_schemas() -> dict[str, Schema]:
                 "vectors_created": count,
                 "vectors_updated": count,
                 "releases_created": count,
+                "releases_linked": count,
                 "dry_run": {"type": "boolean"},
                 "message": {"type": "string"},
             },

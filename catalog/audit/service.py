@@ -19,7 +19,7 @@ from catalog.auth.models import ApiToken, User
 from catalog.db import utcnow
 from catalog.incidents.models import Incident
 from catalog.postmortems.models import ActionItem, Postmortem
-from catalog.releases.models import Release
+from catalog.releases.models import CanaryAnalysis, LoadTest, Release
 from catalog.vectors.models import Vector
 
 SKIP = {
@@ -40,6 +40,8 @@ AUDITED: dict[type, str] = {
     User: "user",
     ApiToken: "token",
     Release: "release",
+    LoadTest: "load_test",
+    CanaryAnalysis: "canary_analysis",
 }
 MAX_TEXT = 2000  # long Markdown is recorded truncated: the audit log is not a backup
 
@@ -75,6 +77,10 @@ def _label(obj: Any) -> str:
         return f"{obj.prefix}… ({obj.name or 'unnamed'})"
     if isinstance(obj, Release):
         return obj.label
+    if isinstance(obj, LoadTest):
+        return f"Tier {obj.tier} of release #{obj.release_id}"
+    if isinstance(obj, CanaryAnalysis):
+        return f"Canary analysis of release #{obj.release_id}"
     return str(obj)
 
 

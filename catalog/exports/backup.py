@@ -4,8 +4,9 @@ Format `failure-catalog-backup`, version 3 (README, "JSON backup format"):
 the vectors by slug, the releases by deployment, then the incidents by id, each
 incident with its vector slugs, its post-mortem (with action items) and its
 timeline inside it. Version 2 is version 1 plus each incident's `lead`,
-`comms_lead` (e-mails) and `updates`; version 3 adds `releases` and each
-incident's `release` (the release's uid). Versions 1 and 2 still restore. Database ids are
+`comms_lead` (e-mails) and `updates`; version 3 adds `readiness_bars`, the
+`releases` (each with its `load_tests` and `canary`) and each incident's `release`
+(the release's uid). Versions 1 and 2 still restore. Database ids are
 left out, since they differ between installations: an incident is named by
 its `uid`, a vector by its slug. Nothing in it depends on when it was written,
 so export → import into an empty database → export gives the same bytes.
@@ -33,7 +34,7 @@ from catalog.auth.models import User
 from catalog.exports.streaming import streamed_download
 from catalog.incidents.models import Incident, IncidentUpdate, incident_vectors
 from catalog.postmortems.models import ActionItem, Postmortem
-from catalog.releases.models import Release
+from catalog.releases.models import CanaryAnalysis, LoadTest, ReadinessBars, Release
 from catalog.timefmt import iso_utc
 from catalog.vectors.models import Vector
 
@@ -93,7 +94,35 @@ ACTION_ITEM_FIELDS = ("title", "owner", "due_on", "done_at", "link", "created_at
 UPDATE_FIELDS = ("at", "kind", "source", "author", "body", "created_at")
 # Version 2: an incident's roles, as the accounts' e-mails (after `vectors`).
 ROLE_FIELDS = ("lead", "comms_lead")
-# Version 3: the releases (a list after `vectors`); an incident's `release` is its uid.
+# Version 3: each service's readiness bars and the releases (lists after `vectors`), each
+# release with its load-test tiers and canary analysis; an incident's `release` is its uid.
+BARS_FIELDS = ("service", "p99_1x_ms", "p99_5x_ms", "error_rate_10x", "updated_at")
+LOAD_TEST_FIELDS = (
+    "tier",
+    "rps",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "error_rate",
+    "requests",
+    "source",
+    "created_at",
+)
+CANARY_FIELDS = (
+    "baseline_count",
+    "canary_count",
+    "ks_statistic",
+    "p_value",
+    "baseline_p99_ms",
+    "canary_p99_ms",
+    "baseline_error_rate",
+    "canary_error_rate",
+    "verdict",
+    "reasons",
+    "baseline_quantiles",
+    "canary_quantiles",
+    "created_at",
+)
 RELEASE_FIELDS = (
     "uid",
     "service",
@@ -150,13 +179,16 @@ def backup_chunks(session: Session) -> Iterator[str]:
     ).all()
     head = f'{{"format":"{FORMAT}","version":{VERSION},\n"vectors":[\n'
     head += ",\n".join(_line(_record(v, VECTOR_FIELDS)) for v in vectors)
+    bars = session.scalars(select(ReadinessBars).order_by(ReadinessBars.service)).all()
+    head += '\n],\n"readiness_bars":[\n'
+    head += ",\n".join(_line(_record(b, BARS_FIELDS)) for b in bars)
     releases = session.execute(
         select(Release.id, *(getattr(Release, f) for f in RELEASE_FIELDS)).order_by(
             Release.deployed_at, Release.uid
         )
     ).all()
     head += '\n],\n"releases":[\n'
-    head += ",\n".join(_line(_record(r, RELEASE_FIELDS)) for r in releases)
+    head += ",\n".join(_line(record) for record in _release_records(session, releases))
     yield head + '\n],\n"incidents":[\n'
     release_uids = {r.id: r.uid for r in releases}
     columns = [
@@ -179,6 +211,29 @@ def backup_chunks(session: Session) -> Iterator[str]:
         yield ("" if first else ",\n") + ",\n".join(lines)
         first = False
     yield "\n]}\n"
+
+
+def _release_records(session: Session, releases: Sequence[Any]) -> Iterator[dict[str, Any]]:
+    """Each release with its load-test tiers (by multiple, then name) and canary analysis."""
+    tiers: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for test in session.scalars(
+        select(LoadTest).order_by(
+            LoadTest.release_id, LoadTest.multiplier.is_(None), LoadTest.multiplier, LoadTest.tier
+        )
+    ):
+        tiers[test.release_id].append(_record(test, LOAD_TEST_FIELDS))
+    canaries = {c.release_id: c for c in session.scalars(select(CanaryAnalysis))}
+    for row in releases:
+        record = _record(row, RELEASE_FIELDS)
+        record["load_tests"] = tiers.get(row.id, [])
+        canary = canaries.get(row.id)
+        if canary is None:
+            record["canary"] = None
+        else:
+            record["canary"] = _record(canary, CANARY_FIELDS)
+            for name in ("baseline_quantiles", "canary_quantiles"):
+                record["canary"][name] = json.loads(record["canary"][name])
+        yield record
 
 
 def _incident_records(

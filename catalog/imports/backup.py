@@ -17,6 +17,8 @@ vector": history restored from a backup may name one.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -30,8 +32,11 @@ from catalog.db import utcnow
 from catalog.errors import FieldErrors, ValidationError
 from catalog.exports.backup import (
     ACTION_ITEM_FIELDS,
+    BARS_FIELDS,
+    CANARY_FIELDS,
     FORMAT,
     INCIDENT_FIELDS,
+    LOAD_TEST_FIELDS,
     POSTMORTEM_FIELDS,
     READABLE_VERSIONS,
     RELEASE_FIELDS,
@@ -52,16 +57,16 @@ from catalog.incidents.service import validate_incident
 from catalog.incidents.timeline import NOTE_MAX
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.service import validate_postmortem
-from catalog.releases.models import Release
-from catalog.releases.service import validate_release
-from catalog.releases.spec import RELEASE
+from catalog.releases.models import CanaryAnalysis, ReadinessBars, Release
+from catalog.releases.service import record_load_test, validate_release
+from catalog.releases.spec import BARS, LOAD_SOURCES, LOAD_TEST, RELEASE
 from catalog.rules import TITLE_MAX, check_text, check_timestamp, is_storable
 from catalog.timefmt import parse_timestamp
 from catalog.vectors.models import Vector
 from catalog.vectors.service import validate_vector
 
 DOCUMENT_KEYS = ("format", "version", "vectors", "incidents")
-DOCUMENT_KEYS_V3 = (*DOCUMENT_KEYS, "releases")
+DOCUMENT_KEYS_V3 = (*DOCUMENT_KEYS, "readiness_bars", "releases")
 UID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,40}")  # always .fullmatch: `$` would let "x\n" in
 FLUSH_EVERY = 500
 
@@ -78,6 +83,7 @@ def import_backup(
     for index, record in enumerate(document["vectors"]):
         _import_vector(session, f"vectors[{index}]", record, summary, version)
     session.flush()
+    _import_bars(session, document.get("readiness_bars", []))
     releases = _import_releases(session, document.get("releases", []), summary, now)
     uids = set(session.scalars(select(Incident.uid)))
     catalog = {v.slug: v for v in session.scalars(select(Vector))}
@@ -175,7 +181,9 @@ def _check_header(document: object) -> int:
             }
         )
     errors = FieldErrors()
-    lists = ("vectors", "incidents", "releases") if version >= 3 else ("vectors", "incidents")
+    lists = ("vectors", "incidents")
+    if version >= 3:
+        lists += ("readiness_bars", "releases")
     for key in lists:
         if not isinstance(document.get(key), list):
             errors.add(key, "Must be a list.")
@@ -317,7 +325,7 @@ def _import_releases(
             raise ValidationError({where: ["Each release must be an object."]})
         refused = f"Record {where} is refused; nothing was imported."
         errors = FieldErrors()
-        _unknown_keys(errors, where, record, set(RELEASE_FIELDS), 3)
+        _unknown_keys(errors, where, record, {*RELEASE_FIELDS, "load_tests", "canary"}, 3)
         uid = record.get("uid")
         if not isinstance(uid, str) or not UID_RE.fullmatch(uid):
             errors.add(
@@ -344,10 +352,111 @@ def _import_releases(
             **clean, uid=uid, created_at=created, updated_at=times["updated_at"] or created
         )
         session.add(release)
+        session.flush()
+        _load_tests(session, release, where, record.get("load_tests"), refused)
+        release.canary = _canary(f"{where}.canary", record.get("canary"), refused)
         known[uid] = release
         summary.releases_created += 1
     session.flush()
     return known
+
+
+def _import_bars(session: Session, records: list[Any]) -> None:
+    """Each service's readiness bars (version 3): the backup's values win, as a vector's do."""
+    for index, record in enumerate(records):
+        where = f"readiness_bars[{index}]"
+        if not isinstance(record, dict):
+            raise ValidationError({where: ["Each service's bars must be an object."]})
+        errors, values = FieldErrors(), FieldErrors()
+        _unknown_keys(errors, where, record, set(BARS_FIELDS), 3)
+        updated = _stamp(errors, where, record, "updated_at") or utcnow()
+        service = RELEASE["service"].check(values, record.get("service"), now=utcnow())
+        clean = BARS.check(values, record)
+        errors.merge(values.fields, f"{where}.{{}}".format)
+        if errors:
+            raise ValidationError(
+                errors.fields, f"Record {where} is refused; nothing was imported."
+            )
+        row = session.get(ReadinessBars, service)
+        if row is None:
+            session.add(ReadinessBars(service=service, updated_at=updated, **clean))
+        elif any(getattr(row, k) != v for k, v in clean.items()):
+            for field, value in clean.items():
+                setattr(row, field, value)
+            row.updated_at = updated
+    session.flush()
+
+
+def _load_tests(session: Session, release: Release, where: str, raw: object, refused: str) -> None:
+    if raw is None:
+        return
+    if not isinstance(raw, list):
+        raise ValidationError({f"{where}.load_tests": ["Must be a list."]}, refused)
+    for i, record in enumerate(raw):
+        at = f"{where}.load_tests[{i}]"
+        if not isinstance(record, dict):
+            raise ValidationError({at: ["Each load-test tier must be an object."]}, refused)
+        errors = FieldErrors()
+        _unknown_keys(errors, at, record, set(LOAD_TEST_FIELDS), 3)
+        created = _stamp(errors, at, record, "created_at")
+        source = record.get("source")
+        if source not in LOAD_SOURCES:
+            errors.add(f"{at}.source", f"Source must be one of: {', '.join(LOAD_SOURCES)}.")
+        if errors:
+            raise ValidationError(errors.fields, refused)
+        data = {k: record.get(k) for k in LOAD_TEST.names if k in record}
+        try:
+            test = record_load_test(session, release, data, source=str(source))
+        except ValidationError as exc:
+            raise ValidationError(_prefixed(exc, at).fields, refused) from exc
+        test.created_at = created or utcnow()
+
+
+def _canary(where: str, raw: object, refused: str) -> CanaryAnalysis | None:
+    """A kept analysis, checked for shape: its figures are SciPy's, not typed by anyone."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValidationError({where: ["Must be the canary analysis, or null."]}, refused)
+    errors = FieldErrors()
+    _unknown_keys(errors, where, raw, set(CANARY_FIELDS), 3)
+    created = _stamp(errors, where, raw, "created_at")
+    for name in CANARY_FIELDS:
+        value = raw.get(name)
+        if name in ("created_at", "reasons", "verdict"):
+            continue
+        if name.endswith("_quantiles"):
+            if not (
+                isinstance(value, list)
+                and len(value) == 101
+                and all(_finite(v) for v in value)
+                and value == sorted(value)
+            ):
+                errors.add(f"{where}.{name}", "Must be the 101 percentiles, in order.")
+        elif name.endswith("_error_rate"):
+            if value is not None and not (_finite(value) and 0 <= value <= 100):
+                errors.add(f"{where}.{name}", "Must be a percentage, or null.")
+        elif not _finite(value) or value < 0:
+            errors.add(f"{where}.{name}", "Must be a number, 0 or more.")
+    if raw.get("verdict") not in ("promote", "roll_back"):
+        errors.add(f"{where}.verdict", "Verdict must be promote or roll_back.")
+    reasons = check_text(
+        errors, f"{where}.reasons", raw.get("reasons") or "", max_length=4000, prose=True
+    )
+    if errors:
+        raise ValidationError(errors.fields, refused)
+    values = {name: raw[name] for name in CANARY_FIELDS if name not in ("created_at",)}
+    values.update(
+        reasons=reasons or "",
+        baseline_quantiles=json.dumps(raw["baseline_quantiles"]),
+        canary_quantiles=json.dumps(raw["canary_quantiles"]),
+        created_at=created or utcnow(),
+    )
+    return CanaryAnalysis(**values)
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _postmortem(

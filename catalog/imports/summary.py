@@ -17,6 +17,7 @@ class ImportSummary:
     vectors_created: int = 0
     vectors_updated: int = 0
     releases_created: int = 0
+    releases_linked: int = 0
     dry_run: bool = False
 
     def describe(self) -> str:
@@ -25,6 +26,8 @@ class ImportSummary:
         text += f"{self.already_imported} already imported"
         if self.source == "statuspage":
             text += f", {self.skipped_maintenance} maintenance records skipped"
+            if self.releases_linked:
+                text += f", {self.releases_linked} linked to the release that caused them"
         if self.source == "backup":
             would = "would be " if self.dry_run else ""
             text += (

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Float, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.db import Base, UTCDateTime, one_of, utcnow
 from catalog.incidents.models import new_uid
-from catalog.releases.spec import OUTCOME_LABELS, OUTCOMES, RELEASE
+from catalog.releases.spec import LOAD_SOURCES, LOAD_TEST, OUTCOME_LABELS, OUTCOMES, RELEASE
 
-__all__ = ["OUTCOMES", "Release"]
+__all__ = ["OUTCOMES", "CanaryAnalysis", "LoadTest", "ReadinessBars", "Release"]
 
 
 class Release(Base):
@@ -49,6 +49,22 @@ class Release(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    # Tiers by multiple, then named ones by name (what the matrix shows left to right).
+    load_tests: Mapped[list[LoadTest]] = relationship(
+        back_populates="release",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="selectin",
+        order_by="(LoadTest.multiplier.is_(None), LoadTest.multiplier, LoadTest.tier)",
+    )
+    canary: Mapped[CanaryAnalysis | None] = relationship(
+        back_populates="release",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        uselist=False,
+        lazy="selectin",
+    )
+
     __mapper_args__ = {"version_id_col": version}
 
     @property
@@ -73,3 +89,73 @@ class Release(Base):
         if seconds is None or self.rollback_window_seconds is None:
             return None
         return seconds <= self.rollback_window_seconds
+
+
+class LoadTest(Base):
+    """One tier of a release's load test: 1×, 5×, 10× a base rate, or a named tier."""
+
+    __tablename__ = "load_tests"
+    __table_args__ = (
+        Index("uq_load_tests_release_tier", "release_id", "tier", unique=True),
+        CheckConstraint(one_of("source", LOAD_SOURCES), name="load_test_source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"))
+    tier: Mapped[str] = mapped_column(String(LOAD_TEST.max_length("tier")))
+    multiplier: Mapped[int | None] = mapped_column(Integer)
+    """1, 5, 10… for a tier named as a multiple of the base rate; None for a named tier."""
+    rps: Mapped[float] = mapped_column(Float)
+    p50_ms: Mapped[float] = mapped_column(Float)
+    p95_ms: Mapped[float | None] = mapped_column(Float)
+    p99_ms: Mapped[float] = mapped_column(Float)
+    error_rate: Mapped[float] = mapped_column(Float)
+    """Percent of requests that failed."""
+    requests: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    release: Mapped[Release] = relationship(back_populates="load_tests")
+
+
+class ReadinessBars(Base):
+    """The bars a service's load tiers are judged against (defaults when it has no row)."""
+
+    __tablename__ = "readiness_bars"
+
+    service: Mapped[str] = mapped_column(String(RELEASE.max_length("service")), primary_key=True)
+    p99_1x_ms: Mapped[int] = mapped_column(Integer)
+    p99_5x_ms: Mapped[int] = mapped_column(Integer)
+    error_rate_10x: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CanaryAnalysis(Base):
+    """A canary's latency against its baseline's: the two-sample KS test, the p99s, the
+    verdict against the release's guardrails, and each side's quantiles for the plot."""
+
+    __tablename__ = "canary_analyses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), unique=True
+    )
+    baseline_count: Mapped[int] = mapped_column(Integer)
+    canary_count: Mapped[int] = mapped_column(Integer)
+    ks_statistic: Mapped[float] = mapped_column(Float)
+    p_value: Mapped[float] = mapped_column(Float)
+    baseline_p99_ms: Mapped[float] = mapped_column(Float)
+    canary_p99_ms: Mapped[float] = mapped_column(Float)
+    baseline_error_rate: Mapped[float | None] = mapped_column(Float)
+    canary_error_rate: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[str] = mapped_column(Text, default="")
+    baseline_quantiles: Mapped[str] = mapped_column(Text)
+    """JSON: the 0th to 100th percentiles (101 numbers, ms), enough to draw the ECDF."""
+    canary_quantiles: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    release: Mapped[Release] = relationship(back_populates="canary")

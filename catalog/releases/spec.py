@@ -117,3 +117,84 @@ RELEASE = Spec(
 
 OUTCOMES = OUTCOME.values
 OUTCOME_LABELS = dict(OUTCOME.choices)
+
+LOAD_SOURCES = ("typed", "k6", "wrk", "locust")
+MS_MAX = 3_600_000.0
+
+
+def _latency(name: str, label: str, *, required: bool = True) -> Decimal:
+    return Decimal(name=name, label=label, minimum=0, maximum=MS_MAX, unit="ms", required=required)
+
+
+LOAD_TEST = Spec(
+    "load_test",
+    (
+        Text(
+            name="tier",
+            label="Tier",
+            max_length=40,
+            required=True,
+            placeholder="e.g. 5x",
+            help="1x, 5x, 10x… of the base rate (judged against the service's bars), "
+            "or a name of your own (shown, not judged).",
+        ),
+        Decimal(
+            name="rps", label="Requests per second", minimum=0, maximum=10_000_000, required=True
+        ),
+        _latency("p50_ms", "p50 latency"),
+        _latency("p95_ms", "p95 latency", required=False),
+        _latency("p99_ms", "p99 latency"),
+        Decimal(
+            name="error_rate",
+            label="Error rate",
+            minimum=0,
+            maximum=100,
+            unit="%",
+            required=True,
+            api_help="Percent of requests that failed, e.g. 0.1.",
+        ),
+        WholeNumber(
+            name="requests",
+            label="Requests",
+            minimum=1,
+            maximum=2_000_000_000,  # an INTEGER column on both databases
+            required=True,
+            help="How many requests the tier made.",
+        ),
+    ),
+)
+
+DEFAULT_BARS = {"p99_1x_ms": 150, "p99_5x_ms": 300, "error_rate_10x": 0.2}
+BARS = Spec(
+    "readiness_bars",
+    (
+        WholeNumber(
+            name="p99_1x_ms",
+            label="p99 bar at 1×",
+            minimum=1,
+            maximum=600_000,
+            default=DEFAULT_BARS["p99_1x_ms"],
+            unit="ms",
+            required=True,
+        ),
+        WholeNumber(
+            name="p99_5x_ms",
+            label="p99 bar at 5×",
+            minimum=1,
+            maximum=600_000,
+            default=DEFAULT_BARS["p99_5x_ms"],
+            unit="ms",
+            required=True,
+        ),
+        Decimal(
+            name="error_rate_10x",
+            label="Error budget at 10×",
+            minimum=0,
+            maximum=100,
+            default=DEFAULT_BARS["error_rate_10x"],
+            unit="%",
+            required=True,
+            api_help="Percent of requests.",
+        ),
+    ),
+)

@@ -35,8 +35,8 @@ from catalog.incidents.service import create_incident
 from catalog.migrate import upgrade
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.service import save_postmortem
-from catalog.releases.models import Release
-from catalog.releases.service import create_release
+from catalog.releases.models import CanaryAnalysis, LoadTest, ReadinessBars, Release
+from catalog.releases.service import create_release, record_load_test, save_canary, set_bars
 from catalog.vectors.models import Vector
 from catalog.vectors.service import create_vector, set_archived
 from helpers.environment import scratch_pg_database
@@ -50,7 +50,7 @@ def build_catalog(session: Session) -> None:
     """Everything a backup must carry: demo history with post-mortems and action items,
     a custom vector, an archived vector with an incident, an incident with an external
     id, Unicode, formula-like text and a timestamp with microseconds."""
-    load_demo(session, count=DEMO_COUNT, seed=5)
+    load_demo(session, count=DEMO_COUNT, seed=5, releases=False)  # its own releases, below
     create_vector(
         session,
         {
@@ -142,6 +142,35 @@ def build_catalog(session: Session) -> None:
         ),
     )
     incident.release = bad
+    record_load_test(
+        session,
+        bad,
+        {
+            "tier": "1x",
+            "rps": 812.5,
+            "p50_ms": 21,
+            "p95_ms": 96.25,
+            "p99_ms": 240,
+            "error_rate": 0.05,
+            "requests": 16250,
+        },
+        source="k6",
+    )
+    record_load_test(
+        session,
+        bad,
+        {"tier": "soak", "rps": 90, "p50_ms": 20, "p99_ms": 40, "error_rate": 0, "requests": 9},
+    )
+    save_canary(
+        session,
+        bad,
+        "\n".join(str(100 + i % 17) for i in range(60)).encode(),
+        (
+            "latency_ms,status\n"
+            + "\n".join(f"{130 + i % 23},{503 if i % 20 == 0 else 200}" for i in range(40))
+        ).encode(),
+    )
+    set_bars(session, "chat-api", {"p99_1x_ms": 200, "p99_5x_ms": 450, "error_rate_10x": 0.5})
     create_release(
         session,
         release_data(
@@ -170,7 +199,17 @@ def state(app) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     try:
         counts = {
             model.__name__: session.scalar(select(func.count()).select_from(model))
-            for model in (Incident, Vector, Postmortem, ActionItem, IncidentUpdate, Release)
+            for model in (
+                Incident,
+                Vector,
+                Postmortem,
+                ActionItem,
+                IncidentUpdate,
+                Release,
+                LoadTest,
+                CanaryAnalysis,
+                ReadinessBars,
+            )
         }
         counts["links"] = session.scalar(select(func.count()).select_from(incident_vectors))
         vectors = [
