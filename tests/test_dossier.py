@@ -106,7 +106,7 @@ def test_dossier_page_shows_every_active_vector_and_the_readiness_with_its_own_c
     for vector in session.scalars(select(Vector).where(Vector.archived_at.is_(None))):
         assert str(escape(vector.name)) in html
     assert '<h2 id="readiness">Readiness</h2>' in html
-    assert html.count('class="pass"') + html.count('class="fail"') == 3
+    assert html.count('class="pass"') + html.count('class="fail"') == 4
     assert "<script" not in html
     assert "Download Markdown" in html  # the toolbar, on the page to read
 
@@ -179,10 +179,71 @@ def test_cli_writes_the_dossier_in_both_formats(runner, session, tmp_path):
 
 def test_an_empty_catalog_is_not_ready_but_renders(app, client, session, settings, now):
     d, markdown = dossier_at(app, session, settings, now)
-    assert [c.passed for c in d.checks] == [False, False, True]
+    assert [c.passed for c in d.checks] == [False, False, True, False]
     assert d.checks[0].evidence == "No incidents yet."
+    assert d.checks[3].evidence == "No releases recorded in the last 12 months."
     assert "Flat: 0 in the last six months, 0 in the six before." in markdown
     assert client.get("/exports/dossier").status_code == 200
+
+
+def test_the_readiness_check_holds_every_service_to_its_bars_and_windows(
+    app, session, settings, now
+):
+    """Passes only when each service's newest tested release meets its bars at 1×, 5× and
+    10× and every rollback of the year finished within its window."""
+    from catalog.releases.service import create_release, record_load_test, set_bars
+
+    def tiers(release, p99_5x: float) -> None:  # type: ignore[no-untyped-def]
+        for tier, p99, errors in (("1x", 100, 0), ("5x", p99_5x, 0), ("10x", 700, 0.2)):
+            record_load_test(
+                session,
+                release,
+                {
+                    "tier": tier,
+                    "rps": 9,
+                    "p50_ms": 5,
+                    "p99_ms": p99,
+                    "error_rate": errors,
+                    "requests": 9,
+                },
+            )
+
+    deployed = now - timedelta(days=10)
+    good = create_release(session, {"service": "a", "tag": "1", "deployed_at": deployed})
+    tiers(good, 300)
+    create_release(  # a newer release without tests: the tested one stands for the service
+        session, {"service": "a", "tag": "2", "deployed_at": deployed + timedelta(days=1)}
+    )
+    back = create_release(
+        session,
+        {
+            "service": "b",
+            "tag": "9",
+            "deployed_at": deployed,
+            "rollback_window_seconds": 299,
+            "outcome": "rolled_back",
+            "rollback_started_at": deployed + timedelta(minutes=5),
+            "rolled_back_at": deployed + timedelta(minutes=10),
+        },
+    )
+    tiers(back, 250)
+    session.commit()
+    d, _ = dossier_at(app, session, settings, now)
+    check = d.checks[3]
+    assert not check.passed and check.evidence == "b: 1 rollback past the window."
+    back.rollback_window_seconds = 300  # at the window is within it
+    set_bars(session, "a", {"p99_5x_ms": 299})
+    session.commit()
+    d, _ = dossier_at(app, session, settings, now)
+    assert d.checks[3].evidence == "a: 5× over its bar (p99 ≤ 299 ms)."
+    set_bars(session, "a", {"p99_5x_ms": 300, "version": 1})
+    session.commit()
+    d, markdown = dossier_at(app, session, settings, now)
+    assert d.checks[3].passed, d.checks[3].evidence
+    assert (
+        "All 2 services with releases: every tier within its bar; 1 rollback, all within"
+        in markdown
+    )
 
 
 def test_targets_check_passes_at_target_and_fails_over_it(app, session, settings, now):

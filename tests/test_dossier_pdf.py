@@ -19,14 +19,19 @@ from sqlalchemy import select
 
 from catalog.db import utcnow
 from catalog.demo import load_demo
+from catalog.exports.dossier import TAG_REDACTED_FROM
 from catalog.incidents.models import Incident
 from catalog.incidents.timeline import add_note
 from catalog.postmortems.service import save_postmortem
+from catalog.releases.models import Release
+from catalog.releases.service import create_release, record_load_test
 from catalog.vectors.models import Vector
 
 SECRET_SERVICE = "zephyr-billing-gateway"
 SECRET_TEAM = "Team Obsidian"
 SECRET_TITLE = "Quasar ledger desync in the nightly batch"
+SECRET_RELEASE_SERVICE = "nebula-deploy-orchestrator"
+SECRET_TAG = "quasar-rc7"
 
 
 def _pdf_text(data: bytes) -> list[str]:
@@ -70,6 +75,36 @@ def named(session):  # type: ignore[no-untyped-def]
         },
         now=now,
     )
+    release = create_release(
+        session,
+        {
+            "service": SECRET_RELEASE_SERVICE,
+            "tag": SECRET_TAG,
+            "team": SECRET_TEAM,
+            "deployed_at": now - timedelta(days=3),
+            "canary_percent": 5,
+            "guard_p99_ms": 300,
+            "rollback_window_seconds": 120,
+            "outcome": "rolled_back",
+            "rollback_started_at": now - timedelta(days=3) + timedelta(minutes=30),
+            "rolled_back_at": now - timedelta(days=3) + timedelta(minutes=33),
+            "notes": f"Rolled back {SECRET_TAG} of {SECRET_RELEASE_SERVICE}.",
+        },
+    )
+    for tier, p99, errors in (("1x", 95, 0), ("5x", 420, 0.01), ("10x", 900, 0.1)):
+        record_load_test(
+            session,
+            release,
+            {
+                "tier": tier,
+                "rps": 100,
+                "p50_ms": 20,
+                "p99_ms": p99,
+                "error_rate": errors,
+                "requests": 6000,
+            },
+            source="k6",
+        )
     vector = session.scalar(select(Vector).where(Vector.slug == "data-drift"))
     vector.description = f"Seen on {SECRET_SERVICE} when {SECRET_TEAM.lower()} ships a schema."
     vector.mitigation = f"Page {SECRET_TEAM}; pin the {SECRET_SERVICE} schema."
@@ -83,7 +118,32 @@ def _every_name(session) -> set[str]:  # type: ignore[no-untyped-def]
         names.update({incident.service, incident.title})
         if incident.team:
             names.add(incident.team)
-    return names
+    for release in session.scalars(select(Release)):
+        names.update({release.service, release.team})
+        if len(release.tag) >= TAG_REDACTED_FROM:
+            names.add(release.tag)
+    return names - {""}
+
+
+def test_the_matrix_is_in_every_format_with_the_readiness_check(client, named):
+    html = client.get("/exports/dossier").get_data(as_text=True)
+    md = client.get("/exports/dossier", query_string={"format": "md"}).get_data(as_text=True)
+    pdf = " ".join(
+        " ".join(
+            _pdf_text(client.get("/exports/dossier", query_string={"format": "pdf"}).data)
+        ).split()
+    )
+    for document in (html, md, pdf):
+        assert "Deployment Readiness Matrix" in document
+        assert "Change metrics, 12 months" in document
+        assert "rollbacks within their window" in document
+        assert (
+            f"{SECRET_RELEASE_SERVICE}: 5× over its bar (p99 ≤ 300 ms), 1 rollback past the window"
+            in document
+        )
+    assert "420 ms (errors 0.01 %): **missed**" in md and "95 ms (errors 0.00 %): met" in md
+    assert "0 of 1 within 120 s, longest 3m" in md
+    assert "5 % canary; roll back at p99 > 300 ms" in md
 
 
 def test_the_pdf_has_page_numbers_a_running_header_and_a_full_last_page(client, named):

@@ -19,8 +19,12 @@ from catalog.api.docs import (
 )
 from catalog.api.incidents import filters_from_query
 from catalog.config import MTTR_FROM_CHOICES
+from catalog.db import utcnow
+from catalog.errors import FieldErrors, ValidationError
 from catalog.reports.cache import metrics_cache
+from catalog.reports.changes import CHANGE_GROUPS, ChangeGroup, compute_changes
 from catalog.reports.metrics import GROUP_BYS
+from catalog.reports.query import RANGES, parse_report_query
 from catalog.sessions import get_session
 from catalog.settings import current_settings
 
@@ -47,6 +51,73 @@ def metrics():  # type: ignore[no-untyped-def]
         filters=filters_from_query(),
     )
     return {"definition": report.definition(), "groups": [g.to_dict() for g in report.groups]}
+
+
+@bp.get("/metrics/changes")
+@operation(
+    "metrics",
+    "Change metrics per group: deployment frequency, change failure rate, time to restore, "
+    "rollback time",
+    {
+        **ok(200, "Change metrics per group, overall, and the range before.", ref("ChangeMetrics")),
+        **errors(422),
+    },
+    parameters=[
+        query(
+            "group_by",
+            {"type": "string", "enum": list(CHANGE_GROUPS), "default": "service"},
+            "How releases (and the incidents they caused) are grouped.",
+        ),
+        query("range", {"type": "string", "enum": list(RANGES)}, "A preset range ending today."),
+        query("since", {"type": "string", "format": "date"}, "First day (in CATALOG_TIMEZONE)."),
+        query("until", {"type": "string", "format": "date"}, "Last day, included."),
+        *params("Service", "Team"),
+    ],
+)
+def change_metrics():  # type: ignore[no-untyped-def]
+    s = current_settings()
+    group_by = request.args.get("group_by") or "service"
+    errors_ = FieldErrors()
+    if group_by not in CHANGE_GROUPS:
+        errors_.add("group_by", f"Group by must be one of: {', '.join(CHANGE_GROUPS)}.")
+    try:
+        view = parse_report_query(request.args, s, today=utcnow().astimezone(s.zone).date())
+    except ValidationError as exc:
+        errors_.merge(exc.fields)
+    errors_.raise_if_any()
+    report = compute_changes(get_session(), s, view, group_by)
+    return {
+        "definition": {
+            "since": view.first_day.isoformat(),
+            "until": view.last_day.isoformat(),
+            "timezone": s.timezone,
+            "change_failure_rate": "releases rolled back or named by an incident as its "
+            "cause, over releases deployed",
+            "time_to_restore": f"TTR (recovered_at - {s.mttr_from}_at) of incidents naming "
+            "a release",
+            "rollback_seconds": "rolled_back_at - rollback_started_at",
+        },
+        "groups": [change_to_dict(g) for g in report.groups],
+        "overall": change_to_dict(report.overall),
+        "previous": change_to_dict(report.previous),
+    }
+
+
+def change_to_dict(group: ChangeGroup) -> dict[str, object]:
+    return {
+        "key": group.key,
+        "deployments": group.deployments,
+        "deployments_per_week": group.per_week,
+        "failed_changes": group.failed,
+        "rolled_back": group.rolled_back,
+        "change_failure_rate": group.change_failure_rate,
+        "time_to_restore": {
+            "median": group.restore.median,
+            "p90": group.restore.p90,
+            "samples": group.restore.samples,
+        },
+        "rollback_seconds_median": group.rollback_median,
+    }
 
 
 def metrics_schemas() -> dict[str, Schema]:
@@ -143,6 +214,31 @@ def metrics_schemas() -> dict[str, Schema]:
         ],
         description="How every number below was computed.",
     )
+    count = {"type": "integer", "minimum": 0}
+    change_group = obj(
+        {
+            "key": {"type": "string"},
+            "deployments": count,
+            "deployments_per_week": {"type": "number"},
+            "failed_changes": count,
+            "rolled_back": count,
+            "change_failure_rate": stat,
+            "time_to_restore": obj(
+                {"median": stat, "p90": stat, "samples": count}, ["median", "p90", "samples"]
+            ),
+            "rollback_seconds_median": stat,
+        },
+        [
+            "key",
+            "deployments",
+            "deployments_per_week",
+            "failed_changes",
+            "rolled_back",
+            "change_failure_rate",
+            "time_to_restore",
+            "rollback_seconds_median",
+        ],
+    )
     return {
         "DurationStats": stats,
         "MetricsGroup": group,
@@ -153,5 +249,15 @@ def metrics_schemas() -> dict[str, Schema]:
                 "groups": {"type": "array", "items": ref("MetricsGroup")},
             },
             ["definition", "groups"],
+        ),
+        "ChangeGroup": change_group,
+        "ChangeMetrics": obj(
+            {
+                "definition": {"type": "object"},
+                "groups": {"type": "array", "items": ref("ChangeGroup")},
+                "overall": ref("ChangeGroup"),
+                "previous": ref("ChangeGroup"),
+            },
+            ["definition", "groups", "overall", "previous"],
         ),
     }

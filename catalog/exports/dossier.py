@@ -28,8 +28,12 @@ from catalog.incidents.timeline import timeline_of
 from catalog.postmortems.draft import TimelineRow, timeline_rows
 from catalog.postmortems.models import Postmortem
 from catalog.postmortems.service import incident_root_cause_flag, root_cause_seconds
+from catalog.releases.models import LoadTest, Release
+from catalog.releases.service import Bars, TierVerdict, bars_for, judge
 from catalog.reports.cache import metrics_cache
+from catalog.reports.changes import ChangeReport, compute_changes
 from catalog.reports.metrics import GroupMetrics, over_target
+from catalog.reports.query import ReportQuery
 from catalog.rules import is_storable
 from catalog.settings import Settings
 from catalog.vectors.models import Vector
@@ -72,6 +76,47 @@ class PostmortemLine:
     @property
     def actions_done(self) -> int:
         return sum(item.done_at is not None for item in self.postmortem.action_items)
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    """One service in the Deployment Readiness Matrix: its newest load-tested release's
+    tiers against the service's bars, that release's canary and guardrails, and every
+    rollback of the window measured against its own window."""
+
+    service: str
+    release: Release
+    """The newest release of the window with load tests (or the newest, without any)."""
+    bars: Bars
+    tiers: dict[int, tuple[LoadTest, TierVerdict] | None]
+    """1, 5 and 10: the tier and its verdict, or None when that tier was not tested."""
+    rollbacks: list[tuple[float, int | None]]
+    """(measured seconds, window seconds) of each rollback of the window."""
+
+    @property
+    def longest_rollback(self) -> float | None:
+        return max((seconds for seconds, _ in self.rollbacks), default=None)
+
+    @property
+    def rollbacks_within(self) -> int:
+        return sum(1 for seconds, window in self.rollbacks if window is None or seconds <= window)
+
+    @property
+    def problems(self) -> list[str]:
+        """What keeps this service from the readiness check, in words."""
+        out = []
+        if not any(self.tiers.values()):
+            out.append("not load-tested")
+        for multiple in (1, 5, 10) if out == [] else ():
+            tested = self.tiers.get(multiple)
+            if tested is None:
+                out.append(f"no {multiple}× tier")
+            elif tested[1].met is False:
+                out.append(f"{multiple}× over its bar ({tested[1].bar})")
+        late = len(self.rollbacks) - self.rollbacks_within
+        if late:
+            out.append(f"{late} rollback{'s' if late > 1 else ''} past the window")
+        return out
 
 
 @dataclass(frozen=True)
@@ -137,6 +182,8 @@ class Dossier:
     months: list[GroupMetrics]
     recent_count: int
     previous_count: int
+    matrix: list[MatrixRow] = field(default_factory=list)
+    changes: ChangeReport | None = None
     checks: list[Check] = field(default_factory=list)
     options: DossierOptions = field(default_factory=DossierOptions)
     redactor: Redactor | None = None
@@ -208,6 +255,17 @@ def build_dossier(
         flag_counts[line.flag] += 1
         status_counts[line.postmortem.status] += 1
 
+    releases = session.scalars(
+        select(Release)
+        .where(Release.deployed_at >= window_start, Release.deployed_at < now)
+        .order_by(Release.service, Release.deployed_at.desc(), Release.id.desc())
+    ).all()
+    window = ReportQuery(
+        first_day=window_start.astimezone(settings.zone).date(),
+        last_day=now.astimezone(settings.zone).date(),
+        period="month",
+        range_key=None,
+    )
     dossier = Dossier(
         generated_at=now,
         window_start=window_start,
@@ -222,6 +280,8 @@ def build_dossier(
         months=months,
         recent_count=recent,
         previous_count=previous,
+        matrix=_matrix(session, releases),
+        changes=compute_changes(session, settings, window, "service"),
         options=options,
         redactor=_redactor(session, pm_lines) if options.redact else None,
     )
@@ -230,6 +290,27 @@ def build_dossier(
     )
     dossier.checks = _checks(dossier, published_on_time)
     return dossier
+
+
+def _matrix(session: Session, releases: list[Release]) -> list[MatrixRow]:
+    by_service: dict[str, list[Release]] = {}
+    for release in releases:  # newest first within each service
+        by_service.setdefault(release.service, []).append(release)
+    rows = []
+    for service, shipped in sorted(by_service.items()):
+        tested = next((r for r in shipped if r.load_tests), shipped[0])
+        bars = bars_for(session, service)
+        tiers: dict[int, tuple[LoadTest, TierVerdict] | None] = {1: None, 5: None, 10: None}
+        for test in tested.load_tests:
+            if test.multiplier in tiers:
+                tiers[test.multiplier] = (test, judge(test, bars))
+        rollbacks = [
+            (r.rollback_seconds, r.rollback_window_seconds)
+            for r in shipped
+            if r.rollback_seconds is not None
+        ]
+        rows.append(MatrixRow(service, tested, bars, tiers, rollbacks))
+    return rows
 
 
 def _add_timelines(session: Session, published: list[PostmortemLine], *, redact: bool) -> None:
@@ -244,12 +325,23 @@ def _add_timelines(session: Session, published: list[PostmortemLine], *, redact:
         line.timeline = rows
 
 
+TAG_REDACTED_FROM = 4
+"""Version tags this long or longer are replaced: `quasar-rc7` can name a product; `7` or
+`v2` names nothing, and replacing them would replace every such number in the text."""
+
+
 def _redactor(session: Session, lines: list[PostmortemLine]) -> Redactor:
-    """Every service and team in the catalog, and the titles of the incidents listed."""
+    """Every service and team in the catalog (of incidents and of releases), the titles of
+    the incidents listed, and the releases' version tags."""
     return Redactor.of(
-        distinct_values(session, Incident.service),
-        distinct_values(session, Incident.team),
+        [*distinct_values(session, Incident.service), *session.scalars(select(Release.service))],
+        [*distinct_values(session, Incident.team), *session.scalars(select(Release.team))],
         [line.incident.title for line in lines],
+        releases=[
+            tag
+            for tag in session.scalars(select(Release.tag).distinct())
+            if len(tag) >= TAG_REDACTED_FROM
+        ],
     )
 
 
@@ -296,7 +388,31 @@ def _checks(d: Dossier, published_on_time: int) -> list[Check]:
             False,
             f"Rising: {d.recent_count} in the last six months, {d.previous_count} in the six before.",
         )
-    return [targets, postmortems, trend]
+    return [targets, postmortems, trend, _readiness_check(d)]
+
+
+READINESS_CHECK = (
+    "p99 within the bars at 1× and 5×, errors within budget at 10×, rollbacks within their window"
+)
+
+
+def _readiness_check(d: Dossier) -> Check:
+    if not d.matrix:
+        return Check(READINESS_CHECK, False, "No releases recorded in the last 12 months.")
+    short = [(row.service, row.problems) for row in d.matrix if row.problems]
+    rollbacks = sum(len(row.rollbacks) for row in d.matrix)
+    if not short:
+        return Check(
+            READINESS_CHECK,
+            True,
+            f"All {len(d.matrix)} services with releases: every tier within its bar; "
+            f"{rollbacks} rollback{'' if rollbacks == 1 else 's'}, all within the window.",
+        )
+    return Check(
+        READINESS_CHECK,
+        False,
+        "; ".join(f"{d.text(service)}: {', '.join(problems)}" for service, problems in short) + ".",
+    )
 
 
 def dossier_markdown(dossier: Dossier) -> str:

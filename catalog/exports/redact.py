@@ -4,7 +4,8 @@ A candidate usually may not disclose a former employer's internal service and te
 names or what its incidents were called. A redacted dossier replaces each incident
 title with a neutral label (its severity, vectors and month), each service or team
 name wherever it appears in the catalog's own text (vector names, descriptions,
-detection signals, playbooks) with "service A" / "team A", and leaves out the free
+detection signals, playbooks, release notes) with "service A" / "team A", each
+release's version tag with "release A", and leaves out the free
 text of timeline entries, which can name anything. Nothing else changes: every
 figure is the same as in the full dossier.
 """
@@ -42,9 +43,21 @@ class Redactor:
     pattern: regex.Pattern[str] | None
 
     @classmethod
-    def of(cls, services: Iterable[str], teams: Iterable[str], titles: Iterable[str]) -> Redactor:
+    def of(
+        cls,
+        services: Iterable[str],
+        teams: Iterable[str],
+        titles: Iterable[str],
+        releases: Iterable[str] = (),
+    ) -> Redactor:
         labels: dict[str, str] = {}
-        for kind, names in (("service", services), ("team", teams), ("incident", titles)):
+        kinds = (
+            ("service", services),
+            ("team", teams),
+            ("incident", titles),
+            ("release", releases),
+        )
+        for kind, names in kinds:
             for n, name in enumerate(sorted({x.strip() for x in names if x and x.strip()})):
                 labels.setdefault(name.casefold(), f"{kind} {_letters(n)}")
         if not labels:

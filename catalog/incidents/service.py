@@ -303,6 +303,8 @@ class IncidentFilters:
     """Open and past the ttr target (a vector filter's own target, else the incident's
     strictest), as the metrics count `breaching`; needs `clock`."""
     clock: Clock | None = None
+    caused_by_release: bool = False
+    """Only incidents that name the release that caused them (change metrics' drill-down)."""
 
     @property
     def moves_with_time(self) -> bool:
@@ -389,6 +391,8 @@ def apply_filters(query: Select[Any], filters: IncidentFilters) -> Select[Any]:
         query = query.where(Incident.started_at >= filters.since)
     if filters.until:
         query = query.where(Incident.started_at < filters.until)
+    if filters.caused_by_release:
+        query = query.where(Incident.release_id.is_not(None))
     if filters.rca and filters.clock:
         query = query.where(_root_cause_condition(filters.rca, filters.clock))
     if filters.breaching and filters.clock:

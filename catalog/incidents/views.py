@@ -88,6 +88,11 @@ def _list_filters() -> service.IncidentFilters:
     breaching = request.args.get("breaching") or ""
     if breaching not in ("", "0", "1"):
         errors.add("breaching", "Breaching must be 1 (only incidents past their target) or empty.")
+    caused_by = request.args.get("caused_by") or ""
+    if caused_by not in ("", "release"):
+        errors.add(
+            "caused_by", "Caused by must be `release` (incidents a release caused) or empty."
+        )
     errors.raise_if_any()
     rca = request.args.get("rca") or None
     # Only the filters that move with time need the clock; the others keep their answer
@@ -106,6 +111,7 @@ def _list_filters() -> service.IncidentFilters:
         rca=rca,
         breaching=breaching == "1",
         clock=clock,
+        caused_by_release=caused_by == "release",
     )
 
 

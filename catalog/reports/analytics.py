@@ -28,7 +28,8 @@ class Change:
     label: str
     current: float | None
     previous: float | None
-    kind: str  # "duration" or "count"
+    kind: str  # "duration", "count" or "percent" (a fraction shown as %)
+    higher_is_better: bool = False
 
     @property
     def fraction(self) -> float | None:
@@ -38,7 +39,9 @@ class Change:
     def better(self) -> bool | None:
         """None (neutral) without a comparison, or when the change shows as 0 %."""
         fraction = self.fraction
-        return None if fraction is None or round(fraction * 100) == 0 else fraction < 0
+        if fraction is None or round(fraction * 100) == 0:
+            return None
+        return fraction > 0 if self.higher_is_better else fraction < 0
 
 
 @dataclass(frozen=True)

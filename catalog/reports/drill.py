@@ -61,3 +61,16 @@ def incidents_url(
     for name, value in extra.items():
         text += f"&{name}={quote_plus(value)}"
     return text
+
+
+def releases_url(query: ReportQuery, *, by: str | None = None, key: str | None = None) -> str:
+    """The release list behind a change figure: the view's days, its service and team
+    filters, and a row's service or team."""
+    args = {"since": query.first_day.isoformat(), "until": query.last_day.isoformat()}
+    for name in ("service", "team"):
+        value = getattr(query, name)
+        if value:
+            args[name] = value
+    if by is not None and key is not None:
+        args[by] = key
+    return url_for("releases.index", **args)

@@ -220,6 +220,15 @@ def p90_of(sorted_values: Sequence[float]) -> float:
     return statistics.quantiles(sorted_values, n=10, method="inclusive")[8]
 
 
+def percentiles_of(sorted_values: Sequence[float]) -> list[float]:
+    """The 0th to 100th percentiles, by the same interpolation as p90_of (so a canary's p99
+    and a team's p90 are one definition): index q is the q-th percentile."""
+    if len(sorted_values) == 1:
+        return [float(sorted_values[0])] * 101
+    inner = statistics.quantiles(sorted_values, n=100, method="inclusive")
+    return [float(sorted_values[0]), *inner, float(sorted_values[-1])]
+
+
 @dataclass(frozen=True)
 class DurationStats:
     mean: float | None

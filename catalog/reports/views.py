@@ -22,6 +22,7 @@ from catalog.incidents.models import SEVERITIES, Incident
 from catalog.incidents.service import distinct_values
 from catalog.reports import analytics, charts
 from catalog.reports.cache import metrics_cache
+from catalog.reports.changes import change_csv_header, change_csv_row, compute_changes
 from catalog.reports.drill import incidents_url
 from catalog.reports.query import (
     BREAKDOWNS,
@@ -116,8 +117,15 @@ def index():  # type: ignore[no-untyped-def]
         query=query,
         summary=analytics.summarize(session, s, query, now=now),
         breakdown=analytics.sort_groups(breakdown.groups, sort, descending),
+        changes=compute_changes(session, s, query, _change_by(by)),
         **context,
     )
+
+
+def _change_by(by: str) -> str:
+    """Change metrics follow the breakdown by team; otherwise they go by service (releases
+    have no vector or severity)."""
+    return "team" if by == "team" else "service"
 
 
 @bp.get("/chart/<kind>.svg")
@@ -140,21 +148,15 @@ def chart(kind: str):  # type: ignore[no-untyped-def]
         if kind == "count"
         else charts.trend_chart(report, kind, size=size, links=links)
     )
-    response = Response(svg, mimetype="image/svg+xml")
-    # Only this route: pygal's SVG carries its own <style>; it is shown in an <object>.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
-    )
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"  # shown in our pages' <object>
-    return response
+    return charts.svg_response(svg)
 
 
 @bp.get("/<table>.csv")
 def download(table: str):  # type: ignore[no-untyped-def]
     """A table of the view (trend, breakdown or change) as CSV, durations in seconds."""
-    if table not in ("trend", "breakdown", "change"):
+    if table not in ("trend", "breakdown", "change", "releases"):
         return Response(
-            "No such table: use trend, breakdown or change.", 404, mimetype="text/plain"
+            "No such table: use trend, breakdown, change or releases.", 404, mimetype="text/plain"
         )
     now = utcnow()
     try:
@@ -167,6 +169,11 @@ def download(table: str):  # type: ignore[no-untyped-def]
         summary = analytics.summarize(session, s, query, now=now)
         body = csv_text(analytics.CHANGE_HEADER, analytics.change_rows(summary, s.mttr_from))
         return _csv(body, f"mttr-change-{query.first_day}-to-{query.last_day}.csv")
+    if table == "releases":
+        by = _change_by(request.args.get("by") or "")
+        report = compute_changes(session, s, query, by)
+        body = csv_text(change_csv_header(by), (change_csv_row(g) for g in report.groups))
+        return _csv(body, f"changes-by-{by}-{query.first_day}-to-{query.last_day}.csv")
     if table == "trend":
         groups = analytics.metrics_for(session, s, query, query.period, now=now).groups
         first = f"{query.period}_start"

@@ -12,7 +12,7 @@ from flask import Flask, g, request
 
 from catalog.audit.display import ChangeRow, change_rows
 from catalog.exports.mdtext import md_inline, md_prose
-from catalog.reports.drill import incidents_url
+from catalog.reports.drill import incidents_url, releases_url
 from catalog.security import render_markdown
 from catalog.settings import current_settings
 from catalog.timefmt import format_local, human_duration
@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(_change_rows, "change_rows")
     app.add_template_global(lambda: str(display_zone()), "current_zone")
     app.add_template_global(incidents_url, "incidents_url")
+    app.add_template_global(releases_url, "releases_url")
 
     @app.context_processor
     def _inject() -> dict[str, object]:
