@@ -41,6 +41,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from catalog.errors import FieldErrors, ValidationError
 from catalog.incidents import service, timeline
 from catalog.incidents.models import SEVERITIES, Incident
+from catalog.releases.service import release_of_service
 from catalog.rules import EARLIEST, SHORT_MAX, TITLE_MAX, storable
 from catalog.timefmt import parse_timestamp
 
@@ -212,6 +213,10 @@ def _apply(
                 }
             )
         detected = max(alert.starts_at, min(received_at, resolved_at or received_at))
+        service_name = (alert.labels.get("service") or alert.labels.get("job") or "unknown")[
+            :SHORT_MAX
+        ]
+        cause, note = _release(session, alert, service_name.strip())
         incident = service.create_incident(
             session,
             {
@@ -219,11 +224,10 @@ def _apply(
                 "severity": SEVERITY_LABELS.get(
                     alert.labels.get("severity", "").strip().lower(), DEFAULT_SEVERITY
                 ),
-                "service": (alert.labels.get("service") or alert.labels.get("job") or "unknown")[
-                    :SHORT_MAX
-                ],
+                "service": service_name,
                 "team": alert.labels.get("team", "")[:SHORT_MAX],
-                "summary": _summary(alert),
+                "summary": _summary(alert) + note,
+                "release": cause,
                 "detection_source": "alert",
                 "vectors": [vector],
                 "started_at": alert.starts_at,
@@ -251,6 +255,22 @@ def _apply(
         session, incident, alert, "resolved", resolved_at if resolved_at >= EARLIEST else recovered
     )
     return incident.id, "updated"
+
+
+def _release(session: Session, alert: _Alert, service_name: str) -> tuple[int | None, str]:
+    """The release a `release` label names: the service's newest deployment of that version
+    at or before the alert began. One it cannot find is said in the summary, not refused:
+    Alertmanager does not send a refused delivery again, and the alert matters more."""
+    tag = alert.labels.get("release", "").strip()
+    if not tag:
+        return None, ""
+    found = release_of_service(session, service_name, tag[:SHORT_MAX], at=alert.starts_at)
+    if found is None:
+        return None, (
+            f"\n\nThe `release` label names `{tag[:SHORT_MAX]}`, but no release of "
+            f"`{service_name}` with that version was deployed before the alert began."
+        )
+    return found.id, ""
 
 
 def _tell(session: Session, incident: Incident, alert: _Alert, status: str, at: datetime) -> None:

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import regex
@@ -31,6 +33,7 @@ from catalog.imports import progress
 from catalog.imports.summary import ImportSummary
 from catalog.incidents import service, timeline
 from catalog.incidents.models import Incident
+from catalog.releases.service import release_of_service
 from catalog.rules import EARLIEST, FUTURE_SLACK, SHORT_MAX, TITLE_MAX, storable
 from catalog.timefmt import parse_timestamp
 from catalog.vectors.models import Vector
@@ -45,6 +48,8 @@ RULE_TIMEOUT_SECONDS = 0.05  # one name against one rule
 MATCH_BUDGET_SECONDS = 2.0  # all rule matching of one import together
 PATTERN_MAX = 500
 RULES_MAX = 50
+RELEASE_PREFIX = "release:"
+RELEASE_TEXT_MAX = 2000  # of a name or an update searched for a version
 # Counted repeats are expanded when a pattern is compiled or run: `((a{1000}){1000}){1000}`
 # asks for 10^9 copies and took the process to 24 GB. A pattern is measured before it is
 # compiled (see `_pattern_size`) and refused above these bounds.
@@ -65,15 +70,29 @@ class VectorRule:
 
     pattern: regex.Pattern[str]
     slug: str
+    """The vector's slug; empty for a release rule."""
     number: int = 1  # its place among the import's rules, 1-based, for messages
+
+    @property
+    def finds_release(self) -> bool:
+        """`release:PATTERN`: the pattern's first group, found in an incident's name or its
+        updates, is the version of its service's release that caused it."""
+        return not self.slug
 
     @classmethod
     def parse(cls, text: str, number: int = 1) -> VectorRule:
         where = f"vector_rule {number}"
-        pattern, sep, slug = text.rpartition("=")
-        if not sep or not pattern or not slug:
+        if text.startswith(RELEASE_PREFIX):
+            pattern, sep, slug = text[len(RELEASE_PREFIX) :], "=", ""
+        else:
+            pattern, sep, slug = text.rpartition("=")
+        if not sep or not pattern or (not slug and not text.startswith(RELEASE_PREFIX)):
             raise ValidationError(
-                {"vector_rule": [f"{where}: use PATTERN=vector-slug, got {text[:100]!r}."]}
+                {
+                    "vector_rule": [
+                        f"{where}: use PATTERN=vector-slug or release:PATTERN, got {text[:100]!r}."
+                    ]
+                }
             )
         if len(pattern) > PATTERN_MAX:
             raise ValidationError(
@@ -103,7 +122,21 @@ class VectorRule:
             raise ValidationError(
                 {"vector_rule": [f"{where}: bad pattern {pattern[:100]!r}: {exc}."]}
             ) from exc
+        if not slug and compiled.groups < 1:
+            raise ValidationError(
+                {
+                    "vector_rule": [
+                        f"{where}: a release rule needs a group around the version, "
+                        "e.g. release:deploy (v[0-9.]+)."
+                    ]
+                }
+            )
         return cls(compiled, slug.strip(), number)
+
+    def version_in(self, text: str, timeout: float = RULE_TIMEOUT_SECONDS) -> str | None:
+        """A release rule's version found in `text` (its first group), or None."""
+        found = self.pattern.search(text, timeout=timeout)
+        return found.group(1) if found is not None and found.group(1) else None
 
     def matches(self, name: str, timeout: float = RULE_TIMEOUT_SECONDS) -> bool:
         """Whether the name matches; TimeoutError when that takes over `timeout` seconds."""
@@ -141,32 +174,49 @@ class _RuleMatcher:
 
     def slug_for(self, name: str) -> str | None:
         for rule in self.rules:
-            left = self.budget - sum(self.spent.values())
-            timeout = min(RULE_TIMEOUT_SECONDS, left)
-            started = time.perf_counter()
-            try:
-                matched = timeout > 0 and rule.matches(name, timeout=timeout)
-            except TimeoutError as exc:
-                if timeout >= RULE_TIMEOUT_SECONDS:
-                    raise ValidationError(
-                        {
-                            "vector_rule": [
-                                f"vector_rule {rule.number}: pattern "
-                                f"{rule.pattern.pattern[:100]!r} takes too long to match; "
-                                "simplify it."
-                            ]
-                        }
-                    ) from exc
-                matched = False
-            finally:
-                self.spent[rule.number] = (
-                    self.spent.get(rule.number, 0.0) + time.perf_counter() - started
-                )
-            if sum(self.spent.values()) >= self.budget or timeout <= 0:
-                raise self._over_budget()
-            if matched:
+            if rule.finds_release:
+                continue
+            if self._run(rule, partial(rule.matches, name)):
                 return rule.slug
         return None
+
+    def version_in(self, texts: list[str]) -> str | None:
+        """The first release rule's version found in the texts, in order (name, updates)."""
+        for rule in self.rules:
+            if not rule.finds_release:
+                continue
+            for text in texts:
+                found = self._run(rule, partial(rule.version_in, text[:RELEASE_TEXT_MAX]))
+                if found:
+                    return str(found)
+        return None
+
+    def _run(self, rule: VectorRule, search: Callable[[float], object]) -> object:
+        """One search, within its timeout and what is left of the import's budget."""
+        left = self.budget - sum(self.spent.values())
+        timeout = min(RULE_TIMEOUT_SECONDS, left)
+        started = time.perf_counter()
+        try:
+            matched = search(timeout) if timeout > 0 else None
+        except TimeoutError as exc:
+            if timeout >= RULE_TIMEOUT_SECONDS:
+                raise ValidationError(
+                    {
+                        "vector_rule": [
+                            f"vector_rule {rule.number}: pattern "
+                            f"{rule.pattern.pattern[:100]!r} takes too long to match; "
+                            "simplify it."
+                        ]
+                    }
+                ) from exc
+            matched = None
+        finally:
+            self.spent[rule.number] = (
+                self.spent.get(rule.number, 0.0) + time.perf_counter() - started
+            )
+        if sum(self.spent.values()) >= self.budget or timeout <= 0:
+            raise self._over_budget()
+        return matched
 
     def _over_budget(self) -> ValidationError:
         slowest = sorted(self.spent, key=self.spent.__getitem__, reverse=True)[:5]
@@ -327,7 +377,7 @@ def import_statuspage(
             continue
         refused = f"Record {index} (Statuspage id {external_id}) is refused; nothing was imported."
         try:
-            data = _incident_data(where, record, default_vector, matcher)
+            data = _incident_data(session, where, record, default_vector, matcher)
         except ValidationError as exc:
             raise ValidationError(exc.fields, refused) from exc
         try:
@@ -344,6 +394,7 @@ def import_statuspage(
             ) from exc
         known.add(external_id)
         summary.created += 1
+        summary.releases_linked += data["release"] is not None
     session.flush()
     return summary
 
@@ -354,7 +405,7 @@ def _check_vectors(session: Session, default: str | None, rules: list[VectorRule
     if default and default not in slugs:
         errors.add("vector", f"There is no vector {default!r}.")
     for rule in rules:
-        if rule.slug not in slugs:
+        if not rule.finds_release and rule.slug not in slugs:
             errors.add("vector_rule", f"There is no vector {rule.slug!r}.")
     errors.raise_if_any()
 
@@ -373,7 +424,11 @@ def _record_name(field_name: str) -> str:
 
 
 def _incident_data(
-    where: str, record: dict[str, Any], default: str | None, matcher: _RuleMatcher
+    session: Session,
+    where: str,
+    record: dict[str, Any],
+    default: str | None,
+    matcher: _RuleMatcher,
 ) -> dict[str, Any]:
     errors = FieldErrors()
 
@@ -428,10 +483,23 @@ def _incident_data(
     mitigated, recovered = stamp("monitoring_at"), stamp("resolved_at")
     errors.raise_if_any()
     vector = matcher.slug_for(name) or default
+    service_name = (component or "unknown")[:SHORT_MAX]
+    cause = None
+    if any(rule.finds_release for rule in matcher.rules):
+        bodies = [
+            u["body"] for u in updates if isinstance(u, dict) and isinstance(u.get("body"), str)
+        ]
+        version = matcher.version_in([name, *bodies])
+        if version:
+            found = release_of_service(
+                session, service_name.strip(), version[:SHORT_MAX], at=started
+            )
+            cause = found.id if found is not None else None
     return {
         "title": " ".join(name.split())[:TITLE_MAX],
         "severity": IMPACT_SEVERITY[impact],
-        "service": (component or "unknown")[:SHORT_MAX],
+        "service": service_name,
+        "release": cause,
         "team": "",
         "summary": _summary(record, updates),
         "detection_source": "internal",
