@@ -4,6 +4,7 @@ Prints figures; asserts nothing. Usage:
 
     .venv/bin/python bench/load.py [--incidents 100000] [--database-url URL]
                                    [--base 4] [--duration 20] [--workers 4]
+                                   [--release-file PATH]
 
 What it does, per database (a fresh SQLite file, or with --database-url a PostgreSQL
 server on which it creates and drops a database of its own):
@@ -24,6 +25,10 @@ server on which it creates and drops a database of its own):
    after, and drives it at the same three tiers: the ceiling;
 6. serves the app once more with the report cache off (CATALOG_METRICS_CACHE_SIZE=0) and
    times the dashboard one request at a time: its cost when nothing is cached.
+
+With --release-file PATH, the run is also written as release evidence: one release of the
+Failure Catalog per database (service `failure-catalog-sqlite` or `-postgresql`, tag the
+version and commit) with its 1×, 5× and 10× tiers, for `catalog releases import PATH`.
 
 Every tier prints requests per second, p50/p95/p99/max in milliseconds, and errors:
 socket errors plus answers that are not 2xx/3xx. Needs Debian's `wrk` (apt-get install
@@ -219,7 +224,64 @@ def wrk(base: str, connections: int, seconds: int, label: str, args: list[str]) 
     )
 
 
-def run(database_url: str | None, opts: argparse.Namespace) -> None:
+def release_record(
+    backend: str,
+    opts: argparse.Namespace,
+    started: datetime,
+    tiers: list[Tier],
+    listing: Tier,
+    ceiling: list[Tier],
+) -> dict[str, object]:
+    """This run as a release of the Failure Catalog itself (catalog releases import): the
+    mix's tiers, judged in the app against the default bars, which are issue 10's targets."""
+    from catalog import __version__
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+
+    def tier(name: str, t: Tier) -> dict[str, object]:
+        return {
+            "tier": name,
+            "rps": round(t.rps, 1),
+            "p50_ms": round(t.p50, 2),
+            "p95_ms": round(t.p95, 2),
+            "p99_ms": round(t.p99, 2),
+            "error_rate": round(100 * t.errors / t.requests, 4) if t.requests else 0,
+            "requests": max(t.requests, 1),
+        }
+
+    return {
+        "service": f"failure-catalog-{backend.lower()}",
+        "tag": f"{__version__}+{commit}",
+        "team": "failure-catalog",
+        "deployed_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "source": "wrk",
+        "notes": (
+            f"bench/load.py on {backend}: {opts.incidents:,} incidents, gunicorn -w "
+            f"{opts.workers}, wrk for {opts.duration} s a tier at {opts.base}, "
+            f"{5 * opts.base} and {10 * opts.base} connections, the realistic mix (pages, "
+            "API reads, metrics, 2 % writes). The bare Flask ceiling in the same run: "
+            + ", ".join(f"{c.rps:,.0f} req/s at c={c.connections}" for c in ceiling)
+            + "."
+        ),
+        "load_tests": [
+            *(tier(name, t) for name, t in zip(("1x", "5x", "10x"), tiers, strict=True)),
+            tier("list API alone at 5x", listing),
+        ],
+    }
+
+
+def run(database_url: str | None, opts: argparse.Namespace) -> dict[str, object]:
+    run_started = datetime.now(UTC)
     tmp = tempfile.mkdtemp(prefix="catalog-load-")
     url, drop = scratch_database(database_url, tmp)
     backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
@@ -302,6 +364,7 @@ def run(database_url: str | None, opts: argparse.Namespace) -> None:
                 f"  {app_tier.label}: {100 * app_tier.rps / bare.rps:.0f} % of the bare "
                 f"ceiling at c={app_tier.connections}"
             )
+        return release_record(backend, opts, run_started, results, listing, ceiling)
     finally:
         drop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -319,13 +382,29 @@ def main() -> None:
     parser.add_argument("--base", type=int, default=4, help="connections at 1× (default 4)")
     parser.add_argument("--duration", type=int, default=20, help="seconds per tier")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--release-file",
+        type=Path,
+        default=None,
+        help="also write the run as release evidence (catalog releases import FILE)",
+    )
     opts = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench/load.py needs wrk: apt-get install wrk")
     os.environ.setdefault("CATALOG_ENV", "development")
     os.environ.setdefault("CATALOG_INSTANCE_PATH", tempfile.mkdtemp(prefix="catalog-load-"))
-    for target in opts.database_url or ["sqlite"]:
+    releases = [
         run(None if target == "sqlite" else target, opts)
+        for target in opts.database_url or ["sqlite"]
+    ]
+    if opts.release_file:
+        document = {
+            "format": "failure-catalog-release-evidence",
+            "version": 1,
+            "releases": releases,
+        }
+        opts.release_file.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+        print(f"\nRelease evidence written to {opts.release_file}: catalog releases import it.")
 
 
 if __name__ == "__main__":

@@ -145,7 +145,12 @@ def demo(count: int, seed: int, days: int | None, bulk: bool) -> None:
     summary = load_demo(session, count=count, seed=seed, days=days)
     click.echo(
         f"Added {summary.incidents} incidents, {summary.postmortems} post-mortems and "
-        f"{summary.releases} releases over the last {days} days."
+        f"{summary.releases} releases over the last {days} days"
+        + (
+            f" ({summary.caused} incidents caused by canaries rolled back)."
+            if summary.caused
+            else "."
+        )
     )
 
 
@@ -419,7 +424,9 @@ def export_command(
     multiple=True,
     metavar="PATTERN=SLUG",
     help="Statuspage: records whose name matches the regex PATTERN (any case) get vector SLUG; "
-    "the first matching rule wins. Repeatable.",
+    "the first matching rule wins. `release:PATTERN` links each record to its service's "
+    "release whose version is PATTERN's first group, found in the name or the updates. "
+    "Repeatable.",
 )
 @with_appcontext
 def import_command(
@@ -448,6 +455,29 @@ def import_command(
     click.echo(summary.describe())
 
 
+@click.group("releases", help="Releases and their load-test evidence.")
+def releases_group() -> None:
+    pass
+
+
+@releases_group.command(
+    "import",
+    help="Record the releases of a release-evidence file (the JSON bench/load.py writes with "
+    "--release-file): each release with its load-test tiers, all or nothing.",
+)
+@click.argument("file", type=click.File("rb"))
+@with_appcontext
+def releases_import(file) -> None:  # type: ignore[no-untyped-def]
+    from catalog.releases.evidence import import_evidence, read_evidence
+
+    raw = file.read()
+    session = _cli_session()
+    releases = _commit_or_fail(session, lambda: import_evidence(session, read_evidence(raw)))
+    for release in releases:
+        tiers = ", ".join(f"{t.tier} p99 {t.p99_ms:g} ms" for t in release.load_tests)
+        click.echo(f"Recorded release #{release.id} {release.label}: {tiers or 'no load tests'}.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(tokens_group)
@@ -456,3 +486,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(report)
     app.cli.add_command(export_command)
     app.cli.add_command(import_command)
+    app.cli.add_command(releases_group)

@@ -16,6 +16,7 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from catalog.incidents.models import SEVERITIES, Incident, incident_vectors, new
 from catalog.incidents.service import create_incident
 from catalog.postmortems.service import TEMPLATE, save_postmortem
 from catalog.releases.models import Release
-from catalog.releases.service import create_release
+from catalog.releases.service import create_release, record_load_test, save_canary
 from catalog.vectors.models import Vector
 
 SERVICES = {
@@ -69,6 +70,8 @@ class DemoSummary:
     incidents: int = 0
     postmortems: int = 0
     releases: int = 0
+    caused: int = 0
+    """Of `incidents`, those a rolled-back canary caused."""
 
 
 def _lognormal_seconds(rng: random.Random, median: float, sigma: float) -> float:
@@ -99,8 +102,12 @@ RECURRING = ("token-limit-overflow", "summarizer")
 RECUR_DAYS = 18
 
 
-def load_demo(session: Session, *, count: int = 60, seed: int = 7, days: int = 30) -> DemoSummary:
-    """Add `count` incidents spread over the last `days` days; commit once at the end.
+def load_demo(
+    session: Session, *, count: int = 60, seed: int = 7, days: int = 30, releases: bool = True
+) -> DemoSummary:
+    """Add `count` incidents spread over the last `days` days, and (with `releases`) a release
+    of each service about weekly, each rolled-back canary with the incident it caused (one
+    of the `count`); commit once at the end.
 
     Over a long span the teams' recovery times trend (TEAM_TRENDS) and one vector
     recurs on one service (RECURRING); a few of the newest incidents are still open.
@@ -110,11 +117,15 @@ def load_demo(session: Session, *, count: int = 60, seed: int = 7, days: int = 3
     vectors = _active_vectors(session)
     by_slug = {v.slug: v for v in vectors}
     summary = DemoSummary()
+    # Releases draw from a stream of their own, so the incidents are the same with or
+    # without them; each rolled-back canary's incident is one of the `count`.
+    plan = _plan_releases(random.Random(seed * 7919 + 1), now, days) if releases and vectors else []
+    caused = _canaries_with_incidents(plan)
     weights = [
         5 if v.slug in ("dependency-latency", "token-limit-overflow") else 2 for v in vectors
     ]
     recur_every = max(count // max(days // RECUR_DAYS, 1), 1)
-    for n in range(count):
+    for n in range(count - min(len(caused), count)):
         vector = rng.choices(vectors, weights=weights)[0]
         service = rng.choice(list(SERVICES))
         still_open = n < min(3, max(1, count // 20))  # a few happening right now
@@ -171,7 +182,11 @@ def load_demo(session: Session, *, count: int = 60, seed: int = 7, days: int = 3
             _add_postmortem(session, rng, incident, now)
             summary.postmortems += 1
     session.flush()
-    summary.releases = _add_releases(session, rng, now, days)
+    if plan:
+        summary.releases, summary.caused = _add_releases(
+            session, random.Random(seed * 7919 + 2), now, plan, caused[:count]
+        )
+        summary.incidents += summary.caused
     session.commit()
     return summary
 
@@ -181,16 +196,10 @@ ROLLED_BACK_SHARE = 0.08
 CAUSE_WINDOW = timedelta(hours=12)
 
 
-def _add_releases(session: Session, rng: random.Random, now: datetime, days: int) -> int:
+def _plan_releases(rng: random.Random, now: datetime, days: int) -> list[dict[str, Any]]:
     """A release of every service about weekly, with canaries and guardrails; a few rolled
-    back (each with the incident its canary caused), the newest still in progress; and
-    incidents that began within hours of a release of their service name it as the cause
-    now and then, as a team that links causes does."""
-    releases: list[Release] = []
-    active = {v.slug: v for v in _active_vectors(session)}
-    if not active:
-        return 0
-    slug = "dependency-latency" if "dependency-latency" in active else next(iter(active))
+    back, a few abandoned, the newest of each still in progress."""
+    plan: list[dict[str, Any]] = []
     for service, team in SERVICES.items():
         times, deployed = [], now - timedelta(days=days) + timedelta(hours=rng.randint(1, 96))
         while deployed < now - timedelta(hours=2):
@@ -198,8 +207,7 @@ def _add_releases(session: Session, rng: random.Random, now: datetime, days: int
             deployed += timedelta(days=RELEASE_EVERY_DAYS, hours=rng.randint(-30, 30))
         for number, deployed in enumerate(times, start=rng.randint(1, 9)):
             newest = deployed is times[-1]
-            rolled_back = not newest and rng.random() < ROLLED_BACK_SHARE
-            data: dict[str, object] = {
+            data: dict[str, Any] = {
                 "service": service,
                 "tag": f"v2.{number}.{rng.randint(0, 3)}",
                 "team": team,
@@ -210,7 +218,7 @@ def _add_releases(session: Session, rng: random.Random, now: datetime, days: int
                 "rollback_window_seconds": 300,
                 "outcome": "in_progress" if newest else "promoted",
             }
-            if rolled_back:
+            if not newest and rng.random() < ROLLED_BACK_SHARE:
                 started = deployed + timedelta(minutes=rng.randint(8, 40))
                 data.update(
                     outcome="rolled_back",
@@ -219,11 +227,41 @@ def _add_releases(session: Session, rng: random.Random, now: datetime, days: int
                 )
             elif not newest and rng.random() < 0.03:
                 data["outcome"] = "abandoned"
-            release = create_release(session, data, now=now)
-            releases.append(release)
-            if rolled_back:
-                _incident_of_canary(session, rng, release, slug, now)
+            plan.append(data)
+    return plan
+
+
+def _canaries_with_incidents(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest rolled-back release of each service: its canary hurt users before the
+    rollback (an incident); the others were caught by their canary in time."""
+    newest: dict[str, dict[str, Any]] = {}
+    for data in plan:
+        if data["outcome"] == "rolled_back":
+            newest[data["service"]] = data
+    return list(newest.values())
+
+
+def _add_releases(
+    session: Session,
+    rng: random.Random,
+    now: datetime,
+    plan: list[dict[str, Any]],
+    caused: list[dict[str, Any]],
+) -> tuple[int, int]:
+    """Record the planned releases, the incidents of the canaries in `caused`, the
+    evidence, and now and then an incident that began within hours of a release of its
+    service naming it as the cause, as a team that links causes does. How many releases,
+    and how many incidents their canaries caused."""
+    active = {v.slug: v for v in _active_vectors(session)}
+    slug = "dependency-latency" if "dependency-latency" in active else next(iter(active))
+    releases: list[Release] = []
+    for data in plan:
+        release = create_release(session, data, now=now)
+        releases.append(release)
+        if any(data is c for c in caused):
+            _incident_of_canary(session, rng, release, slug, now)
     session.flush()
+    _add_evidence(session, rng, releases)
     for incident in session.scalars(select(Incident).where(Incident.release_id.is_(None))):
         cause = next(
             (
@@ -236,7 +274,53 @@ def _add_releases(session: Session, rng: random.Random, now: datetime, days: int
         )
         if cause is not None and rng.random() < 0.5:
             incident.release = cause
-    return len(releases)
+    return len(releases), len(caused)
+
+
+# p99 at 1× and 5× and the 10× error rate of each service's last promoted release: most
+# within the default bars, `ranker` over its 5× bar (what a matrix is there to show).
+LOAD_PROFILES = {"ranker": (120, 340, 0.1)}
+
+
+def _add_evidence(session: Session, rng: random.Random, releases: list[Release]) -> None:
+    """Load tests for each service's newest promoted release, and a canary analysis for
+    its newest rolled-back one (samples drawn here: a slower canary)."""
+    for service in SERVICES:
+        shipped = [r for r in releases if r.service == service]
+        promoted = [r for r in shipped if r.outcome == "promoted"]
+        if promoted:
+            p99_1x, p99_5x, errors_10x = LOAD_PROFILES.get(
+                service, (rng.randint(60, 140), rng.randint(150, 290), rng.choice([0.0, 0.05, 0.1]))
+            )
+            base_rps = rng.randint(80, 400)
+            for multiple, p99, errors in (
+                (1, p99_1x, 0.0),
+                (5, p99_5x, 0.02),
+                (10, p99_5x * 2.4, errors_10x),
+            ):
+                rps = base_rps * multiple * (0.97 if multiple == 10 else 1.0)
+                record_load_test(
+                    session,
+                    promoted[-1],
+                    {
+                        "tier": f"{multiple}x",
+                        "rps": round(rps, 1),
+                        "p50_ms": round(p99 / 4.5, 1),
+                        "p95_ms": round(p99 / 1.6, 1),
+                        "p99_ms": float(p99),
+                        "error_rate": errors,
+                        "requests": int(rps * 60),
+                    },
+                    source=rng.choice(["k6", "wrk", "locust"]),
+                )
+        rolled = [r for r in shipped if r.outcome == "rolled_back"]
+        if rolled:
+            guard = rolled[-1].guard_p99_ms or 300
+            baseline = "\n".join(f"{rng.lognormvariate(4.2, 0.45):.2f}" for _ in range(600))
+            canary = "\n".join(
+                f"{rng.lognormvariate(4.5, 0.55) * (guard / 250):.2f}" for _ in range(300)
+            )
+            save_canary(session, rolled[-1], baseline.encode(), canary.encode())
 
 
 def _incident_of_canary(
