@@ -445,6 +445,14 @@ class WholeNumber(Field):
         )
 
 
+def _finite(value: int | float) -> bool:
+    """A finite number; a JSON integer too large for a float is not one (it would raise)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 @dataclass(frozen=True, kw_only=True)
 class Decimal(Field):
     """A number with a fraction (a percentage: 0.2), from `minimum` to `maximum`.
@@ -469,7 +477,7 @@ class Decimal(Field):
         if isinstance(value, bool) or not isinstance(value, int | float):
             errors.add(self.name, f"{self.label} must be a number.")
             return None
-        if not math.isfinite(value) or not self.minimum <= value <= self.maximum:
+        if not _finite(value) or not self.minimum <= value <= self.maximum:
             errors.add(
                 self.name, f"{self.label} must be between {self.minimum:g} and {self.maximum:g}."
             )

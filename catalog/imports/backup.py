@@ -59,7 +59,14 @@ from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.service import validate_postmortem
 from catalog.releases.models import CanaryAnalysis, ReadinessBars, Release
 from catalog.releases.service import record_load_test, validate_release
-from catalog.releases.spec import BARS, LOAD_SOURCES, LOAD_TEST, RELEASE
+from catalog.releases.spec import (
+    BARS,
+    CANARY_MAX_SAMPLES,
+    CANARY_MIN_SAMPLES,
+    LOAD_SOURCES,
+    LOAD_TEST,
+    RELEASE,
+)
 from catalog.rules import TITLE_MAX, check_text, check_timestamp, is_storable
 from catalog.timefmt import parse_timestamp
 from catalog.vectors.models import Vector
@@ -436,6 +443,13 @@ def _canary(where: str, raw: object, refused: str) -> CanaryAnalysis | None:
         elif name.endswith("_error_rate"):
             if value is not None and not (_finite(value) and 0 <= value <= 100):
                 errors.add(f"{where}.{name}", "Must be a percentage, or null.")
+        elif name.endswith("_count"):
+            if type(value) is not int or not CANARY_MIN_SAMPLES <= value <= CANARY_MAX_SAMPLES:
+                errors.add(
+                    f"{where}.{name}",
+                    f"Must be a whole number of samples, {CANARY_MIN_SAMPLES} to "
+                    f"{CANARY_MAX_SAMPLES:,}.",
+                )
         elif not _finite(value) or value < 0:
             errors.add(f"{where}.{name}", "Must be a number, 0 or more.")
     if raw.get("verdict") not in ("promote", "roll_back"):
@@ -445,7 +459,7 @@ def _canary(where: str, raw: object, refused: str) -> CanaryAnalysis | None:
     )
     if errors:
         raise ValidationError(errors.fields, refused)
-    values = {name: raw[name] for name in CANARY_FIELDS if name not in ("created_at",)}
+    values = {name: raw.get(name) for name in CANARY_FIELDS if name != "created_at"}
     values.update(
         reasons=reasons or "",
         baseline_quantiles=json.dumps(raw["baseline_quantiles"]),
@@ -456,7 +470,12 @@ def _canary(where: str, raw: object, refused: str) -> CanaryAnalysis | None:
 
 
 def _finite(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _postmortem(

@@ -148,7 +148,9 @@ def _resolve_release(
     """The release an id names (already checked as an id, or None)."""
     if release_id is None or errors.has("release"):
         return None
-    release = session.get(Release, release_id)
+    # FOR SHARE on PostgreSQL: a release being deleted waits for this incident's commit
+    # (and then refuses), or this waits for the delete (and then finds no release).
+    release = session.get(Release, release_id, with_for_update={"read": True})
     if release is None:
         errors.add("release", f"Caused by release: there is no release #{release_id}.")
     return release
@@ -212,6 +214,7 @@ def create_incident(
         incident.external_source, incident.external_id = external
     session.add(incident)
     session.flush()
+    _check_release_kept(session, incident)
     return incident
 
 
@@ -239,7 +242,21 @@ def update_incident(
     for kind, body in timeline.changes_worth_telling(before, incident):
         timeline.record(session, incident, kind, body, at=now)
     session.flush()
+    if incident.release_id != before["release"]:
+        _check_release_kept(session, incident)
     return incident
+
+
+def _check_release_kept(session: Session, incident: Incident) -> None:
+    """The release the incident names is still there now that this write holds SQLite's
+    write lock: a delete that committed after validation is caught here (PostgreSQL's
+    FOR SHARE in `_resolve_release` already kept it)."""
+    if incident.release_id is None:
+        return
+    if session.scalar(select(Release.id).where(Release.id == incident.release_id)) is None:
+        raise ValidationError(
+            {"release": [f"Caused by release: release #{incident.release_id} was just deleted."]}
+        )
 
 
 def delete_incident(session: Session, incident: Incident) -> None:

@@ -19,21 +19,23 @@ import csv
 import io
 import json
 import math
+import re
 from dataclasses import dataclass
 
 from scipy.stats import ks_2samp
 
 from catalog.errors import ValidationError
 from catalog.releases.models import CanaryAnalysis, Release
+from catalog.releases.spec import CANARY_MAX_SAMPLES, CANARY_MIN_SAMPLES
 from catalog.reports.metrics import percentiles_of
 
 ALPHA = 0.05
-MIN_SAMPLES = 20
-MAX_SAMPLES = 500_000
+MIN_SAMPLES, MAX_SAMPLES = CANARY_MIN_SAMPLES, CANARY_MAX_SAMPLES
 MAX_BYTES = 32 * 2**20
 LATENCY_COLUMNS = ("latency_ms", "latency", "duration_ms", "duration", "elapsed", "response_time")
 ERROR_COLUMNS = ("error", "failed", "success", "status", "status_code")
 _TRUE, _FALSE = {"1", "true", "yes", "t", "y"}, {"0", "false", "no", "f", "n", ""}
+_STATUS = re.compile(r"[0-9]{3}")  # ASCII digits: "²⁰⁰".isdigit() is true too
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,10 @@ def read_samples(raw: bytes, field: str) -> Samples:
                 raise refuse(f"Line {number}: the latency must be 0 ms or more.")
             latencies.append(latency)
             if error_at is not None:
-                failed = _failed(row[error_at].strip() if error_at < len(row) else "", error_name)
+                cell = row[error_at].strip() if error_at < len(row) else ""
+                failed = _failed(cell, error_name)
                 if failed is None:
-                    raise refuse(f"Line {number}: cannot read {error_name} {row[error_at][:40]!r}.")
+                    raise refuse(f"Line {number}: cannot read {error_name} {cell[:40]!r}.")
                 errors += failed
     except csv.Error as exc:
         raise refuse(f"Line {rows.line_num}: {exc}.") from exc
@@ -121,7 +124,9 @@ def _failed(value: str, column: str) -> int | None:
     """1 when this request failed, 0 when not, None when the value cannot be read."""
     lowered = value.lower()
     if column in ("status", "status_code"):
-        return int(int(value) >= 500) if value.isdigit() and len(value) == 3 else None
+        return int(int(value) >= 500) if _STATUS.fullmatch(value) else None
+    if column == "success" and not lowered:
+        return None  # an empty cell says nothing: not a failure, not a success
     if lowered in _TRUE:
         return 0 if column == "success" else 1
     if lowered in _FALSE:

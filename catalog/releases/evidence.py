@@ -46,6 +46,8 @@ def read_evidence(raw: bytes) -> dict[str, Any]:
         raise refuse(f"Not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from exc
     except RecursionError as exc:
         raise refuse("Not JSON this app reads: nested too deeply.") from exc
+    except ValueError as exc:  # an integer of over 4,300 digits
+        raise refuse(f"Not JSON this app reads: {exc}.") from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValidationError(
             {"format": [f'Not a release-evidence file: expected "format": "{FORMAT}".']}

@@ -72,6 +72,8 @@ def _k6(text: str) -> LoadResult:
         _refuse(f"Not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
     except RecursionError:
         _refuse("Not a k6 summary: nested too deeply.")
+    except ValueError as exc:  # an integer of over 4,300 digits
+        _refuse(f"Not a k6 summary: {exc}.")
     metrics = document.get("metrics") if isinstance(document, dict) else None
     if not isinstance(metrics, dict):
         _refuse('Not a k6 summary: no "metrics" object (run k6 with --summary-export).')
@@ -118,7 +120,12 @@ def _k6_number(metric: dict[str, Any], name: str, key: str) -> float:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 # ---- wrk --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from catalog.db import utcnow
 from catalog.errors import ConflictError, FieldErrors, NotFoundError, ValidationError
 from catalog.incidents.models import Incident
+from catalog.incidents.service import BLANK
 from catalog.locking import check_version
 from catalog.releases.loadtests import FORMATS, read_result
 from catalog.releases.models import CanaryAnalysis, LoadTest, ReadinessBars, Release
@@ -119,14 +120,22 @@ def linked_incidents(session: Session, release: Release) -> int:
 
 
 def delete_release(session: Session, release: Release) -> None:
-    """Delete only a release no incident names: the cause of an incident is history."""
+    """Delete only a release no incident names: the cause of an incident is history.
+
+    `incidents.release_id` has no foreign key (see migration 0011), so the rule is held
+    here against an incident being linked at the same moment: the row is locked first
+    (PostgreSQL; an incident that is linking it holds it FOR SHARE until it commits) and
+    deleted before the check (SQLite: the delete takes the write lock, so no incident can
+    commit between the check and the commit). A refusal rolls the delete back.
+    """
+    session.scalar(select(Release.id).where(Release.id == release.id).with_for_update())
+    session.delete(release)
+    session.flush()
     if session.scalar(select(exists().where(Incident.release_id == release.id))):
         raise ConflictError(
             "Incidents name this release as their cause; unlink them first, "
             "or keep the release and mark its outcome."
         )
-    session.delete(release)
-    session.flush()
 
 
 @dataclass(frozen=True)
@@ -158,7 +167,9 @@ def list_releases(
     query = select(Release)
     if filters.service:
         query = query.where(Release.service == filters.service)
-    if filters.team:
+    if filters.team == BLANK:  # a change metric's "(none)" row: releases without a team
+        query = query.where(Release.team == "")
+    elif filters.team:
         query = query.where(Release.team == filters.team)
     if filters.outcome:
         query = query.where(Release.outcome == filters.outcome)

@@ -119,6 +119,9 @@ OUTCOMES = OUTCOME.values
 OUTCOME_LABELS = dict(OUTCOME.choices)
 
 LOAD_SOURCES = ("typed", "k6", "wrk", "locust")
+CANARY_MIN_SAMPLES = 20
+"""Latencies a side needs before a KS test means anything."""
+CANARY_MAX_SAMPLES = 500_000
 MS_MAX = 3_600_000.0
 
 
