@@ -14,6 +14,14 @@ from catalog.releases.spec import LOAD_SOURCES, LOAD_TEST, OUTCOME_LABELS, OUTCO
 __all__ = ["OUTCOMES", "CanaryAnalysis", "LoadTest", "ReadinessBars", "Release"]
 
 
+def rollback_seconds(started: datetime | None, done: datetime | None) -> float | None:
+    """The measured rollback time: from its start to the old version serving again (the one
+    definition, for a release and for the change metrics' rows)."""
+    if started is None or done is None:
+        return None
+    return (done - started).total_seconds()
+
+
 class Release(Base):
     __tablename__ = "releases"
     __table_args__ = (
@@ -78,10 +86,7 @@ class Release(Base):
 
     @property
     def rollback_seconds(self) -> float | None:
-        """The measured rollback time: from its start to the old version serving again."""
-        if self.rollback_started_at is None or self.rolled_back_at is None:
-            return None
-        return (self.rolled_back_at - self.rollback_started_at).total_seconds()
+        return rollback_seconds(self.rollback_started_at, self.rolled_back_at)
 
     @property
     def rollback_within_window(self) -> bool | None:

@@ -24,12 +24,13 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from catalog.incidents.models import Incident
-from catalog.releases.models import Release
+from catalog.releases.models import Release, rollback_seconds
 from catalog.reports.analytics import Change
 from catalog.reports.metrics import DurationStats, next_period, period_start, ttr_seconds
 from catalog.reports.query import ReportQuery, day_start
@@ -87,21 +88,39 @@ def compute_changes(
 ) -> ChangeReport:
     if group_by not in CHANGE_GROUPS:
         raise ValueError(f"group_by must be one of {CHANGE_GROUPS}")
-    groups = _groups(session, settings, query, group_by)
-    overall = _groups(session, settings, query, "overall")
-    previous = _groups(session, settings, query.previous(), "overall")
-    return ChangeReport(group_by, groups, overall[0], previous[0])
+    earlier = query.previous()
+    # One read of each table covers this range and the one before it.
+    shipped, restored = _read(session, settings, earlier.first_day, query)
+    current = day_start(query.first_day, settings.zone)
+    now_shipped = [r for r in shipped if r.deployed_at >= current]
+    now_restored = [r for r in restored if r.started_at >= current]
+    before_shipped = [r for r in shipped if r.deployed_at < current]
+    before_restored = [r for r in restored if r.started_at < current]
+    return ChangeReport(
+        group_by,
+        _groups(settings, query, group_by, now_shipped, now_restored),
+        _groups(settings, query, "overall", now_shipped, now_restored)[0],
+        _groups(settings, earlier, "overall", before_shipped, before_restored)[0],
+    )
 
 
-def _groups(
-    session: Session, settings: Settings, query: ReportQuery, group_by: str
-) -> list[ChangeGroup]:
-    since = day_start(query.first_day, settings.zone)
+def _read(
+    session: Session, settings: Settings, first_day: date, query: ReportQuery
+) -> tuple[list[Any], list[Any]]:
+    """The releases deployed and the change-caused incidents started from `first_day` to the
+    end of the view, as plain rows (no ORM objects: a year of releases is a few hundred)."""
+    since = day_start(first_day, settings.zone)
     until = day_start(query.last_day + timedelta(days=1), settings.zone)
     caused = exists().where(Incident.release_id == Release.id)
-    releases = select(Release, caused).where(
-        Release.deployed_at >= since, Release.deployed_at < until
-    )
+    releases = select(
+        Release.service,
+        Release.team,
+        Release.deployed_at,
+        Release.outcome,
+        Release.rollback_started_at,
+        Release.rolled_back_at,
+        caused.label("caused"),
+    ).where(Release.deployed_at >= since, Release.deployed_at < until)
     incidents = select(
         Incident.service,
         Incident.team,
@@ -109,7 +128,10 @@ def _groups(
         Incident.detected_at,
         Incident.recovered_at,
     ).where(
-        Incident.release_id.is_not(None), Incident.started_at >= since, Incident.started_at < until
+        Incident.release_id.is_not(None),
+        Incident.recovered_at.is_not(None),
+        Incident.started_at >= since,
+        Incident.started_at < until,
     )
     if query.service:
         releases = releases.where(Release.service == query.service)
@@ -117,7 +139,16 @@ def _groups(
     if query.team:
         releases = releases.where(Release.team == query.team)
         incidents = incidents.where(Incident.team == query.team)
+    return list(session.execute(releases)), list(session.execute(incidents))
 
+
+def _groups(
+    settings: Settings,
+    query: ReportQuery,
+    group_by: str,
+    releases: list[Any],
+    incidents: list[Any],
+) -> list[ChangeGroup]:
     def key_of(service: str, team: str, moment: datetime) -> str:
         if group_by == "service":
             return service
@@ -127,29 +158,29 @@ def _groups(
             return period_start(moment, group_by, settings).isoformat()
         return OVERALL
 
-    shipped: dict[str, list[tuple[Release, bool]]] = defaultdict(list)
-    for release, was_caused in session.execute(releases):
-        shipped[key_of(release.service, release.team, release.deployed_at)].append(
-            (release, bool(was_caused))
-        )
+    shipped: dict[str, list[Any]] = defaultdict(list)
+    for row in releases:
+        shipped[key_of(row.service, row.team, row.deployed_at)].append(row)
     restores: dict[str, list[float]] = defaultdict(list)
-    for service, team, started, detected, recovered in session.execute(incidents):
-        if recovered is not None:
-            restores[key_of(service, team, started)].append(
-                ttr_seconds(started, detected, recovered, mttr_from=settings.mttr_from)
+    for row in incidents:
+        restores[key_of(row.service, row.team, row.started_at)].append(
+            ttr_seconds(
+                row.started_at, row.detected_at, row.recovered_at, mttr_from=settings.mttr_from
             )
+        )
     keys = _keys(group_by, query, set(shipped) | set(restores))
     target = settings.mttr_target_minutes * 60
     out = []
     for key in keys:
         rows = shipped.get(key, [])
-        rollbacks = [r.rollback_seconds for r, _ in rows if r.rollback_seconds is not None]
+        measured = (rollback_seconds(r.rollback_started_at, r.rolled_back_at) for r in rows)
+        rollbacks = [seconds for seconds in measured if seconds is not None]
         out.append(
             ChangeGroup(
                 key=key,
                 deployments=len(rows),
-                failed=sum(1 for r, was_caused in rows if was_caused or r.outcome == "rolled_back"),
-                rolled_back=sum(1 for r, _ in rows if r.outcome == "rolled_back"),
+                failed=sum(1 for r in rows if r.caused or r.outcome == "rolled_back"),
+                rolled_back=sum(1 for r in rows if r.outcome == "rolled_back"),
                 restore=DurationStats.of(restores.get(key, []), target),
                 rollback_median=statistics.median(rollbacks) if rollbacks else None,
                 days=_days(key, group_by, query),
