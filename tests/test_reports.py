@@ -355,3 +355,18 @@ def test_exports_page_offers_the_incident_csv_with_its_filters(client, history):
     assert {r["team"] for r in rows} == {
         "search"
     }  # empty choices mean "all", as the form sends them
+
+
+# ---- the auto period ------------------------------------------------------------------
+
+
+def test_auto_goes_by_month_when_most_weeks_are_thin_and_by_week_when_not(client, session):
+    for days_ago in (1, 20, 40):
+        incident(session, days_ago, 3, 10)
+    session.commit()
+    assert "per month" in client.get("/reports/?range=90d").get_data(as_text=True)
+    for day in range(0, 84, 7):
+        for _ in range(5):
+            incident(session, day + 1, 3, 10)
+    session.commit()
+    assert "per week" in client.get("/reports/?range=90d").get_data(as_text=True)
