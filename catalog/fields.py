@@ -21,7 +21,6 @@ shows next to the input is the one an API error and an import line name.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +44,14 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from catalog.db import utcnow
 from catalog.errors import FieldErrors
-from catalog.rules import MARKDOWN_MAX, MAX_ID, check_text, check_timestamp, parse_whole_number
+from catalog.rules import (
+    MARKDOWN_MAX,
+    MAX_ID,
+    check_text,
+    check_timestamp,
+    finite_number,
+    parse_whole_number,
+)
 from catalog.web.forms import (
     DecimalTextField,
     WholeNumberField,
@@ -445,14 +451,6 @@ class WholeNumber(Field):
         )
 
 
-def _finite(value: int | float) -> bool:
-    """A finite number; a JSON integer too large for a float is not one (it would raise)."""
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
-
-
 @dataclass(frozen=True, kw_only=True)
 class Decimal(Field):
     """A number with a fraction (a percentage: 0.2), from `minimum` to `maximum`.
@@ -477,7 +475,7 @@ class Decimal(Field):
         if isinstance(value, bool) or not isinstance(value, int | float):
             errors.add(self.name, f"{self.label} must be a number.")
             return None
-        if not _finite(value) or not self.minimum <= value <= self.maximum:
+        if not finite_number(value) or not self.minimum <= value <= self.maximum:
             errors.add(
                 self.name, f"{self.label} must be between {self.minimum:g} and {self.maximum:g}."
             )

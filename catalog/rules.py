@@ -7,6 +7,7 @@ refused; no timestamp more than 5 minutes in the future or before 2000-01-01.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
@@ -66,6 +67,17 @@ def parse_whole_number(text: str | None) -> int | None:
     if text is None or len(text) > _WHOLE_NUMBER_DIGITS or not _WHOLE_NUMBER.fullmatch(text):
         return None
     return int(text)
+
+
+def finite_number(value: object) -> bool:
+    """A JSON number that is finite: not a bool, not NaN or infinite, and not an integer
+    too large for a float (math.isfinite raises on those)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def is_storable(value: str) -> bool:

@@ -26,15 +26,19 @@ from catalog.api.docs import (
 )
 from catalog.api.parsing import json_body, read_timestamps, refuse_unknown
 from catalog.errors import FieldErrors, ValidationError
-from catalog.fields import Timestamp
 from catalog.releases import service
 from catalog.releases.loadtests import FORMATS
 from catalog.releases.models import CanaryAnalysis, LoadTest, Release
-from catalog.releases.spec import BARS, LOAD_SOURCES, LOAD_TEST, OUTCOMES, RELEASE
+from catalog.releases.spec import (
+    BARS,
+    LOAD_SOURCES,
+    LOAD_TEST,
+    OUTCOMES,
+    RELEASE,
+    RELEASE_TIMES,
+)
 from catalog.sessions import get_session
 from catalog.timefmt import iso_utc
-
-TIMES = tuple(f.name for f in RELEASE if isinstance(f, Timestamp))
 
 
 def load_test_to_dict(test: LoadTest, bars: service.Bars) -> dict[str, Any]:
@@ -77,7 +81,7 @@ def release_to_dict(release: Release, bars: service.Bars | None = None) -> dict[
     return {
         "id": release.id,
         **{
-            name: iso_utc(value) if name in TIMES else value
+            name: iso_utc(value) if name in RELEASE_TIMES else value
             for name, value in RELEASE.values_of(release).items()
         },
         "rollback_seconds": release.rollback_seconds,
@@ -135,7 +139,7 @@ def create_release():  # type: ignore[no-untyped-def]
     data = json_body()
     refuse_unknown(data, RELEASE.names)
     errors = FieldErrors()
-    data = read_timestamps(errors, data, TIMES)
+    data = read_timestamps(errors, data, RELEASE_TIMES)
     session = get_session()
     release = service.create_release(session, data, errors=errors)
     session.commit()
@@ -159,7 +163,7 @@ def update_release(release_id: int):  # type: ignore[no-untyped-def]
     data = json_body()
     refuse_unknown(data, (*RELEASE.names, "version"))
     errors = FieldErrors()
-    data = read_timestamps(errors, data, TIMES)
+    data = read_timestamps(errors, data, RELEASE_TIMES)
     session = get_session()
     release = service.get_release(session, release_id)
     service.update_release(session, release, data, errors=errors)

@@ -18,7 +18,6 @@ vector": history restored from a backup may name one.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -67,7 +66,7 @@ from catalog.releases.spec import (
     LOAD_TEST,
     RELEASE,
 )
-from catalog.rules import TITLE_MAX, check_text, check_timestamp, is_storable
+from catalog.rules import TITLE_MAX, check_text, check_timestamp, finite_number, is_storable
 from catalog.timefmt import parse_timestamp
 from catalog.vectors.models import Vector
 from catalog.vectors.service import validate_vector
@@ -436,12 +435,12 @@ def _canary(where: str, raw: object, refused: str) -> CanaryAnalysis | None:
             if not (
                 isinstance(value, list)
                 and len(value) == 101
-                and all(_finite(v) for v in value)
+                and all(finite_number(v) for v in value)
                 and value == sorted(value)
             ):
                 errors.add(f"{where}.{name}", "Must be the 101 percentiles, in order.")
         elif name.endswith("_error_rate"):
-            if value is not None and not (_finite(value) and 0 <= value <= 100):
+            if value is not None and not (finite_number(value) and 0 <= value <= 100):
                 errors.add(f"{where}.{name}", "Must be a percentage, or null.")
         elif name.endswith("_count"):
             if type(value) is not int or not CANARY_MIN_SAMPLES <= value <= CANARY_MAX_SAMPLES:
@@ -450,7 +449,7 @@ def _canary(where: str, raw: object, refused: str) -> CanaryAnalysis | None:
                     f"Must be a whole number of samples, {CANARY_MIN_SAMPLES} to "
                     f"{CANARY_MAX_SAMPLES:,}.",
                 )
-        elif not _finite(value) or value < 0:
+        elif not finite_number(value) or value < 0:
             errors.add(f"{where}.{name}", "Must be a number, 0 or more.")
     if raw.get("verdict") not in ("promote", "roll_back"):
         errors.add(f"{where}.verdict", "Verdict must be promote or roll_back.")
@@ -467,15 +466,6 @@ def _canary(where: str, raw: object, refused: str) -> CanaryAnalysis | None:
         created_at=created or utcnow(),
     )
     return CanaryAnalysis(**values)
-
-
-def _finite(value: object) -> bool:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an integer too large for a float
-        return False
 
 
 def _postmortem(

@@ -9,9 +9,7 @@ each surface.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +19,7 @@ from catalog.imports.incidents_csv import import_incidents_csv
 from catalog.imports.statuspage import VectorRule, import_statuspage
 from catalog.imports.summary import ImportSummary
 from catalog.outcomes import commit
+from catalog.uploads import read_json, read_text
 
 FORMATS = {
     "json": "Failure Catalog JSON backup",
@@ -78,10 +77,10 @@ def _run(
 ) -> ImportSummary:
     if fmt not in FORMATS:
         raise ValidationError({"format": [f"Format must be one of: {', '.join(FORMATS)}."]})
-    text = _text(raw)
+    text = read_text(raw)
     if fmt == "csv":
         return import_incidents_csv(session, text, default_vector=vector, dry_run=dry_run, now=now)
-    document = _json(text)
+    document = read_json(text)
     if fmt == "json":
         return import_backup(session, document, dry_run=dry_run, now=now)
     return import_statuspage(
@@ -101,27 +100,3 @@ def detect_format(filename: str, raw: bytes) -> str:
         return "csv"
     head = raw[:4096]
     return "json" if b'"failure-catalog-backup"' in head else "statuspage"
-
-
-def _text(raw: bytes) -> str:
-    if not raw.strip():
-        raise ValidationError({"file": ["The file is empty."]})
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationError(
-            {"file": [f"Not UTF-8 text (byte {exc.start} cannot be read)."]}
-        ) from exc
-
-
-def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            {"file": [f"Not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}."]}
-        ) from exc
-    except RecursionError as exc:
-        raise ValidationError({"file": ["The JSON is nested too deeply to read."]}) from exc
-    except ValueError as exc:  # e.g. a number of more than 4,300 digits
-        raise ValidationError({"file": [f"The JSON cannot be read: {exc}."]}) from exc

@@ -15,7 +15,6 @@ the import with its place (`releases[0].load_tests[2].p99_ms`) and nothing is wr
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,8 +22,9 @@ from sqlalchemy.orm import Session
 from catalog.errors import FieldErrors, ValidationError
 from catalog.releases.models import Release
 from catalog.releases.service import create_release, record_load_test
-from catalog.releases.spec import LOAD_SOURCES, LOAD_TEST, RELEASE
+from catalog.releases.spec import LOAD_SOURCES, LOAD_TEST, RELEASE, RELEASE_TIMES
 from catalog.timefmt import parse_timestamp
+from catalog.uploads import read_json, read_text
 
 FORMAT = "failure-catalog-release-evidence"
 VERSION = 1
@@ -39,15 +39,9 @@ def read_evidence(raw: bytes) -> dict[str, Any]:
     if len(raw) > MAX_BYTES:
         raise refuse(f"The file is larger than {MAX_BYTES // 2**20} MiB.")
     try:
-        document = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise refuse(f"Not UTF-8 text (byte {exc.start + 1}).") from exc
-    except json.JSONDecodeError as exc:
-        raise refuse(f"Not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from exc
-    except RecursionError as exc:
-        raise refuse("Not JSON this app reads: nested too deeply.") from exc
-    except ValueError as exc:  # an integer of over 4,300 digits
-        raise refuse(f"Not JSON this app reads: {exc}.") from exc
+        document = read_json(read_text(raw))
+    except ValidationError as exc:
+        raise refuse(exc.fields["file"][0]) from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValidationError(
             {"format": [f'Not a release-evidence file: expected "format": "{FORMAT}".']}
@@ -78,7 +72,7 @@ def import_evidence(session: Session, document: dict[str, Any]) -> list[Release]
             if key not in (*RELEASE.names, "load_tests", "source"):
                 errors.add(f"{where}.{str(key)[:60]}", "Unknown field.")
         data = {k: v for k, v in record.items() if k in RELEASE.names}
-        for name in ("deployed_at", "rollback_started_at", "rolled_back_at"):
+        for name in RELEASE_TIMES:
             if name in data:
                 data[name] = parse_timestamp(errors, f"{where}.{name}", data[name])
         source = record.get("source", "typed")

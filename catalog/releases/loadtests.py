@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from catalog.errors import ValidationError
+from catalog.rules import finite_number
+from catalog.uploads import read_json, read_text
 
 FORMATS = ("k6", "wrk", "locust")
 MAX_BYTES = 2 * 2**20
@@ -46,14 +47,12 @@ def read_result(fmt: str, raw: bytes) -> LoadResult:
     """The tier a result file describes; ValidationError (field `file`) when it cannot be read."""
     if fmt not in FORMATS:
         raise ValidationError({"format": [f"Format must be one of: {', '.join(FORMATS)}."]})
-    if not raw.strip():
-        _refuse("The file is empty.")
     if len(raw) > MAX_BYTES:
         _refuse(f"The file is larger than {MAX_BYTES // 2**20} MiB; a result summary is smaller.")
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        _refuse(f"Not UTF-8 text (byte {exc.start + 1}).")
+        text = read_text(raw)
+    except ValidationError as exc:
+        _refuse(exc.fields["file"][0])
     reader = {"k6": _k6, "wrk": _wrk, "locust": _locust}[fmt]
     return reader(text)
 
@@ -67,13 +66,9 @@ def _refuse(message: str) -> Any:
 
 def _k6(text: str) -> LoadResult:
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        _refuse(f"Not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
-    except RecursionError:
-        _refuse("Not a k6 summary: nested too deeply.")
-    except ValueError as exc:  # an integer of over 4,300 digits
-        _refuse(f"Not a k6 summary: {exc}.")
+        document = read_json(text)
+    except ValidationError as exc:
+        _refuse(exc.fields["file"][0])
     metrics = document.get("metrics") if isinstance(document, dict) else None
     if not isinstance(metrics, dict):
         _refuse('Not a k6 summary: no "metrics" object (run k6 with --summary-export).')
@@ -85,7 +80,7 @@ def _k6(text: str) -> LoadResult:
     if count != int(count) or count < 1:
         _refuse("metrics.http_reqs.count must be a whole number of requests, at least 1.")
     rate = failed.get("value", failed.get("rate"))
-    if not _is_number(rate) or not 0 <= rate <= 1:
+    if not finite_number(rate) or not 0 <= rate <= 1:
         _refuse("metrics.http_req_failed.value must be the share of failed requests, 0 to 1.")
     return _checked(
         rps=_k6_number(reqs, "http_reqs", "rate"),
@@ -114,18 +109,9 @@ def _k6_number(metric: dict[str, Any], name: str, key: str) -> float:
             f"metrics.{name}.p(99) is missing: run k6 with "
             '--summary-trend-stats="avg,min,med,max,p(90),p(95),p(99)".'
         )
-    if not _is_number(value) or value < 0:
+    if not finite_number(value) or value < 0:
         _refuse(f"metrics.{name}.{key} is missing or not a number.")
     return float(value)
-
-
-def _is_number(value: object) -> bool:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an integer too large for a float
-        return False
 
 
 # ---- wrk --------------------------------------------------------------------------------

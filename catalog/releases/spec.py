@@ -117,6 +117,8 @@ RELEASE = Spec(
 
 OUTCOMES = OUTCOME.values
 OUTCOME_LABELS = dict(OUTCOME.choices)
+RELEASE_TIMES = tuple(f.name for f in RELEASE if isinstance(f, Timestamp))
+"""The moments a JSON body or file gives as text, read before the domain checks them."""
 
 LOAD_SOURCES = ("typed", "k6", "wrk", "locust")
 CANARY_MIN_SAMPLES = 20

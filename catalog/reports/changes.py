@@ -30,9 +30,16 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from catalog.incidents.models import Incident
+from catalog.incidents.service import BLANK
 from catalog.releases.models import Release, rollback_seconds
 from catalog.reports.analytics import Change
-from catalog.reports.metrics import DurationStats, next_period, period_start, ttr_seconds
+from catalog.reports.metrics import (
+    DurationStats,
+    next_period,
+    period_start,
+    periods_in,
+    ttr_seconds,
+)
 from catalog.reports.query import ReportQuery, day_start
 from catalog.settings import Settings
 
@@ -153,7 +160,7 @@ def _groups(
         if group_by == "service":
             return service
         if group_by == "team":
-            return team or "(none)"
+            return team or BLANK
         if group_by in ("week", "month"):
             return period_start(moment, group_by, settings).isoformat()
         return OVERALL
@@ -168,7 +175,7 @@ def _groups(
                 row.started_at, row.detected_at, row.recovered_at, mttr_from=settings.mttr_from
             )
         )
-    keys = _keys(group_by, query, set(shipped) | set(restores))
+    keys = _keys(group_by, query, settings, set(shipped) | set(restores))
     target = settings.mttr_target_minutes * 60
     out = []
     for key in keys:
@@ -189,19 +196,13 @@ def _groups(
     return out
 
 
-def _keys(group_by: str, query: ReportQuery, seen: set[str]) -> list[str]:
+def _keys(group_by: str, query: ReportQuery, settings: Settings, seen: set[str]) -> list[str]:
     """Every period of the range (a quiet week is a zero, not a gap); other keys by name."""
     if group_by == "overall":
         return [OVERALL]
     if group_by not in ("week", "month"):
         return sorted(seen)
-    keys = []
-    first = query.first_day
-    day = first.replace(day=1) if group_by == "month" else first - timedelta(days=first.weekday())
-    while day <= query.last_day:
-        keys.append(day.isoformat())
-        day = next_period(day, group_by)
-    return keys
+    return periods_in(group_by, query.filters(settings), settings, sorted(seen))
 
 
 def _days(key: str, group_by: str, query: ReportQuery) -> int:

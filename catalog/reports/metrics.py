@@ -750,13 +750,14 @@ def _ordered_keys(
         return sorted(keys, key=lambda k: (k not in SEVERITIES, k))
     if group_by in ("service", "team"):
         return sorted(buckets, key=lambda k: (-len(buckets[k].ttds), k))
-    return _periods(group_by, filters, settings, sorted(buckets))
+    return periods_in(group_by, filters, settings, sorted(buckets))
 
 
-def _periods(
+def periods_in(
     period: str, filters: IncidentFilters, settings: Settings, keys: list[str]
 ) -> list[str]:
-    """Every period from the range's first to its last, empty ones included."""
+    """Every period from the range's first to its last, empty ones included (a report's
+    and the change metrics' rows)."""
     first = period_start(filters.since, period, settings) if filters.since else None
     last = (
         period_start(filters.until - timedelta(microseconds=1), period, settings)
