@@ -237,6 +237,7 @@ def test_a_bad_release_form_shows_every_message_and_stores_nothing(client, sessi
     ):
         assert message in page, message
     assert "Deployed" in page
+    assert 'value="0.2%"' in page  # a refused number is shown again as it was typed
     assert count(session, "releases") == 0
 
 

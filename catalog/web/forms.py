@@ -54,6 +54,8 @@ class DecimalTextField(StringField):
         self.data = float(text)
 
     def _value(self) -> str:
+        if self.raw_data:  # what was typed, shown again as typed (refused or not)
+            return str(self.raw_data[0])
         if isinstance(self.data, float):
             return f"{self.data:g}"
         return self.data or ""
