@@ -111,7 +111,7 @@ ERRORS = {
     413: (
         "PayloadTooLarge",
         "The request body is over 2 MiB (over CATALOG_IMPORT_MAX_MB, 64 MiB by default, "
-        "for an import).",
+        "for an import or a canary's samples).",
     ),
     422: ("ValidationFailed", "Validation failed; `fields` names every offending field."),
     503: ("Busy", "The database is busy or unreachable; retry after `Retry-After` seconds."),
