@@ -9,7 +9,7 @@ export CATALOG_ENV ?= development
 .PHONY: runtime install run serve demo test lint format migrate report clean
 
 # Two stamps: `make run` needs the app and its runtime dependencies only (about
-# 60 MB); `make test` adds the development tools (pytest, Playwright, schemathesis…).
+# 380 MB, SciPy the most of it); `make test` adds the development tools (pytest, Playwright, schemathesis…).
 $(BIN)/.runtime: pyproject.toml
 	@echo "== creating the virtualenv in $(VENV) (runtime dependencies only)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
