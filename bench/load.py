@@ -4,7 +4,7 @@ Prints figures; asserts nothing. Usage:
 
     .venv/bin/python bench/load.py [--incidents 100000] [--database-url URL]
                                    [--base 4] [--duration 20] [--workers 4]
-                                   [--release-file PATH]
+                                   [--release-file PATH] [--breakdown]
 
 What it does, per database (a fresh SQLite file, or with --database-url a PostgreSQL
 server on which it creates and drops a database of its own):
@@ -29,6 +29,10 @@ server on which it creates and drops a database of its own):
 With --release-file PATH, the run is also written as release evidence: one release of the
 Failure Catalog per database (service `failure-catalog-sqlite` or `-postgresql`, tag the
 version and commit) with its 1×, 5× and 10× tiers, for `catalog releases import PATH`.
+
+With --breakdown, gunicorn logs every request of the app, and each mix tier also prints
+each kind's count and its time inside the worker (p50, p99, max, and how many of the
+tier's slowest 1 %): which requests the tail is made of, without queueing.
 
 Every tier prints requests per second, p50/p95/p99/max in milliseconds, and errors:
 socket errors plus answers that are not 2xx/3xx. Needs Debian's `wrk` (apt-get install
@@ -123,8 +127,13 @@ def prepare(url: str, incidents: int) -> str:
 
 
 @contextmanager
-def gunicorn(app_spec: str, env: dict[str, str], workers: int) -> Iterator[str]:
-    """gunicorn with the project's settings on a free loopback port; yields its base URL."""
+def gunicorn(
+    app_spec: str, env: dict[str, str], workers: int, access_log: Path | None = None
+) -> Iterator[str]:
+    """gunicorn with the project's settings on a free loopback port; yields its base URL.
+
+    With access_log, every request's method, path, status and time in the worker (µs)
+    go to that file, for --breakdown."""
     port = free_port()
     env = {
         **env,
@@ -133,8 +142,13 @@ def gunicorn(app_spec: str, env: dict[str, str], workers: int) -> Iterator[str]:
         "CATALOG_ACCESS_LOG": "off",  # the same for the app and the ceiling: no log I/O
     }
     log = tempfile.TemporaryFile()
+    logging = (
+        ["--access-logfile", str(access_log), "--access-logformat", "%(m)s %(U)s %(s)s %(D)s"]
+        if access_log
+        else []
+    )
     process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "python:catalog.gunicorn_conf", app_spec],
+        [str(BIN / "gunicorn"), "-c", "python:catalog.gunicorn_conf", *logging, app_spec],
         cwd=REPO / ("bench" if app_spec.startswith("hello_app") else "."),
         env=env,
         stdout=log,
@@ -224,6 +238,41 @@ def wrk(base: str, connections: int, seconds: int, label: str, args: list[str]) 
     )
 
 
+KINDS = (  # the mix's request kinds, as bench/load_mix.lua sends them
+    ("create", re.compile(r"POST /api/v1/incidents$")),
+    ("edit", re.compile(r"PATCH /api/v1/incidents/\d+$")),
+    ("dashboard", re.compile(r"GET /$")),
+    ("list page", re.compile(r"GET /incidents/$")),
+    ("list API", re.compile(r"GET /api/v1/incidents$")),
+    ("detail page", re.compile(r"GET /incidents/\d+$")),
+    ("detail API", re.compile(r"GET /api/v1/incidents/\d+$")),
+    ("metrics API", re.compile(r"GET /api/v1/metrics$")),
+)
+
+
+def breakdown(lines: list[str]) -> None:
+    """Each kind's count and its time inside the worker (no queueing), from the access log:
+    which kind the tail of a tier is made of."""
+    times: dict[str, list[float]] = {}
+    for line in lines:
+        method, path, _status, micros = line.split()
+        kind = next((k for k, rx in KINDS if rx.match(f"{method} {path}")), "other")
+        times.setdefault(kind, []).append(int(micros) / 1000)
+    total = sum(len(v) for v in times.values())
+    every = sorted(t for v in times.values() for t in v)
+    slow = every[int(0.99 * (len(every) - 1))] if every else 0.0
+    print(f"    in the worker, by kind (the slowest 1 % take ≥ {slow:.1f} ms):")
+    for kind, values in sorted(times.items(), key=lambda kv: -max(kv[1])):
+        values.sort()
+        p50, p99 = (values[int(q * (len(values) - 1))] for q in (0.5, 0.99))
+        share = sum(1 for t in values if t >= slow)
+        print(
+            f"      {kind:<12} {len(values):6d} ({100 * len(values) / total:4.1f} %)  "
+            f"p50 {p50:6.1f}  p99 {p99:6.1f}  max {values[-1]:6.1f} ms  "
+            f"in the slowest 1 %: {share}"
+        )
+
+
 def release_record(
     backend: str,
     opts: argparse.Namespace,
@@ -306,13 +355,17 @@ def run(database_url: str | None, opts: argparse.Namespace) -> dict[str, object]
         fixed = [iso(today - timedelta(days=89)), iso(today - timedelta(days=364)), started]
         tiers = [("1×", opts.base), ("5×", 5 * opts.base), ("10×", 10 * opts.base)]
         results: list[Tier] = []
-        with gunicorn("wsgi:app", env, opts.workers) as base:
+        access = Path(tmp) / "access.log" if opts.breakdown else None
+        with gunicorn("wsgi:app", env, opts.workers, access) as base:
             cookie = sign_in(base)
             mix_args = [token, cookie, str(opts.incidents), *fixed, "full"]
             wrk(base, 10 * opts.base, WARMUP_SECONDS, "warm-up", mix_args)
             for name, connections in tiers:
+                seen = len(access.read_text().splitlines()) if access else 0
                 results.append(wrk(base, connections, opts.duration, f"mix {name}", mix_args))
                 print(results[-1].line(), flush=True)
+                if access:
+                    breakdown(access.read_text().splitlines()[seen:])
             list_args = [token, cookie, str(opts.incidents), *fixed]
             list_path = "/api/v1/incidents?per_page=50"
             wrk(base, 5 * opts.base, WARMUP_SECONDS, "warm-up", [*list_args, list_path])
@@ -382,6 +435,11 @@ def main() -> None:
     parser.add_argument("--base", type=int, default=4, help="connections at 1× (default 4)")
     parser.add_argument("--duration", type=int, default=20, help="seconds per tier")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="log every request and print each kind's time in the worker per mix tier",
+    )
     parser.add_argument(
         "--release-file",
         type=Path,
