@@ -27,7 +27,6 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
-    null,
     select,
     type_coerce,
 )
@@ -404,22 +403,27 @@ def compute_metrics_many(
     check_filters(filters)
     now = now or utcnow()
     dialect = session.get_bind().dialect.name
+    by_shape: dict[str, list[str]] = {}
+    for group_by in dict.fromkeys(group_bys):
+        by_shape.setdefault(_read_shape(group_by), []).append(group_by)
     reports: dict[str, MetricsReport] = {}
-    wanted = list(dict.fromkeys(group_bys))
-    period = next((g for g in wanted if g in ("week", "month")), None)
-    for group_by in wanted:
-        if group_by in reports:
-            continue
-        read_as = period if group_by == "overall" and period else group_by
+    for shape, served in by_shape.items():
         durations, open_rows = _fetch(
-            session, settings, filters, now, read_as, dialect, chunks, months
+            session, settings, filters, now, shape, dialect, chunks, months
         )
-        served = [read_as, *(["overall"] if read_as == period and "overall" in wanted else [])]
         for name in served:
             reports[name] = _report(
                 session, settings, name, filters, now, dialect, durations, open_rows
             )
-    return reports
+    return {group_by: reports[group_by] for group_by in group_bys}
+
+
+def _read_shape(group_by: str) -> str:
+    """The rows a grouping is computed from. The overall figures, weeks and months all come
+    from the rows in `started_at` order, so they share one read and, with kept months, the
+    same kept rows: a dashboard that decides its period from the weeks and then shows the
+    overall figures read the current month twice after every write until this."""
+    return "started" if group_by in ("overall", "week", "month") else group_by
 
 
 def _report(
@@ -478,8 +482,8 @@ def _report(
             ]
             report.groups[-1] = replace(
                 group,
-                ttd_rolling_median=_median_of(v for b in window for v in b.ttds),
-                ttr_rolling_median=_median_of(v for b in window for v in b.ttrs),
+                ttd_rolling_median=_median_of(chain.from_iterable(b.ttds for b in window)),
+                ttr_rolling_median=_median_of(chain.from_iterable(b.ttrs for b in window)),
             )
         if flips_in is not None:
             flip = now + timedelta(seconds=flips_in)
@@ -502,10 +506,9 @@ def _key_column(group_by: str) -> Any:
         return incident_vectors.c.vector_id
     if group_by in ("severity", "service", "team"):
         return getattr(Incident, group_by)
-    if group_by in ("week", "month"):
-        # type_coerce: the driver's value as is (see _boundary), no UTC processing.
-        return type_coerce(Incident.started_at, Incident.started_at.type.impl)
-    return null()
+    # "started": the rows of overall, week and month (_read_shape).
+    # type_coerce: the driver's value as is (see _boundary), no UTC processing.
+    return type_coerce(Incident.started_at, Incident.started_at.type.impl)
 
 
 def _fetch(
@@ -542,7 +545,7 @@ def _fetch(
             ),
             replace(filters, since=since, until=until),
         )
-        if group_by in ("week", "month"):
+        if group_by == "started":
             query = query.order_by(key)  # the order of the metrics index
         return _tuples(session, query)
 
