@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from operator import itemgetter
 
 from flask import (
     Blueprint,
@@ -15,9 +16,11 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.api.serializers import next_clock_change
 from catalog.audit.service import incident_history
 from catalog.auth import email_or_me
 from catalog.auth.service import active_people
@@ -153,17 +156,39 @@ def index():  # type: ignore[no-untyped-def]
         abort(400, description=f"The list cannot be shown with these filters — {messages}")
     now = utcnow()
     s = current_settings()
-    rows = [
-        (
-            i,
-            incident_durations(i, s, now=now),
-            incident_root_cause_flag(i, now=now, rca_hours=s.rca_hours),
-            service.incident_status(i),
+
+    def table() -> tuple[str, datetime | None, bool]:
+        rows = [
+            (
+                i,
+                incident_durations(i, s, now=now),
+                incident_root_cause_flag(i, now=now, rca_hours=s.rca_hours),
+                service.incident_status(i),
+            )
+            for i in page.items
+        ]
+        html = render_template("incidents/_table.html", rows=rows, page=page)
+        return html, next_clock_change(page.items, s, now=now), service.small_enough(page.items)
+
+    # Fifty rows of badges, times and durations were most of the page's cost on every
+    # view: the table is kept like the page it shows (under the data versions, until
+    # the clock changes a row), per reader's zone and URL (the pager's links).
+    if not page.items or filters.moves_with_time:
+        table_html = table()[0] if page.items else ""
+    else:
+        name = (
+            f"incident-table:{filters!r}:{display_zone().key}:"
+            f"{request.script_root}:{request.full_path}"
         )
-        for i in page.items
-    ]
+        table_html, _, _ = cached_values(session)(
+            name, table, itemgetter(2), valid_until=itemgetter(1), now=now
+        )
     return render_template(
-        "incidents/index.html", form=form, page=page, rows=rows, per_page_choices=PER_PAGE_CHOICES
+        "incidents/index.html",
+        form=form,
+        page=page,
+        table_html=Markup(table_html),  # noqa: S704 - our own template's output
+        per_page_choices=PER_PAGE_CHOICES,
     )
 
 
