@@ -830,3 +830,22 @@ def test_period_slices_agree_with_period_start_for_every_incident(session, zone_
             key = period_start(start, period, settings_here).isoformat()
             expected[key] = expected.get(key, 0) + 1
         assert counted == expected, (zone_name, period)
+
+
+def test_a_median_picked_from_sorted_runs_is_statistics_median_of_them_joined():
+    """The rolling median selects by rank from each period's sorted list (no join, no
+    sort): it must agree exactly with statistics.median, duplicates and empties too."""
+    import random
+
+    from catalog.reports.metrics import median_of_sorted
+
+    rng = random.Random(7)
+    assert median_of_sorted([]) is None and median_of_sorted([[], []]) is None
+    for _ in range(600):
+        runs = [
+            sorted(rng.choice((rng.randint(0, 9), rng.random() * 1e4)) for _ in range(n))
+            for n in (rng.randint(0, 40) for _ in range(rng.randint(1, 4)))
+        ]
+        joined = [v for run in runs for v in run]
+        expected = statistics.median(joined) if joined else None
+        assert median_of_sorted(runs) == expected, runs
