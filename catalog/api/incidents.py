@@ -88,7 +88,8 @@ def list_incidents():  # type: ignore[no-untyped-def]
         return body, next_clock_change(result.items, s, now=now), small_enough(result.items)
 
     where = (request.scheme, request.host, request.root_path, host_is_trusted())
-    name = f"api-incidents:{where}:{request.query_string!r}"
+    # The resolved filters too: `lead=me` is each caller's own list.
+    name = f"api-incidents:{where}:{filters!r}:{request.query_string!r}"
     body, _, _ = cached(name, answer, itemgetter(2), valid_until=itemgetter(1), now=now)
     return current_app.response_class(body, mimetype=current_app.json.mimetype)  # type: ignore[attr-defined]
 
