@@ -98,3 +98,24 @@ def test_a_kept_answer_follows_the_clock_and_every_write(session):
     session.commit()
     after = flagged_incidents(session, now=now, rca_hours=48, limit=50, cached=cached)[1]
     assert after == before - 1 == flagged_incidents(session, now=now, rca_hours=48, limit=50)[1]
+
+
+def test_the_flagged_list_shared_between_workers_is_the_same_list(app, session, tmp_path):
+    """Filed as JSON by one worker and read back by another: equal, down to the clock."""
+    from functools import partial
+
+    from catalog.reports.cache import MetricsCache
+    from catalog.reports.shared import SharedReports
+
+    _world(session)
+    now = T0 + timedelta(hours=100)
+    first, second = (MetricsCache(shared=SharedReports(tmp_path / "shared")) for _ in range(2))
+    with app.test_request_context():
+        one = flagged_incidents(
+            session, now=now, rca_hours=48, cached=partial(first.value, session)
+        )
+        two = flagged_incidents(
+            session, now=now, rca_hours=48, cached=partial(second.value, session)
+        )
+    assert one == two == flagged_incidents(session, now=now, rca_hours=48) and one[1] > 0
+    assert list((tmp_path / "shared").glob("*.json"))

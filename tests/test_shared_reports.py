@@ -339,3 +339,140 @@ def test_workers_racing_for_a_headline_and_its_trend_read_them_once(
     results = at_once(5, worker)
     assert all(r == results[0] for r in results)
     assert reads == [("overall", "week")]
+
+
+# ---- kept values other than reports (catalog.reports.shared.shared_value) ----------
+
+
+def _counting(calls: list[str], name: str, value):  # type: ignore[no-untyped-def]
+    def compute():  # type: ignore[no-untyped-def]
+        calls.append(name)
+        return value
+
+    return compute
+
+
+def test_a_value_with_a_codec_is_computed_by_one_worker_for_all(app, session, tmp_path):
+    from catalog.reports.views import STRINGS
+
+    folder = tmp_path / "shared"
+    workers = [MetricsCache(shared=SharedReports(folder)) for _ in range(3)]
+    calls: list[str] = []
+    with app.test_request_context():
+        got = [
+            w.value(session, "services", _counting(calls, "s", ["a", "b"]), codec=STRINGS, now=NOW)
+            for w in workers
+        ]
+    assert got == [["a", "b"]] * 3 and calls == ["s"]
+    make_incident(session)  # a write moves the versions: computed again, once
+    with app.test_request_context():
+        for w in workers:
+            w.value(session, "services", _counting(calls, "s", ["c"]), codec=STRINGS, now=NOW)
+    assert calls == ["s", "s"]
+
+
+def test_workers_racing_for_a_value_compute_it_once(app, tmp_path):
+    from catalog.reports.views import STRINGS
+
+    sessionmaker = app.extensions["catalog.sessionmaker"]
+    folder = tmp_path / "shared"
+    caches = [MetricsCache(shared=SharedReports(folder)) for _ in range(6)]
+    calls: list[str] = []
+    lock = threading.Lock()
+
+    def slow():  # type: ignore[no-untyped-def]
+        with lock:
+            calls.append("x")
+        threading.Event().wait(0.2)  # long enough for every other worker to arrive
+        return ["x"]
+
+    def worker(i: int):  # type: ignore[no-untyped-def]
+        session = sessionmaker()
+        try:
+            with app.test_request_context():
+                return caches[i].value(session, "teams", slow, codec=STRINGS, now=NOW)
+        finally:
+            session.close()
+
+    assert at_once(6, worker) == [["x"]] * 6
+    assert calls == ["x"]
+
+
+def test_a_value_past_its_clock_or_made_later_is_not_served(app, session, tmp_path):
+    from catalog.reports.shared import KEPT_PAGE
+
+    folder = tmp_path / "shared"
+    first, second, third = (MetricsCache(shared=SharedReports(folder)) for _ in range(3))
+    calls: list[str] = []
+    until = NOW + timedelta(minutes=5)
+    page = ("<table/>", until, True)
+    kwargs = {"valid_until": lambda v: v[1], "codec": KEPT_PAGE}
+    with app.test_request_context():
+        first.value(session, "t", _counting(calls, "1", page), now=NOW, **kwargs)
+        assert second.value(session, "t", _counting(calls, "2", page), now=until, **kwargs)
+        assert third.value(
+            session, "t", _counting(calls, "3", page), now=NOW - timedelta(seconds=1), **kwargs
+        )
+    assert calls == ["1", "2", "3"]  # at its end, and before it was made: computed again
+
+
+def test_a_value_not_kept_is_not_shared_either(app, session, tmp_path):
+    from catalog.reports.shared import KEPT_PAGE
+
+    folder = tmp_path / "shared"
+    first, second = (MetricsCache(shared=SharedReports(folder)) for _ in range(2))
+    calls: list[str] = []
+    page = ("x" * 10, None, False)
+    with app.test_request_context():
+        for n, w in enumerate((first, second)):
+            w.value(session, "big", _counting(calls, str(n), page), lambda v: v[2], codec=KEPT_PAGE)
+    assert calls == ["0", "1"] and not list(folder.glob("*.json"))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        '{"version": VERSION, "report": {"value": ["a", 1], "made_at": "MADE", "valid_until": null}}',
+        '{"version": VERSION, "report": {"value": "ab", "made_at": "MADE", "valid_until": null}}',
+        '{"version": VERSION, "report": {"value": ["a"], "made_at": "yesterday", "valid_until": null}}',
+        '{"version": VERSION, "report": {"value": ["a"], "made_at": "MADE", "valid_until": 5}}',
+        '{"version": VERSION, "report": {"made_at": "MADE", "valid_until": null}}',
+        '{"version": VERSION, "report": []}',
+    ],
+)
+def test_a_damaged_value_file_is_never_served(app, session, tmp_path, content):
+    from catalog.reports.views import STRINGS
+
+    folder = tmp_path / "shared"
+    first = MetricsCache(shared=SharedReports(folder))
+    calls: list[str] = []
+    with app.test_request_context():
+        first.value(session, "s", _counting(calls, "1", ["ok"]), codec=STRINGS, now=NOW)
+        (path,) = folder.glob("*.json")
+        version = json.dumps(json.loads(path.read_text())["version"])
+        path.write_text(
+            content.replace("VERSION", version).replace("MADE", (NOW - timedelta(1)).isoformat())
+        )
+        second = MetricsCache(shared=first.shared)
+        got = second.value(session, "s", _counting(calls, "2", ["ok"]), codec=STRINGS, now=NOW)
+    assert got == ["ok"] and calls == ["1", "2"]
+
+
+def test_two_workers_list_pages_agree_with_a_fresh_one_after_writes(app, client, session):
+    """Through the app: the list page's table and the list API from the shared store are
+    exactly what a worker computing on its own shows."""
+    make_incident(session, title="First")
+    other = MetricsCache(shared=app.extensions["catalog.metrics_cache"].shared)
+    mine = app.extensions["catalog.metrics_cache"]
+    for title in ("Second", "Third"):
+        assert client.post("/api/v1/incidents", json=api_payload(title=title)).status_code == 201
+        answers = []
+        for cache in (mine, other, mine):
+            app.extensions["catalog.metrics_cache"] = cache
+            page = client.get("/incidents/?per_page=50").get_data(as_text=True)
+            table = page[page.index("<table") : page.index("</table>")]  # not the CSRF token
+            answers.append((table, client.get("/api/v1/incidents?per_page=50").get_json()))
+        app.extensions["catalog.metrics_cache"] = mine
+        assert answers[0] == answers[1] == answers[2]
+        assert title in answers[1][0] and answers[1][1]["total"] in (2, 3)

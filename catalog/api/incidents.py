@@ -20,6 +20,7 @@ from catalog.incidents import service
 from catalog.incidents.service import small_enough
 from catalog.incidents.spec import TIMESTAMP_FIELDS
 from catalog.reports.cache import cached_values
+from catalog.reports.shared import KEPT_PAGE
 from catalog.sessions import get_session
 from catalog.settings import current_settings
 
@@ -73,7 +74,7 @@ def list_incidents():  # type: ignore[no-untyped-def]
     session = get_session()
     cached, s, now = cached_values(session), current_settings(), utcnow()
 
-    def answer() -> tuple[bytes, datetime | None, bool]:
+    def answer() -> tuple[str, datetime | None, bool]:
         result = service.list_incidents(
             session, filters, sort=sort, page=page_no, per_page=per_page, cached=cached
         )
@@ -84,13 +85,15 @@ def list_incidents():  # type: ignore[no-untyped-def]
             total=result.total,
             endpoint="api.list_incidents",
         )
-        body = current_app.json.response(envelope).get_data()
+        body = current_app.json.response(envelope).get_data(as_text=True)
         return body, next_clock_change(result.items, s, now=now), small_enough(result.items)
 
     where = (request.scheme, request.host, request.root_path, host_is_trusted())
     # The resolved filters too: `lead=me` is each caller's own list.
     name = f"api-incidents:{where}:{filters!r}:{request.query_string!r}"
-    body, _, _ = cached(name, answer, itemgetter(2), valid_until=itemgetter(1), now=now)
+    body, _, _ = cached(
+        name, answer, itemgetter(2), valid_until=itemgetter(1), now=now, codec=KEPT_PAGE
+    )
     return current_app.response_class(body, mimetype=current_app.json.mimetype)  # type: ignore[attr-defined]
 
 

@@ -47,6 +47,7 @@ from catalog.releases.service import release_choices
 from catalog.reports.cache import cached_values
 from catalog.reports.metrics import incident_durations
 from catalog.reports.query import day_start, read_day
+from catalog.reports.shared import KEPT_PAGE
 from catalog.reports.views import services_and_teams
 from catalog.rules import parse_whole_number
 from catalog.sessions import get_session
@@ -141,8 +142,12 @@ def index():  # type: ignore[no-untyped-def]
         [("", "Anyone"), ("me", "Me")] + [(e, n or e) for e, n in active_people(session)]
     )
     per_page = _int_arg("per_page", 25)
-    try:
-        filters = _list_filters()
+    now = utcnow()
+    s = current_settings()
+
+    def table() -> tuple[str, datetime | None, bool]:
+        """The table of the page asked for ("" for none), when the clock changes it, and
+        whether it may be kept."""
         page = service.list_incidents(
             session,
             filters,
@@ -151,13 +156,8 @@ def index():  # type: ignore[no-untyped-def]
             per_page=per_page,
             cached=cached_values(session),
         )
-    except ValidationError as exc:
-        messages = "; ".join(exc.field_lines())
-        abort(400, description=f"The list cannot be shown with these filters — {messages}")
-    now = utcnow()
-    s = current_settings()
-
-    def table() -> tuple[str, datetime | None, bool]:
+        if not page.items:
+            return "", None, True
         rows = [
             (
                 i,
@@ -170,23 +170,28 @@ def index():  # type: ignore[no-untyped-def]
         html = render_template("incidents/_table.html", rows=rows, page=page)
         return html, next_clock_change(page.items, s, now=now), service.small_enough(page.items)
 
-    # Fifty rows of badges, times and durations were most of the page's cost on every
-    # view: the table is kept like the page it shows (under the data versions, until
-    # the clock changes a row), per reader's zone and URL (the pager's links).
-    if not page.items or filters.moves_with_time:
-        table_html = table()[0] if page.items else ""
-    else:
-        name = (
-            f"incident-table:{filters!r}:{display_zone().key}:"
-            f"{request.script_root}:{request.full_path}"
-        )
-        table_html, _, _ = cached_values(session)(
-            name, table, itemgetter(2), valid_until=itemgetter(1), now=now
-        )
+    try:
+        filters = _list_filters()
+        # Fifty rows of badges, times and durations were most of the page's cost on every
+        # view: the table is kept like the page it shows (under the data versions, until
+        # the clock changes a row), per reader's zone and URL (the pager's links), and
+        # shared by the workers, so a write costs one new page and table, not one each.
+        if filters.moves_with_time:
+            table_html = table()[0]
+        else:
+            name = (
+                f"incident-table:{filters!r}:{display_zone().key}:"
+                f"{request.script_root}:{request.full_path}"
+            )
+            table_html, _, _ = cached_values(session)(
+                name, table, itemgetter(2), valid_until=itemgetter(1), now=now, codec=KEPT_PAGE
+            )
+    except ValidationError as exc:
+        messages = "; ".join(exc.field_lines())
+        abort(400, description=f"The list cannot be shown with these filters — {messages}")
     return render_template(
         "incidents/index.html",
         form=form,
-        page=page,
         table_html=Markup(table_html),  # noqa: S704 - our own template's output
         per_page_choices=PER_PAGE_CHOICES,
     )

@@ -19,6 +19,7 @@ from catalog.locking import check_version
 from catalog.postmortems.draft import placeholder_sections
 from catalog.postmortems.models import ActionItem, Postmortem
 from catalog.postmortems.spec import ACTION_ITEM, POSTMORTEM
+from catalog.reports.shared import Codec
 from catalog.rules import is_storable
 
 if TYPE_CHECKING:
@@ -384,7 +385,7 @@ def flagged_incidents(
         Postmortem.root_cause_at < Incident.detected_at,  # legacy: `late`, see root_cause_flag
     )
 
-    def read() -> tuple[tuple[tuple[FlaggedIncident, str], ...], int, datetime | None]:
+    def read() -> _FlaggedAnswer:
         total = _flagged_count(session, cutoff=cutoff, threshold=threshold, chunks=chunks)
         # The columns the flag is made of, not incidents: every worker reads this again
         # after every write, and ORM incidents with their relationships cost 2/3 of it.
@@ -414,6 +415,32 @@ def flagged_incidents(
         flagged, total, _ = read()
     else:
         flagged, total, _ = cached(
-            f"flagged:{rca_hours}:{limit}", read, valid_until=itemgetter(2), now=now
+            f"flagged:{rca_hours}:{limit}",
+            read,
+            valid_until=itemgetter(2),
+            now=now,
+            codec=FLAGGED_CODEC,
         )
     return list(flagged), total
+
+
+def _dump_flagged(value: _FlaggedAnswer) -> dict[str, Any]:
+    rows, total, until = value
+    return {
+        "rows": [[i.id, i.title, flag] for i, flag in rows],
+        "total": total,
+        "until": until.isoformat() if until is not None else None,
+    }
+
+
+def _load_flagged(data: dict[str, Any]) -> _FlaggedAnswer:
+    rows = tuple(
+        (FlaggedIncident(int(i), str(title)), str(flag)) for i, title, flag in data["rows"]
+    )
+    until = datetime.fromisoformat(data["until"]) if data["until"] is not None else None
+    return rows, int(data["total"]), until
+
+
+_FlaggedAnswer = tuple[tuple[tuple[FlaggedIncident, str], ...], int, datetime | None]
+FLAGGED_CODEC = Codec(dump=_dump_flagged, load=_load_flagged)
+"""The flagged list as JSON, so the workers share it (catalog.reports.shared)."""

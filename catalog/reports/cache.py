@@ -44,7 +44,13 @@ from catalog.db import utcnow
 from catalog.incidents.service import IncidentFilters
 from catalog.reports.chunks import ChunkCache, MonthVersions, read_month_versions
 from catalog.reports.metrics import MetricsReport, compute_metrics, compute_metrics_many
-from catalog.reports.shared import SharedReports, shared_or_compute, shared_or_compute_many
+from catalog.reports.shared import (
+    Codec,
+    SharedReports,
+    shared_or_compute,
+    shared_or_compute_many,
+    shared_value,
+)
 from catalog.settings import Settings
 
 T = TypeVar("T")
@@ -283,6 +289,7 @@ class MetricsCache:
         *,
         valid_until: Callable[[T], datetime | None] | None = None,
         now: datetime | None = None,
+        codec: Codec[T] | None = None,
     ) -> T:
         """Any other figure made from the data (a list of services, a page of incidents,
         the flagged post-mortems), kept under every data version (catalog.data_versions).
@@ -290,6 +297,9 @@ class MetricsCache:
         `keep(result)` False leaves a result out of the cache (a page too large to hold).
         `valid_until(result)`, for a figure the clock also changes: the first moment it
         may differ (None: never); it is kept until then, as a report is.
+        With a `codec` (to JSON and back), the workers share it as they share reports:
+        after a write one of them computes it, not each (`shared_value`). A value that
+        is not kept is not shared either.
         """
         if self.size <= 0:
             return compute()
@@ -304,12 +314,39 @@ class MetricsCache:
             ):
                 self._values.move_to_end(key)
                 return entry.value  # type: ignore[no-any-return]
-        result = compute()
+        result = self._shared_value(session, key, compute, keep, codec, valid_until, now)
         if keep is None or keep(result):
             until = valid_until(result) if valid_until is not None else None
             with self._lock:
                 self._keep(self._values, key, _Kept(result, now, until))
         return result
+
+    def _shared_value(
+        self,
+        session: Session,
+        key: tuple[Versions, str],
+        compute: Callable[[], T],
+        keep: Callable[[T], bool] | None,
+        codec: Codec[T] | None,
+        valid_until: Callable[[T], datetime | None] | None,
+        now: datetime,
+    ) -> T:
+        """`compute()`, or what another worker computed at the same versions."""
+        if codec is None or self.shared is None:
+            return compute()
+        versions, name = key
+        url = session.get_bind().url.render_as_string(hide_password=True)
+        found = shared_value(
+            self.shared,
+            repr(("value", url, name)),
+            repr(versions),
+            now,
+            compute,
+            codec,
+            valid_until,
+            keep,
+        )
+        return compute() if found is None else found[0]
 
     def _keep(self, store: OrderedDict[Any, Any], key: Any, item: object) -> None:
         """Store as the most recent entry, dropping the least recent beyond `size` (lock held)."""

@@ -1,4 +1,5 @@
-"""Reports shared by every worker process of one host, computed by one of them at a time.
+"""Reports (and other kept values) shared by every worker process of one host, computed by
+one of them at a time.
 
 Each gunicorn worker has its own in-memory cache (catalog.reports.cache). After a
 write moves the data version, every worker would otherwise recompute every report
@@ -26,12 +27,14 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from catalog.reports.metrics import DurationStats, GroupMetrics, MetricsReport
+
+T = TypeVar("T")
 
 # How long a worker waits for another that is computing the same report before it
 # computes it itself: well above any report's cost, well below a request's limit.
@@ -159,6 +162,88 @@ def shared_or_compute_many(
                     store.put(names[i], version, report_to_dict(report))
                     reports[i] = report
             return reports  # type: ignore[return-value]
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class Codec(Generic[T]):
+    """How a kept value other than a report goes to JSON and back (`shared_value`). `load`
+    may raise ValueError, TypeError or KeyError on what it cannot read: then it is
+    computed again."""
+
+    dump: Callable[[T], Any]
+    load: Callable[[Any], T]
+
+
+def _dump_page(value: tuple[str, datetime | None, bool]) -> dict[str, Any]:
+    text, until, keep = value
+    return {"text": text, "until": until.isoformat() if until else None, "keep": keep}
+
+
+def _load_page(data: dict[str, Any]) -> tuple[str, datetime | None, bool]:
+    if not isinstance(data["text"], str):
+        raise TypeError("not a page")
+    until = datetime.fromisoformat(data["until"]) if data["until"] is not None else None
+    return data["text"], until, bool(data["keep"])
+
+
+KEPT_PAGE: Codec[tuple[str, datetime | None, bool]] = Codec(dump=_dump_page, load=_load_page)
+"""A kept answer (text, when the clock changes it, whether it may be kept) as JSON: the
+incident list's table, the list API's body."""
+
+
+def shared_value(
+    store: SharedReports,
+    name: str,
+    version: str,
+    now: datetime,
+    compute: Callable[[], T],
+    codec: Codec[T],
+    valid_until: Callable[[T], datetime | None] | None = None,
+    keep: Callable[[T], bool] | None = None,
+) -> tuple[T] | None:
+    """A kept value (a list page, the flagged root causes, the services in use) another
+    worker filed at this version, or computed here once for all of them, as reports are.
+
+    It is served while the clock allows: made no later than `now`, and `now` before its
+    `valid_until`. A value `keep` refuses (a page too large) is computed by each
+    worker that asks, as in a process. In a 1-tuple, so that a value may itself be
+    None; None when the folder cannot be used (the caller computes on its own).
+    """
+
+    def filed() -> tuple[T] | None:
+        stored = store.get(name, version)
+        if not isinstance(stored, dict):
+            return None
+        try:
+            made_at = datetime.fromisoformat(stored["made_at"])
+            until = stored["valid_until"]
+            if made_at > now or (until is not None and now >= datetime.fromisoformat(until)):
+                return None
+            return (codec.load(stored["value"]),)
+        except (ValueError, TypeError, KeyError):
+            return None
+
+    try:
+        found = filed()
+        if found is not None:
+            return found
+        with store.computing(name) as locked:
+            found = filed() if locked else None
+            if found is None:
+                value = compute()
+                if keep is not None and not keep(value):
+                    return (value,)
+                until = valid_until(value) if valid_until is not None else None
+                stored = {
+                    "value": codec.dump(value),
+                    "made_at": now.isoformat(),
+                    "valid_until": until.isoformat() if until is not None else None,
+                }
+                store.put(name, version, stored)
+                found = (value,)
+            return found
     except OSError:
         return None
 

@@ -31,6 +31,7 @@ from catalog.reports.query import (
     ReportQuery,
     parse_report_query,
 )
+from catalog.reports.shared import Codec
 from catalog.sessions import get_session
 from catalog.settings import current_settings
 from catalog.vectors.service import list_vectors
@@ -77,9 +78,24 @@ def services_and_teams(session: Session) -> dict[str, list[str]]:
     at a time (distinct_values): every page with filters shows them."""
     cache = metrics_cache()
     return {
-        name: cache.value(session, name, partial(distinct_values, session, column, cache.chunks))
+        name: cache.value(
+            session,
+            name,
+            partial(distinct_values, session, column, cache.chunks),
+            codec=STRINGS,
+        )
         for name, column in (("services", Incident.service), ("teams", Incident.team))
     }
+
+
+def _strings(data: Any) -> list[str]:
+    if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
+        raise TypeError("not a list of strings")
+    return data
+
+
+STRINGS = Codec(dump=list, load=_strings)
+"""A list of strings as JSON, for values the workers share (catalog.reports.shared)."""
 
 
 def _breakdown_args() -> tuple[str, str, bool]:
