@@ -341,6 +341,59 @@ def test_workers_racing_for_a_headline_and_its_trend_read_them_once(
     assert reads == [("overall", "week")]
 
 
+def test_a_reader_of_one_report_waits_for_a_worker_computing_its_whole_view(
+    app, settings, tmp_path, monkeypatch
+):
+    """The writer refreshing a dashboard's view (overall, week, vector) and a reader asking
+    for the week alone, at once: the week is computed once, by whichever came first."""
+    import time
+
+    from catalog.incidents.service import IncidentFilters
+
+    reads: list[tuple[str, ...]] = []
+    real = cache_module.compute_metrics_many
+    real_one = cache_module.compute_metrics
+
+    def slow_many(session, settings, group_bys, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(tuple(group_bys))
+        time.sleep(0.3)  # the whole view takes a while: the reader arrives meanwhile
+        return real(session, settings, group_bys, **kwargs)
+
+    def slow_one(session, settings, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append((kwargs.get("group_by", "overall"),))
+        return real_one(session, settings, **kwargs)
+
+    monkeypatch.setattr(cache_module, "compute_metrics_many", slow_many)
+    monkeypatch.setattr(cache_module, "compute_metrics", slow_one)
+    sessionmaker = app.extensions["catalog.sessionmaker"]
+    setup = sessionmaker()
+    setup.info["actor_label"] = "test setup"
+    make_incident(setup)
+    setup.close()
+    folder = tmp_path / "shared"
+    filters = IncidentFilters(since=T0 - timedelta(days=30))
+    view, reader = (MetricsCache(shared=SharedReports(folder)) for _ in range(2))
+
+    def worker(i: int):  # type: ignore[no-untyped-def]
+        session = sessionmaker()
+        try:
+            if i == 0:
+                found = view.metrics_many(
+                    session, settings, ("overall", "week", "vector"), filters=filters, now=NOW
+                )
+                return found["week"].groups
+            time.sleep(0.1)  # the view's computation is under way
+            return reader.metrics(
+                session, settings, group_by="week", filters=filters, now=NOW
+            ).groups
+        finally:
+            session.close()
+
+    one, two = at_once(2, worker)
+    assert one == two
+    assert reads == [("overall", "week", "vector")]
+
+
 # ---- kept values other than reports (catalog.reports.shared.shared_value) ----------
 
 

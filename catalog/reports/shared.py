@@ -26,7 +26,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -141,15 +141,20 @@ def shared_or_compute_many(
     """Several reports of one view (a headline and its trend), computed together once.
 
     `compute(indexes)` computes the reports at those places of `names`, in that
-    order. The lock is the first name's: every worker asking for the same view takes
-    the same one, and waits for the first instead of computing the view again.
+    order. Every missing report's lock is taken, in one order (by name, so two workers
+    never wait for each other): a worker asking for one report of a view that another
+    is computing (a reader, and the writer refreshing ahead) waits for it instead of
+    computing the same report at the same time, which on two cores halves both.
     """
     try:
         reports = [_read(store, name, version) for name in names]
-        if all(r is not None and r.generated_at <= now and _exact_at(r, now) for r in reports):
+        usable = [r is not None and r.generated_at <= now and _exact_at(r, now) for r in reports]
+        if all(usable):
             return reports  # type: ignore[return-value]
-        with store.computing(names[0]) as locked:
-            # Whoever held the lock may have just filed them: computed after this
+        wanted = sorted({name for name, ok in zip(names, usable, strict=True) if not ok})
+        with ExitStack() as held:
+            locked = all([held.enter_context(store.computing(name)) for name in wanted])
+            # Whoever held the locks may have just filed them: computed after this
             # request began, so at least as new as it needs.
             if locked:
                 reports = [_read(store, name, version) for name in names]
