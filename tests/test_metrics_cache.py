@@ -223,3 +223,40 @@ def test_a_kept_list_answer_follows_the_clock(client, session, monkeypatch):
     assert _listed(client)[1][incident.id]["root_cause_flag"] == "pending"
     monkeypatch.setattr(api, "utcnow", lambda: now + timedelta(hours=47, minutes=47))
     assert _listed(client)[1][incident.id]["root_cause_flag"] == "overdue"
+
+
+@pytest.mark.parametrize("path", ["/", "/reports/"])
+def test_with_the_cache_off_a_page_computes_each_report_once(app_config, path, monkeypatch):
+    """CATALOG_METRICS_CACHE_SIZE=0 keeps nothing between requests, but a page that decides
+    its period from the weekly report and then shows it computes that report once."""
+    from helpers.accounts import signed_in_client
+
+    from catalog import create_app
+    from catalog.reports import cache as cache_module
+
+    app = create_app({**app_config, "METRICS_CACHE_SIZE": 0})
+    session = app.extensions["catalog.sessionmaker"]()
+    session.info["actor_label"] = "test setup"
+    from catalog.demo import load_demo_bulk
+
+    load_demo_bulk(session, count=600, seed=3, days=90)  # weeks of ~45: the auto period is weeks
+    session.commit()
+    session.close()
+    asked: list[tuple[str, object]] = []
+    real = cache_module.compute_metrics_many
+
+    def counting(session, settings, group_bys, **kwargs):  # type: ignore[no-untyped-def]
+        asked.extend((group_by, kwargs.get("filters")) for group_by in group_bys)
+        return real(session, settings, group_bys, **kwargs)
+
+    from catalog.reports import metrics as metrics_module
+
+    monkeypatch.setattr(cache_module, "compute_metrics_many", counting)
+    monkeypatch.setattr(metrics_module, "compute_metrics_many", counting)  # compute_metrics' own
+    client = signed_in_client(app, "viewer")
+    for _ in range(2):
+        asked.clear()
+        assert client.get(path).status_code == 200
+        weeks = [filters for group_by, filters in asked if group_by == "week"]
+        assert len(weeks) == 1 and len(set(asked)) == len(asked), asked  # each report once
+    app.extensions["catalog.engine"].dispose()

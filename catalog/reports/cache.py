@@ -36,7 +36,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from catalog.data_versions import Versions, request_versions
@@ -117,10 +117,38 @@ class MetricsCache:
         filters = filters or IncidentFilters()
         now = now or utcnow()
         if self.size <= 0:
-            return compute_metrics(session, settings, group_by=group_by, filters=filters, now=now)
+            return self._uncached(session, settings, (group_by,), filters, now)[group_by]
         return self._metrics(
             session, settings, group_by, filters, now, read_month_versions(session)
         )
+
+    @staticmethod
+    def _uncached(
+        session: Session,
+        settings: Settings,
+        group_bys: tuple[str, ...],
+        filters: IncidentFilters,
+        now: datetime,
+    ) -> dict[str, MetricsReport]:
+        """With the cache off (CATALOG_METRICS_CACHE_SIZE=0), nothing is kept between
+        requests, but a request does not compute the same report twice: a page decides its
+        period from the weekly report and then shows it (two reads of every duration until
+        this). Kept in the request's `g`, at the request's `now`."""
+        if not has_request_context():
+            return compute_metrics_many(session, settings, group_bys, filters=filters, now=now)
+        memo: dict[tuple[Any, ...], MetricsReport] = g.setdefault("catalog_reports", {})
+        found = {
+            group_by: memo[(group_by, filters, settings, now)]
+            for group_by in group_bys
+            if (group_by, filters, settings, now) in memo
+        }
+        missing = tuple(group_by for group_by in group_bys if group_by not in found)
+        if missing:
+            computed = compute_metrics_many(session, settings, missing, filters=filters, now=now)
+            for group_by, report in computed.items():
+                memo[(group_by, filters, settings, now)] = report
+            found.update(computed)
+        return {group_by: found[group_by] for group_by in group_bys}
 
     def _metrics(
         self,
@@ -167,7 +195,7 @@ class MetricsCache:
         filters = filters or IncidentFilters()
         now = now or utcnow()
         if self.size <= 0:
-            return compute_metrics_many(session, settings, group_bys, filters=filters, now=now)
+            return self._uncached(session, settings, group_bys, filters, now)
         return self._metrics_many(
             session, settings, group_bys, filters, now, read_month_versions(session)
         )

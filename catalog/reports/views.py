@@ -51,7 +51,12 @@ def read_query(now: datetime) -> ReportQuery:
     query = parse_report_query(request.args, s, today=now.astimezone(s.zone).date())
     if request.args.get("period") or query.period == "month":
         return query
-    weekly = analytics.metrics_for(get_session(), s, query, "week", now=now).groups
+    # With the overall figures, which every view shows next: one computation for both.
+    filters = query.filters(s)
+    both = metrics_cache().metrics_many(
+        get_session(), s, ("overall", "week"), filters=filters, now=now
+    )
+    weekly = both["week"].groups
     counts = sorted(g.count for g in weekly)
     if counts and counts[len(counts) // 2] < AUTO_MIN_PER_WEEK:
         return replace(query, period="month")
