@@ -529,3 +529,22 @@ def test_two_workers_list_pages_agree_with_a_fresh_one_after_writes(app, client,
         app.extensions["catalog.metrics_cache"] = mine
         assert answers[0] == answers[1] == answers[2]
         assert title in answers[1][0] and answers[1][1]["total"] in (2, 3)
+
+
+def test_a_value_that_cannot_be_filed_is_computed_once_and_served(app, session, tmp_path):
+    """A full or read-only folder loses the sharing, never the answer, and does not make
+    the worker compute it twice."""
+    from catalog.reports.views import STRINGS
+
+    store = SharedReports(tmp_path / "shared")
+
+    def refuse(*args):  # type: ignore[no-untyped-def]
+        raise OSError(28, "No space left on device")
+
+    store.put = refuse  # type: ignore[method-assign]
+    calls: list[str] = []
+    with app.test_request_context():
+        got = MetricsCache(shared=store).value(
+            session, "s", _counting(calls, "1", ["ok"]), codec=STRINGS, now=NOW
+        )
+    assert got == ["ok"] and calls == ["1"]

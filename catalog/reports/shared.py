@@ -246,7 +246,10 @@ def shared_value(
                     "made_at": now.isoformat(),
                     "valid_until": until.isoformat() if until is not None else None,
                 }
-                store.put(name, version, stored)
+                try:
+                    store.put(name, version, stored)
+                except OSError:  # a full or read-only folder: computed, only not shared
+                    pass
                 found = (value,)
             return found
     except OSError:
