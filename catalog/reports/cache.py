@@ -47,6 +47,7 @@ from catalog.reports.metrics import MetricsReport, compute_metrics, compute_metr
 from catalog.reports.shared import (
     Codec,
     SharedReports,
+    served_at,
     shared_or_compute,
     shared_or_compute_many,
     shared_value,
@@ -335,11 +336,7 @@ class MetricsCache:
         key = (request_versions(session), name)
         with self._lock:
             entry = self._values.get(key)
-            if (
-                entry is not None
-                and entry.made_at <= now
-                and (entry.valid_until is None or now < entry.valid_until)
-            ):
+            if entry is not None and served_at(entry.made_at, entry.valid_until, now):
                 self._values.move_to_end(key)
                 return entry.value  # type: ignore[no-any-return]
         result = self._shared_value(session, key, compute, keep, codec, valid_until, now)
@@ -363,10 +360,9 @@ class MetricsCache:
         if codec is None or self.shared is None:
             return compute()
         versions, name = key
-        url = session.get_bind().url.render_as_string(hide_password=True)
         found = shared_value(
             self.shared,
-            repr(("value", url, name)),
+            repr(("value", _database_of(session), name)),
             repr(versions),
             now,
             compute,
@@ -427,12 +423,14 @@ def cached_values(session: Session) -> Callable[..., Any]:
 
 def _shared_name(session: Session, key: _Key) -> str:
     """A report's name in the store the workers share: its database and what was asked."""
-    url = session.get_bind().url.render_as_string(hide_password=True)
-    return repr((url, key.group_by, key.filters, key.settings))
+    return repr((_database_of(session), key.group_by, key.filters, key.settings))
+
+
+def _database_of(session: Session) -> str:
+    """Which database a shared file is about: part of every name in the shared folder."""
+    return session.get_bind().url.render_as_string(hide_password=True)
 
 
 def _still_exact(report: MetricsReport, now: datetime) -> bool:
     """Not computed in the future of `now`, and no open incident has started breaching since."""
-    if now < report.generated_at:
-        return False
-    return report.valid_until is None or now < report.valid_until
+    return served_at(report.generated_at, report.valid_until, now)

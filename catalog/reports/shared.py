@@ -148,7 +148,7 @@ def shared_or_compute_many(
     """
     try:
         reports = [_read(store, name, version) for name in names]
-        usable = [r is not None and r.generated_at <= now and _exact_at(r, now) for r in reports]
+        usable = [r is not None and served_at(r.generated_at, r.valid_until, now) for r in reports]
         if all(usable):
             return reports  # type: ignore[return-value]
         wanted = sorted({name for name, ok in zip(names, usable, strict=True) if not ok})
@@ -224,7 +224,9 @@ def shared_value(
         try:
             made_at = datetime.fromisoformat(stored["made_at"])
             until = stored["valid_until"]
-            if made_at > now or (until is not None and now >= datetime.fromisoformat(until)):
+            if not served_at(
+                made_at, None if until is None else datetime.fromisoformat(until), now
+            ):
                 return None
             return (codec.load(stored["value"]),)
         except (ValueError, TypeError, KeyError):
@@ -270,6 +272,13 @@ def _read(store: SharedReports, name: str, version: int | str) -> MetricsReport 
 
 def _exact_at(report: MetricsReport, now: datetime) -> bool:
     return report.valid_until is None or now < report.valid_until
+
+
+def served_at(made_at: datetime, valid_until: datetime | None, now: datetime) -> bool:
+    """Whether something kept may answer a request at `now`: not made in its future, and
+    `now` before the first moment the clock alone changes it (None: never). Reports and
+    values, in a process and in the shared folder, all go by this."""
+    return made_at <= now and (valid_until is None or now < valid_until)
 
 
 def report_to_dict(report: MetricsReport) -> dict[str, Any]:
