@@ -182,15 +182,15 @@ class Codec(Generic[T]):
 
 
 def _dump_page(value: tuple[str, datetime | None, bool]) -> dict[str, Any]:
-    text, until, keep = value
-    return {"text": text, "until": until.isoformat() if until else None, "keep": keep}
+    text, until, _ = value  # filed only when it may be kept (shared_value)
+    return {"text": text, "until": until.isoformat() if until else None}
 
 
 def _load_page(data: dict[str, Any]) -> tuple[str, datetime | None, bool]:
     if not isinstance(data["text"], str):
         raise TypeError("not a page")
     until = datetime.fromisoformat(data["until"]) if data["until"] is not None else None
-    return data["text"], until, bool(data["keep"])
+    return data["text"], until, True
 
 
 KEPT_PAGE: Codec[tuple[str, datetime | None, bool]] = Codec(dump=_dump_page, load=_load_page)
