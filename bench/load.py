@@ -253,18 +253,22 @@ KINDS = (  # the mix's request kinds, as bench/load_mix.lua sends them
 def breakdown(lines: list[str]) -> None:
     """Each kind's count and its time inside the worker (no queueing), from the access log:
     which kind the tail of a tier is made of."""
+    from catalog.reports.metrics import percentiles_of  # the app's one interpolation
+
     times: dict[str, list[float]] = {}
     for line in lines:
         method, path, _status, micros = line.split()
         kind = next((k for k, rx in KINDS if rx.match(f"{method} {path}")), "other")
         times.setdefault(kind, []).append(int(micros) / 1000)
+    if not times:
+        return
     total = sum(len(v) for v in times.values())
-    every = sorted(t for v in times.values() for t in v)
-    slow = every[int(0.99 * (len(every) - 1))] if every else 0.0
+    slow = percentiles_of(sorted(t for v in times.values() for t in v))[99]
     print(f"    in the worker, by kind (the slowest 1 % take ≥ {slow:.1f} ms):")
     for kind, values in sorted(times.items(), key=lambda kv: -max(kv[1])):
         values.sort()
-        p50, p99 = (values[int(q * (len(values) - 1))] for q in (0.5, 0.99))
+        at = percentiles_of(values)
+        p50, p99 = at[50], at[99]
         share = sum(1 for t in values if t >= slow)
         print(
             f"      {kind:<12} {len(values):6d} ({100 * len(values) / total:4.1f} %)  "
