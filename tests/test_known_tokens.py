@@ -116,3 +116,27 @@ def test_every_column_a_worker_keeps_moves_the_credentials_version(app, column):
         assert read_versions(session).credentials != before
     finally:
         session.close()
+
+
+def test_a_kept_user_is_the_sessions_own_object_with_its_other_columns_loadable(app):
+    """attach builds the user as a loaded row is built: persistent in the request's session,
+    the one object for that row there, the columns it does not keep loaded on use."""
+    from catalog.auth.known_tokens import KnownTokens
+    from catalog.auth.models import User
+    from catalog.auth.service import user_for_token
+
+    user_id, email, token = make_user(app, "editor")
+    known = KnownTokens()
+    with app.test_request_context("/api/v1/incidents"):
+        session = app.extensions["catalog.sessionmaker"]()
+        try:
+            assert user_for_token(session, token, known=known) is not None  # now kept
+            session.close()
+            kept = user_for_token(session, token, known=known)
+            assert kept is not None and kept.id == user_id and kept.email == email
+            assert kept in session and session.get(User, user_id) is kept
+            assert kept.created_at is not None  # not kept: loaded on first use
+            assert user_for_token(session, token, known=known) is kept
+            assert not session.dirty
+        finally:
+            session.close()

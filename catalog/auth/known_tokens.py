@@ -9,9 +9,9 @@ request instead. Revoking a token or deactivating a user anywhere ends every
 worker's memory of it at the next request.
 
 The user handed to the request is a real persistent object of the request's
-session (`Session.merge(load=False)`, no query), so writes and the audit trail
-work as with a loaded one; columns not kept (last sign-in, timestamps) load on
-first use.
+session (built as the ORM's own loader builds a row's object, then added: no
+query), so writes and the audit trail work as with a loaded one; columns not
+kept (last sign-in, timestamps) load on first use.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session, attributes, make_transient_to_detached
 
 from catalog.auth.models import User
 from catalog.data_versions import request_versions
@@ -88,8 +89,21 @@ def snapshot(user: User) -> dict[str, Any]:
     return {column: getattr(user, column) for column in KEPT_COLUMNS}
 
 
+_USERS = inspect(User)
+
+
 def attach(session: Session, columns: dict[str, Any]) -> User:
-    """The kept user as a persistent object of `session`, without a query."""
-    user = User(**columns)
-    make_transient_to_detached(user)
-    return session.merge(user, load=False)
+    """The kept user as a persistent object of `session`, without a query.
+
+    Why not `User(**columns)` and `merge(load=False)`: the constructor's attribute
+    events and merge's copy were half of a kept list request's own time (60 of
+    ~130 µs). The columns go straight into the object's dict, as a loaded row's do.
+    """
+    present = session.identity_map.get(_USERS.identity_key_from_primary_key((columns["id"],)))
+    if present is not None:  # already loaded by this session: that object is the user
+        return present  # type: ignore[no-any-return]
+    user = _USERS.class_manager.new_instance()
+    attributes.instance_dict(user).update(columns)
+    make_transient_to_detached(user)  # the kept columns committed, the others expired
+    session.add(user)
+    return user  # type: ignore[no-any-return]
