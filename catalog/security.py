@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 import nh3
 from flask import Flask, Request, Response, current_app, has_request_context, request
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
@@ -249,6 +249,13 @@ class _Request(Request):
 
 class _SessionInterface(SecureCookieSessionInterface):
     """Mark the session cookie Secure whenever the request came over HTTPS."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """A request without the cookie (an API client, a probe) starts an empty session
+        without building the signing serializer first, as Flask's own method does."""
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (

@@ -430,6 +430,20 @@ def test_session_cookie_flags(app, anon_client):
     assert "Secure" in response.headers["Set-Cookie"]
 
 
+def test_a_request_without_the_cookie_gets_an_empty_session_and_no_cookie(app, anon_client):
+    """The session interface skips building its signer for a request with no cookie (every
+    API call): such a request still starts a session when it signs in, and an API call
+    sets none."""
+    _, _, token = make_user(app, "viewer", "vera@example.com")
+    api = app.test_client().get("/api/v1/incidents", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200 and "Set-Cookie" not in api.headers
+    assert anon_client.get("/incidents/").status_code == 302  # to the sign-in page
+    assert "session=" in login(anon_client, "vera@example.com").headers["Set-Cookie"]
+    assert anon_client.get("/incidents/").status_code == 200
+    anon_client.set_cookie("session", "forged.value.here", domain="catalog.test")
+    assert anon_client.get("/incidents/").status_code == 302  # a bad cookie: signed out
+
+
 def test_admin_resets_a_forgotten_password(app, session):
     admin = signed_in_client(app, "admin", "boss@example.com")
     forgetful = signed_in_client(app, "editor", "forgetful@example.com")
