@@ -9,13 +9,16 @@ the database or with each other.
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 
-from flask import g, has_request_context, request
-from sqlalchemy import BigInteger, Column, Integer, Table, select
+from flask import current_app, g, has_request_context, request
+from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, Table, event, select
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
 
-from catalog.db import Base
+from catalog.db import Base, recheck
 from catalog.sessions import READ_ONLY_METHODS
 
 data_version = Table(
@@ -64,16 +67,138 @@ def request_versions(session: Session) -> Versions:
     if not has_request_context() or request.method not in READ_ONLY_METHODS:
         return read_versions(session)
     if "catalog_versions" not in g:
-        g.catalog_versions = read_versions(session)
+        g.catalog_versions = _reader().versions()
     return g.catalog_versions  # type: ignore[no-any-return]
 
 
 def read_versions(session: Session) -> Versions:
     """Every version row in one read."""
-    rows = dict(session.connection().execute(_ALL).all())  # Core: a third cheaper than ORM
+    return _versions_from(session.connection())
+
+
+def _versions_from(connection: Connection) -> Versions:
+    return _versions_of(dict(connection.execute(_ALL).all()))  # Core: a third cheaper than ORM
+
+
+def _versions_of(rows: dict[int, int]) -> Versions:
     return Versions(
         data=int(rows[DATA]),
         vectors=int(rows[VECTORS]),
         postmortems=int(rows[POSTMORTEMS]),
         credentials=int(rows[CREDENTIALS]),
     )
+
+
+class HeldReader:
+    """The versions read of GET requests, on one connection a process keeps checked out.
+
+    Every GET reads the versions first, and a request whose answers are all kept does
+    nothing else with the database: taking a connection from the pool and giving it
+    back (with its autocommit switched on and off, and its reset) cost more than the
+    read itself, a ninth of a kept list request on PostgreSQL. The kept connection is
+    checked before each read as the pool checks one it hands out (catalog.db's checkout
+    listeners: a dropped PostgreSQL connection, damaged SQLite files), and given up on
+    any error, so the next request starts from the pool again. One thread at a time
+    uses it; a thread that finds it busy reads on a pooled connection of its own. A
+    process forked from this one never uses its parent's (nor closes it: the socket is
+    shared). Disposing of the engine closes it, as it closes the pool's.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._sql = str(_ALL.compile(dialect=engine.dialect))
+        self._lock = threading.Lock()
+        self._held: Connection | None = None
+        self._pid = 0
+        event.listen(engine, "engine_disposed", lambda _engine: self.close())
+
+    def versions(self) -> Versions:
+        if not self._lock.acquire(blocking=False):
+            with self._engine.connect() as connection:
+                return _versions_from(connection)
+        try:
+            connection, reused = self._connection()
+            try:
+                return self._read(connection)
+            except DBAPIError as error:
+                self._give_up()
+                if not (reused and error.connection_invalidated):
+                    raise
+            except BaseException:
+                self._give_up()
+                raise
+            # The kept connection had been dropped in a way its check could not see
+            # (the pool would have pinged it): one more try, on a new one.
+            connection, _ = self._connection()
+            try:
+                return self._read(connection)
+            except BaseException:
+                self._give_up()
+                raise
+        finally:
+            self._lock.release()
+
+    def _read(self, connection: Connection) -> Versions:
+        """On the driver's cursor: SQLAlchemy's execution around a four-row read of a
+        fixed statement cost as much as the read. A driver error is raised as
+        SQLAlchemy's (which the 503 handlers know), saying whether it was a disconnect."""
+        dialect = self._engine.dialect
+        dbapi_connection = connection.connection.dbapi_connection
+        cursor = None
+        try:
+            cursor = connection.connection.cursor()
+            cursor.execute(self._sql)
+            rows = dict(cursor.fetchall())
+        except dialect.loaded_dbapi.Error as error:
+            raise DBAPIError.instance(
+                self._sql,
+                None,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=dialect.is_disconnect(error, dbapi_connection, cursor),
+                dialect=dialect,
+            ) from error
+        finally:
+            if cursor is not None:
+                cursor.close()
+        return _versions_of(rows)
+
+    def close(self) -> None:
+        with self._lock:
+            self._give_up()
+
+    def _connection(self) -> tuple[Connection, bool]:
+        """The kept connection (and True), or a new one from the pool (and False)."""
+        held = self._held
+        if held is not None and self._pid != os.getpid():
+            _INHERITED.append(held)  # the parent's: neither used nor closed here
+            held = self._held = None
+        if held is not None:
+            try:
+                recheck(self._engine, held)
+                return held, True
+            except DisconnectionError:  # dropped meanwhile: a new one, as the pool does
+                self._give_up()
+            except BaseException:
+                self._give_up()
+                raise
+        self._held, self._pid = self._engine.connect(), os.getpid()
+        return self._held, False
+
+    def _give_up(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and self._pid == os.getpid():
+            held.invalidate()  # its state is unknown after an error: not back to the pool
+            held.close()
+
+
+_INHERITED: list[Connection] = []
+_READER = "catalog.versions_reader"
+
+
+def _reader() -> HeldReader:
+    extensions = current_app.extensions
+    reader = extensions.get(_READER)
+    if reader is None:  # two threads may both build one; setdefault keeps the first
+        reader = extensions.setdefault(_READER, HeldReader(extensions["catalog.engine"]))
+    return reader  # type: ignore[no-any-return]

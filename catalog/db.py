@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     DateTime,
     Engine,
     Float,
@@ -186,6 +187,13 @@ def _replace_if_dropped(
         raise DisconnectionError("the server ended this connection") from error
 
 
+def recheck(engine: Engine, connection: Connection) -> None:
+    """Check a connection kept checked out as the pool checks one it hands out: the
+    engine's checkout listeners (below) run again, and raise as they would there."""
+    fairy = connection.connection
+    engine.pool.dispatch.checkout(fairy.dbapi_connection, None, fairy)
+
+
 def _sqlite_pragmas(dbapi_connection: object, connection_record: object, busy_ms: int) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -215,40 +223,57 @@ def sqlite_files_problem(path: str) -> str | None:
     checkout of a connection: a -shm shorter than the index the -wal needs
     is grown back (zeros, which SQLite takes as "rebuild the index from the
     WAL"), and a file that is not a writable regular file makes the request
-    a 503 instead of an error deep inside SQLite.
+    a 503 instead of an error deep inside SQLite. One `stat` and one `access`
+    a file: this runs on every request.
     """
+    sizes: dict[str, int] = {}
     for suffix in ("", "-wal", "-shm"):
         name = os.path.basename(path) + suffix
         try:
-            mode = os.stat(path + suffix).st_mode
+            status = os.stat(path + suffix)
         except FileNotFoundError:
             continue  # SQLite creates the -wal and -shm as needed
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(status.st_mode):
             return f"{name} is not a regular file"
         if not os.access(path + suffix, os.R_OK | os.W_OK):
             return f"{name} is not writable"
-    _mend_wal_index(path)
+        sizes[suffix] = status.st_size
+    if "-wal" in sizes and "-shm" in sizes:
+        _mend_wal_index(path, wal=sizes["-wal"], shm=sizes["-shm"])
     return None
 
 
-def _mend_wal_index(path: str) -> None:
-    try:
-        size = os.path.getsize(path + "-shm")
-        wal = os.path.getsize(path + "-wal")
-        with open(path + "-wal", "rb") as f:
-            header = f.read(_WAL_HEADER)
-    except FileNotFoundError:
-        return
-    page_size = int.from_bytes(header[8:12], "big") if len(header) == _WAL_HEADER else 0
+# A WAL of at most this many bytes holds at most 4062 frames whatever its page size
+# (512 bytes at the least), so its index fits the first region.
+_ONE_REGION_WAL = _WAL_HEADER + 4062 * (512 + _WAL_FRAME_HEADER)
+# Page size by database path, from its WAL header: fixed for good once a database is in
+# WAL mode (SQLite refuses to change it there), so read once a process.
+_page_sizes: dict[str, int] = {}
+_PAGE_SIZES = frozenset(2**n for n in range(9, 17))
+
+
+def _mend_wal_index(path: str, *, wal: int, shm: int) -> None:
+    if shm >= WAL_INDEX_REGION and wal <= _ONE_REGION_WAL:
+        return  # the usual case, decided without reading the WAL
+    page_size = _page_sizes.get(path, 0)
+    if not page_size:
+        try:
+            with open(path + "-wal", "rb") as f:
+                header = f.read(_WAL_HEADER)
+        except FileNotFoundError:
+            return
+        read = int.from_bytes(header[8:12], "big") if len(header) == _WAL_HEADER else 0
+        if read in _PAGE_SIZES:  # a WAL being created may not have its header yet
+            page_size = _page_sizes[path] = read
     frames = (wal - _WAL_HEADER) // (page_size + _WAL_FRAME_HEADER) if page_size else 0
     # The index of 4062 frames fits the first region, of 4096 each further one.
     needed = WAL_INDEX_REGION * (1 + max(0, frames - 4062 + 4095) // 4096)
-    if size < needed:
+    if shm < needed:
         os.truncate(path + "-shm", needed)
         logging.getLogger(__name__).warning(
             "%s-shm was cut to %d bytes (a SIGBUS in waiting); grown back to %d.",
             os.path.basename(path),
-            size,
+            shm,
             needed,
         )
 

@@ -639,9 +639,44 @@ def test_truncated_shm_file_is_mended_instead_of_killing_the_server(live_sqlite,
     assert count_incidents(sqlite_url) == 1
 
 
+@pytest.mark.parametrize(
+    ("page_size", "wal_bytes", "shm_bytes", "grown_to"),
+    [
+        (4096, 4 << 20, 0, 32768),  # a usual WAL: its index fits the first region
+        (512, 3 << 20, 0, 65536),  # 5,868 frames of 512 bytes: two regions
+        (512, 3 << 20, 32768, 65536),  # one region left of the two it needs
+        (512, 2 << 20, 32768, 32768),  # small enough not to read the WAL at all
+    ],
+)
+def test_a_cut_shm_is_grown_to_the_index_its_wal_needs(
+    tmp_path, caplog, page_size, wal_bytes, shm_bytes, grown_to
+):
+    from catalog.db import sqlite_files_problem
+
+    database = tmp_path / "catalog.sqlite"
+    database.write_bytes(b"")
+    wal_header = (
+        (0x377F0682).to_bytes(4, "big")  # the WAL's magic number
+        + (3007000).to_bytes(4, "big")  # its format version
+        + page_size.to_bytes(4, "big")
+        + bytes(20)
+    )
+    with open(f"{database}-wal", "wb") as wal:
+        wal.write(wal_header)
+        wal.truncate(wal_bytes)
+    with open(f"{database}-shm", "wb") as shm:
+        shm.truncate(shm_bytes)
+    assert sqlite_files_problem(str(database)) is None
+    assert os.path.getsize(f"{database}-shm") == grown_to
+    assert ("grown back" in caplog.text) == (grown_to != shm_bytes)
+    assert sqlite_files_problem(str(database)) is None  # and a second look leaves it be
+    assert os.path.getsize(f"{database}-shm") == grown_to
+
+
 def test_shm_that_is_not_a_file_answers_503_until_repaired(live_sqlite, sqlite_url):
     shm = make_url(sqlite_url).database + "-shm"
-    assert live_sqlite.request("GET", "/healthz")[0] == 200
+    for path in ("/healthz", "/api/v1/incidents"):  # the API's read keeps its connection
+        assert live_sqlite.request("GET", path)[0] == 200
     os.remove(shm)
     os.mkdir(shm)  # nothing can share a WAL index with this process now
     try:
