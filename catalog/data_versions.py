@@ -4,7 +4,8 @@ Anything kept in a process (reports, list pages, who a token is) is filed under
 the version of what it was made from and is right while that version holds. The
 triggers catch every writer (the ORM, bulk loads, imports, psql), and every
 process reads the same rows, so several gunicorn workers never disagree with
-the database or with each other.
+the database or with each other. Every request reads them before anything it
+keeps; a GET does so on a connection its process keeps (`HeldReader`).
 """
 
 from __future__ import annotations
