@@ -252,7 +252,7 @@ class _SessionInterface(SecureCookieSessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         """A request without the cookie (an API client, a probe) starts an empty session
-        without building the signing serializer first, as Flask's own method does."""
+        at once: Flask's own method builds the signing serializer before it looks."""
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)

@@ -158,3 +158,20 @@ def test_disposing_of_the_engine_closes_it(app):
     assert held.closed
     assert _reader(app)._held is None
     assert _list(app, token)["total"] == 0  # and the next request takes a new one
+
+
+def test_an_in_memory_database_keeps_nothing_its_pool_does_not():
+    """An in-memory SQLite database lives in one connection per thread (SQLAlchemy's
+    SingletonThreadPool): a connection kept for every thread would be another database."""
+    from sqlalchemy import create_engine
+
+    from catalog.data_versions import data_version
+
+    engine = create_engine("sqlite://")
+    data_version.create(engine)
+    with engine.begin() as conn:
+        conn.execute(data_version.insert(), [{"id": i, "version": 10 + i} for i in (1, 2, 3, 4)])
+    reader = HeldReader(engine)
+    assert reader.versions().credentials == 14
+    assert reader._held is None
+    engine.dispose()
