@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from weakref import WeakSet
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, Table, event, select
@@ -69,7 +70,8 @@ def request_versions(session: Session) -> Versions:
     if not has_request_context() or request.method not in READ_ONLY_METHODS:
         return read_versions(session)
     if "catalog_versions" not in g:
-        g.catalog_versions = _reader().versions()
+        reader = _reader()
+        g.catalog_versions = reader.versions() if reader.keeps else read_versions(session)
     return g.catalog_versions  # type: ignore[no-any-return]
 
 
@@ -99,13 +101,16 @@ class HeldReader:
     back (with its autocommit switched on and off, and its reset) and SQLAlchemy's
     execution around the read cost 311 µs on PostgreSQL, the read on the driver's cursor
     118 µs (in-process); the list API alone served 20 % more. The kept connection is
-    checked before each read as the pool checks one it hands out (catalog.db's checkout
-    listeners: a dropped PostgreSQL connection, damaged SQLite files), and given up on
-    any error, so the next request starts from the pool again. One thread at a time
-    uses it; a thread that finds it busy reads on a pooled connection of its own. A
-    process forked from this one never uses its parent's (nor closes it: the socket is
-    shared). Disposing of the engine closes it, as it closes the pool's. An in-memory
-    SQLite database keeps nothing here: its pool is already a connection per thread.
+    checked before each read as the pool checks one it hands out (`catalog.db.recheck`:
+    a dropped PostgreSQL connection, damaged SQLite files), and given up on any error,
+    so the next request starts from the pool again. One thread at a time uses it; a
+    thread that finds it busy reads on a pooled connection of its own. A process forked
+    from this one never uses its parent's (nor closes it: the socket is shared).
+    Disposing of the engine closes it, as it closes the pool's. The price: a worker
+    holds one PostgreSQL connection more than before (docs/deploy.md).
+
+    An in-memory SQLite database keeps nothing here (`keeps` is False): it is one
+    connection per thread already, and the request's session is using it.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -113,12 +118,12 @@ class HeldReader:
         self._sql = str(_ALL.compile(dialect=engine.dialect))
         self._lock = threading.Lock()
         self._held: Connection | None = None
-        self._pid = 0
-        self._keeps = not isinstance(engine.pool, SingletonThreadPool)
+        self.keeps = not isinstance(engine.pool, SingletonThreadPool)
         event.listen(engine, "engine_disposed", lambda _engine: self.close())
+        _READERS.add(self)
 
     def versions(self) -> Versions:
-        if not self._keeps or not self._lock.acquire(blocking=False):
+        if not self._lock.acquire(blocking=False):
             with self._engine.connect() as connection:
                 return _versions_from(connection)
         try:
@@ -174,30 +179,44 @@ class HeldReader:
 
     def _connection(self) -> tuple[Connection, bool]:
         """The kept connection (and True), or a new one from the pool (and False)."""
-        held = self._held
-        if held is not None and self._pid != os.getpid():
-            _INHERITED.append(held)  # the parent's: neither used nor closed here
-            held = self._held = None
-        if held is not None:
+        if self._held is not None:
             try:
-                recheck(self._engine, held)
-                return held, True
+                recheck(self._engine, self._held)
+                return self._held, True
             except DisconnectionError:  # dropped meanwhile: a new one, as the pool does
                 self._give_up()
             except BaseException:
                 self._give_up()
                 raise
-        self._held, self._pid = self._engine.connect(), os.getpid()
+        self._held = self._engine.connect()
         return self._held, False
 
     def _give_up(self) -> None:
         held, self._held = self._held, None
-        if held is not None and self._pid == os.getpid():
+        if held is not None:
             held.invalidate()  # its state is unknown after an error: not back to the pool
             held.close()
 
+    def _forked(self) -> None:
+        """In the child, right after a fork: the parent's connection stays the parent's
+        (kept from the garbage collector, whose close would end it for the parent too),
+        and the lock starts free whatever a thread of the parent was doing."""
+        if self._held is not None:
+            _INHERITED.append(self._held)
+        self._held = None
+        self._lock = threading.Lock()
 
+
+_READERS: WeakSet[HeldReader] = WeakSet()
 _INHERITED: list[Connection] = []
+
+
+def _after_fork_in_child() -> None:
+    for reader in list(_READERS):
+        reader._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 _READER = "catalog.versions_reader"
 
 

@@ -13,9 +13,11 @@ import os
 import select
 import sqlite3
 import stat
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     Connection,
@@ -33,6 +35,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import Pool
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
@@ -137,7 +140,7 @@ def make_engine(url: str, timeout_seconds: int = 15) -> Engine:
         engine = create_engine(url, connect_args={"timeout": busy}, **pool)
         event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=busy * 1000))
         if on_disk:
-            event.listen(engine, "checkout", partial(_check_sqlite_files, database))
+            _on_checkout(engine, partial(_check_sqlite_files, database))
         return engine
     connect_args: dict[str, object] = {
         "connect_timeout": min(CONNECT_TIMEOUT_SECONDS, timeout_seconds),
@@ -154,7 +157,7 @@ def make_engine(url: str, timeout_seconds: int = 15) -> Engine:
     )
     # A connection the server dropped is replaced, not used (SQLAlchemy's pool_pre_ping,
     # but a round trip only when the socket says something happened).
-    event.listen(engine, "checkout", partial(_replace_if_dropped, engine.dialect))
+    _on_checkout(engine, partial(_replace_if_dropped, engine.dialect))
     return engine
 
 
@@ -187,11 +190,23 @@ def _replace_if_dropped(
         raise DisconnectionError("the server ended this connection") from error
 
 
+_CheckoutCheck = Callable[[Any, Any, Any], None]
+_checks: WeakKeyDictionary[Pool, list[_CheckoutCheck]] = WeakKeyDictionary()
+
+
+def _on_checkout(engine: Engine, check: _CheckoutCheck) -> None:
+    """Run `check` on every connection the engine's pool hands out, and on `recheck`."""
+    event.listen(engine, "checkout", check)
+    _checks.setdefault(engine.pool, []).append(check)
+
+
 def recheck(engine: Engine, connection: Connection) -> None:
-    """Check a connection kept checked out as the pool checks one it hands out: the
-    engine's checkout listeners (below) run again, and raise as they would there."""
-    fairy = connection.connection
-    engine.pool.dispatch.checkout(fairy.dbapi_connection, None, fairy)
+    """Check a connection kept checked out as the pool checks one it hands out: the same
+    checks (below: a dropped PostgreSQL connection, damaged SQLite files), raising as they
+    would there. Called directly rather than through the pool's checkout event: no other
+    listener of that event expects a checkout that is not one."""
+    for check in _checks.get(engine.pool, ()):
+        check(connection.connection.dbapi_connection, None, None)
 
 
 def _sqlite_pragmas(dbapi_connection: object, connection_record: object, busy_ms: int) -> None:
@@ -226,7 +241,7 @@ def sqlite_files_problem(path: str) -> str | None:
     a 503 instead of an error deep inside SQLite. One `stat` and one `access`
     a file: this runs on every request.
     """
-    sizes: dict[str, int] = {}
+    found: dict[str, os.stat_result] = {}
     for suffix in ("", "-wal", "-shm"):
         name = os.path.basename(path) + suffix
         try:
@@ -237,25 +252,32 @@ def sqlite_files_problem(path: str) -> str | None:
             return f"{name} is not a regular file"
         if not os.access(path + suffix, os.R_OK | os.W_OK):
             return f"{name} is not writable"
-        sizes[suffix] = status.st_size
-    if "-wal" in sizes and "-shm" in sizes:
-        _mend_wal_index(path, wal=sizes["-wal"], shm=sizes["-shm"])
+        found[suffix] = status
+    if "-wal" in found and "-shm" in found:
+        database = found.get("")
+        _mend_wal_index(
+            (path, database.st_dev, database.st_ino) if database else (path, 0, 0),
+            wal=found["-wal"].st_size,
+            shm=found["-shm"].st_size,
+        )
     return None
 
 
 # A WAL of at most this many bytes holds at most 4062 frames whatever its page size
 # (512 bytes at the least), so its index fits the first region.
 _ONE_REGION_WAL = _WAL_HEADER + 4062 * (512 + _WAL_FRAME_HEADER)
-# Page size by database path, from its WAL header: fixed for good once a database is in
-# WAL mode (SQLite refuses to change it there), so read once a process.
-_page_sizes: dict[str, int] = {}
+# Page size by database (path, device, inode), from its WAL header: fixed for good once a
+# database is in WAL mode (SQLite refuses to change it there), so read once a process; a
+# database file put in its place is another inode.
+_page_sizes: dict[tuple[str, int, int], int] = {}
 _PAGE_SIZES = frozenset(2**n for n in range(9, 17))
 
 
-def _mend_wal_index(path: str, *, wal: int, shm: int) -> None:
+def _mend_wal_index(database: tuple[str, int, int], *, wal: int, shm: int) -> None:
     if shm >= WAL_INDEX_REGION and wal <= _ONE_REGION_WAL:
         return  # the usual case, decided without reading the WAL
-    page_size = _page_sizes.get(path, 0)
+    path = database[0]
+    page_size = _page_sizes.get(database, 0)
     if not page_size:
         try:
             with open(path + "-wal", "rb") as f:
@@ -264,7 +286,7 @@ def _mend_wal_index(path: str, *, wal: int, shm: int) -> None:
             return
         read = int.from_bytes(header[8:12], "big") if len(header) == _WAL_HEADER else 0
         if read in _PAGE_SIZES:  # a WAL being created may not have its header yet
-            page_size = _page_sizes[path] = read
+            page_size = _page_sizes[database] = read
     frames = (wal - _WAL_HEADER) // (page_size + _WAL_FRAME_HEADER) if page_size else 0
     # The index of 4062 frames fits the first region, of 4096 each further one.
     needed = WAL_INDEX_REGION * (1 + max(0, frames - 4062 + 4095) // 4096)

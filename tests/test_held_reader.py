@@ -8,7 +8,9 @@ never shares or leaks it.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 
 import pytest
 from factories import api_payload
@@ -70,13 +72,28 @@ def test_a_connection_the_server_dropped_is_replaced_without_an_error(app):
     held = _reader(app)._held
     assert held is not None
     if app.extensions["catalog.engine"].dialect.name == "postgresql":
-        with app.extensions["catalog.engine"].connect() as conn:  # a restart, a failover
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        # A restart, a failover. In autocommit: within one transaction pg_stat_activity
+        # keeps showing what it showed first.
+        autocommit = app.extensions["catalog.engine"].execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+        with autocommit.connect() as conn:
+            ended = (
+                conn.execute(
+                    text(
+                        # In the select list, so only the rows the WHERE keeps are ended.
+                        "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
                 )
+                .scalars()
+                .all()
             )
+            deadline = time.monotonic() + 10
+            alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)")
+            while conn.execute(alive, {"pids": ended}).scalar():
+                assert time.monotonic() < deadline, "the terminated backends did not end"
+                time.sleep(0.02)
     else:  # what a dead socket is to SQLite: a closed handle
         held.connection.dbapi_connection.close()  # type: ignore[union-attr]
     assert _list(app, token)["total"] == 0
@@ -134,18 +151,28 @@ def test_a_thread_that_finds_it_busy_reads_on_a_connection_of_its_own(app):
         reader._lock.release()
 
 
-def test_a_forked_child_neither_uses_nor_closes_its_parents_connection(app, monkeypatch):
-    reader = HeldReader(app.extensions["catalog.engine"])
+def test_a_forked_child_neither_uses_nor_closes_its_parents_connection(app):
+    engine = app.extensions["catalog.engine"]
+    reader = HeldReader(engine)
     parents = reader.versions()
     held = reader._held
     assert held is not None
-    monkeypatch.setattr("catalog.data_versions.os.getpid", lambda: -1)  # as in a child
-    assert reader.versions() == parents
-    assert reader._held is not held
-    assert held in _INHERITED and not held.closed
-    _INHERITED.remove(held)
-    monkeypatch.undo()
-    held.close()
+    reader._lock.acquire()  # as if a thread of the parent were reading at the fork
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through its exit status
+        code = 1
+        try:
+            engine.dispose(close=False)  # SQLAlchemy's advice for a pool after a fork
+            fresh = reader.versions()
+            code = (
+                0 if (fresh == parents and reader._held is not held and held in _INHERITED) else 3
+            )
+        finally:
+            os._exit(code)
+    reader._lock.release()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert reader.versions() == parents and reader._held is held  # still the parent's own
     reader.close()
 
 
@@ -160,18 +187,23 @@ def test_disposing_of_the_engine_closes_it(app):
     assert _list(app, token)["total"] == 0  # and the next request takes a new one
 
 
-def test_an_in_memory_database_keeps_nothing_its_pool_does_not():
+def test_an_in_memory_database_reads_on_the_requests_own_connection():
     """An in-memory SQLite database lives in one connection per thread (SQLAlchemy's
-    SingletonThreadPool): a connection kept for every thread would be another database."""
-    from sqlalchemy import create_engine
+    SingletonThreadPool), which the request's session is using: nothing to keep, and the
+    read must not switch that connection to autocommit under the session."""
+    from catalog.data_versions import data_version, request_versions
+    from catalog.sessions import get_session
 
-    from catalog.data_versions import data_version
-
-    engine = create_engine("sqlite://")
+    app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "k" * 40})
+    engine = app.extensions["catalog.engine"]
     data_version.create(engine)
     with engine.begin() as conn:
         conn.execute(data_version.insert(), [{"id": i, "version": 10 + i} for i in (1, 2, 3, 4)])
-    reader = HeldReader(engine)
-    assert reader.versions().credentials == 14
-    assert reader._held is None
+    with app.test_request_context("/"):
+        session = get_session()
+        session.execute(data_version.update().where(data_version.c.id == 1).values(version=99))
+        assert request_versions(session).data == 99  # the session's own, uncommitted
+        session.rollback()
+        assert read_versions(session).data == 11  # and the rollback still undid it
+        assert app.extensions["catalog.versions_reader"].keeps is False
     engine.dispose()
