@@ -849,3 +849,19 @@ def test_a_median_picked_from_sorted_runs_is_statistics_median_of_them_joined():
         joined = [v for run in runs for v in run]
         expected = statistics.median(joined) if joined else None
         assert median_of_sorted(runs) == expected, runs
+
+
+def test_a_groups_dict_is_dataclasses_asdict_without_the_copy():
+    """GroupMetrics.as_dict is what the shared reports and the API are made of."""
+    from dataclasses import asdict
+
+    from catalog.reports.metrics import DurationStats, GroupMetrics
+
+    ttd = DurationStats.of([60.0, 120.0, 900.0], 300)
+    ttr = DurationStats.of([], 900)
+    for group in (
+        GroupMetrics("k", "Label", 3, 1, 0, ttd, ttr),
+        GroupMetrics("2026-W48", "Week 48", 3, 0, 1, ttd, ttr, 61.5, None),
+    ):
+        assert group.as_dict() == asdict(group)
+        assert group.to_dict()["ttd"].keys() == asdict(group)["ttd"].keys() - {"samples"}

@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -69,7 +69,9 @@ class SharedReports:
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"version": version, "report": report}, handle)
+                # dumps, not dump: json.dump streams through the pure-Python encoder,
+                # five times slower than the C one dumps uses (the whole text is small).
+                handle.write(json.dumps({"version": version, "report": report}))
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -284,7 +286,7 @@ def served_at(made_at: datetime, valid_until: datetime | None, now: datetime) ->
 def report_to_dict(report: MetricsReport) -> dict[str, Any]:
     return {
         "group_by": report.group_by,
-        "groups": [asdict(g) for g in report.groups],
+        "groups": [g.as_dict() for g in report.groups],
         "generated_at": report.generated_at.isoformat(),
         "valid_until": report.valid_until.isoformat() if report.valid_until else None,
     }
