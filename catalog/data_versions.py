@@ -1,4 +1,4 @@
-"""The data versions that database triggers move on every write (migrations 0004, 0008).
+"""The data versions that database triggers move on every write (migrations 0004, 0008, 0013).
 
 Anything kept in a process (reports, list pages, who a token is) is filed under
 the version of what it was made from and is right while that version holds. The
@@ -38,6 +38,14 @@ data_version_months = Table(
     Column("month", Integer, primary_key=True, autoincrement=False),
     Column("version", BigInteger, nullable=False),
     comment="Per UTC month (YYYYMM) of incidents.started_at; bumped by triggers.",
+)
+
+data_version_days = Table(
+    "data_version_days",
+    Base.metadata,
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+    comment="Per UTC day (YYYYMMDD) of incidents.started_at; bumped by triggers.",
 )
 
 # data_version rows: what moves each one (the triggers of 0004 and 0008).

@@ -2,7 +2,7 @@
 
 from catalog.audit.models import AuditEvent
 from catalog.auth.models import ApiToken, LoginAttempt, User, UserSession
-from catalog.data_versions import data_version, data_version_months
+from catalog.data_versions import data_version, data_version_days, data_version_months
 from catalog.db import Base
 from catalog.incidents.models import Incident, IncidentUpdate, incident_vectors
 from catalog.postmortems.models import ActionItem, Postmortem
@@ -26,6 +26,7 @@ __all__ = [
     "UserSession",
     "Vector",
     "data_version",
+    "data_version_days",
     "data_version_months",
     "incident_vectors",
 ]

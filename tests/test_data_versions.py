@@ -18,7 +18,14 @@ from sqlalchemy import text
 from catalog.data_versions import read_versions
 from catalog.incidents.service import IncidentFilters
 from catalog.reports.cache import MetricsCache
-from catalog.reports.chunks import Chunk, ChunkCache, chunks_of, month_key
+from catalog.reports.chunks import (
+    Chunk,
+    ChunkCache,
+    MonthVersions,
+    chunks_of,
+    day_key,
+    month_key,
+)
 from catalog.reports.metrics import compute_metrics
 from catalog.settings import settings_of
 
@@ -27,12 +34,16 @@ def months(session) -> dict[int, int]:  # type: ignore[no-untyped-def]
     return dict(session.execute(text("SELECT month, version FROM data_version_months")).all())
 
 
+def days(session) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    return dict(session.execute(text("SELECT day, version FROM data_version_days")).all())
+
+
 def moved(before: dict[int, int], after: dict[int, int]) -> set[int]:
     return {m for m in after if after[m] != before.get(m)}
 
 
 def test_chunks_are_the_utc_months_with_incidents_clipped_to_the_range():
-    months = {202512: 3, 202601: 1, 202602: 1, 202604: 2}
+    months = MonthVersions({202512: 3, 202601: 1, 202602: 1, 202604: 2}, vectors=1)
     since = datetime(2026, 1, 31, 23, 0, tzinfo=UTC)
     until = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
     assert chunks_of(months, since, until) == [
@@ -40,15 +51,40 @@ def test_chunks_are_the_utc_months_with_incidents_clipped_to_the_range():
         Chunk(202602, datetime(2026, 2, 1, tzinfo=UTC), until),
     ]
     december = datetime(2025, 12, 5, tzinfo=UTC)
-    assert [c.month for c in chunks_of(months, december, datetime(2026, 1, 2, tzinfo=UTC))] == [
+    assert [c.key for c in chunks_of(months, december, datetime(2026, 1, 2, tzinfo=UTC))] == [
         202512,
         202601,
     ]
     # Open ends take every month; March has no row (never an incident): not read.
-    assert [c.month for c in chunks_of(months, None, None)] == [202512, 202601, 202602, 202604]
+    assert [c.key for c in chunks_of(months, None, None)] == [202512, 202601, 202602, 202604]
     # Another zone's instant is the same instant: the month is the UTC one.
     east = datetime(2026, 2, 1, 0, 30, tzinfo=UTC).astimezone(ZoneInfo("Asia/Tokyo"))
     assert month_key(east) == 202602
+    assert day_key(east) == 20260201
+
+
+def test_the_current_month_is_read_by_its_days():
+    versions = MonthVersions(
+        {202603: 4, 202604: 9},
+        vectors=1,
+        days={20260401: 2, 20260403: 5, 20260430: 1},  # no incident on the 2nd
+        current=202604,
+    )
+    since = datetime(2026, 3, 31, 12, tzinfo=UTC)
+    until = datetime(2026, 4, 30, 6, tzinfo=UTC)
+    assert chunks_of(versions, since, until) == [
+        Chunk(202603, since, datetime(2026, 4, 1, tzinfo=UTC)),
+        Chunk(20260401, datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 4, 2, tzinfo=UTC)),
+        Chunk(20260403, datetime(2026, 4, 3, tzinfo=UTC), datetime(2026, 4, 4, tzinfo=UTC)),
+        Chunk(20260430, datetime(2026, 4, 30, tzinfo=UTC), until),
+    ]
+    assert versions.of(since, until) == (
+        1,
+        (202603, 4),
+        (20260401, 2),
+        (20260403, 5),
+        (20260430, 1),
+    )
 
 
 def test_upgrading_gives_existing_incidents_their_months(tmp_path):
@@ -80,6 +116,7 @@ def test_upgrading_gives_existing_incidents_their_months(tmp_path):
     session = app.extensions["catalog.sessionmaker"]()
     try:
         assert months(session) == {202511: 1, 202602: 1}
+        assert days(session) == {20251103: 1, 20260214: 1}  # 0013 seeds the days too
         settings = settings_of(app)
         kept = compute_metrics(session, settings, group_by="month", chunks=ChunkCache())
         assert sum(g.count for g in kept.groups) == 2
@@ -117,6 +154,69 @@ def test_vector_links_and_deletes_move_the_incidents_month(session):
     session.execute(text("DELETE FROM incidents"))
     session.commit()
     assert moved(after_unlink, months(session)) == {202603}
+
+
+def test_writes_move_their_days_as_they_move_their_months(session):
+    """0013's triggers, through the ORM and behind its back: the incident's day, both days
+    when started_at moves, the day of an incident whose links change, a delete's day."""
+    incident = make_incident(session)  # T0: 2026-03-10
+    day = day_key(incident.started_at)
+    before = days(session)
+    incident.title = "Renamed"
+    session.commit()
+    assert moved(before, days(session)) == {day}
+
+    before = days(session)
+    session.execute(
+        text("UPDATE incidents SET started_at = :s, detected_at = :s"),
+        {"s": datetime(2026, 3, 2, 23, 59)},
+    )
+    session.commit()
+    assert moved(before, days(session)) == {day, 20260302}
+
+    before = days(session)
+    session.execute(text("DELETE FROM incident_vectors"))
+    session.commit()
+    assert moved(before, days(session)) == {20260302}
+    before = days(session)
+    session.execute(text("DELETE FROM incidents"))
+    session.commit()
+    assert moved(before, days(session)) == {20260302}
+
+
+class _RecordingChunks(ChunkCache):
+    """A ChunkCache that notes the span of every read it makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read_spans: list[tuple[datetime, datetime]] = []
+
+    def months(self, session, query_key, since, until, read, versions=None):  # type: ignore[no-untyped-def]
+        def noted(lo, hi):  # type: ignore[no-untyped-def]
+            self.read_spans.append((lo, hi))
+            return read(lo, hi)
+
+        return super().months(session, query_key, since, until, noted, versions)
+
+
+def test_a_write_today_reads_today_again_not_the_month(session, settings):
+    from catalog.demo import load_demo_bulk
+
+    load_demo_bulk(session, count=300, seed=5, days=60)
+    now = datetime.now(UTC)
+    chunks = _RecordingChunks()
+    filters = IncidentFilters(since=now - timedelta(days=50))
+    compute_metrics(session, settings, group_by="week", filters=filters, now=now, chunks=chunks)
+    midnight = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    started = max(now - timedelta(minutes=20), midnight).replace(microsecond=0)
+    make_incident(session, started_at=started, detected_at=started, recovered_at=started)
+    chunks.read_spans.clear()
+    again = compute_metrics(
+        session, settings, group_by="week", filters=filters, now=now, chunks=chunks
+    )
+    assert chunks.read_spans == [(midnight, midnight + timedelta(days=1))]  # today only
+    fresh = compute_metrics(session, settings, group_by="week", filters=filters, now=now)
+    assert _dicts(again) == _dicts(fresh)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,9 @@ month, almost always the current one. So a report's durations are read per UTC
 month of `started_at` and each month's rows are kept under that month's own
 version (migration 0008's `data_version_months`, moved by triggers by every
 writer), plus the vectors' version (a vector's slug decides the vector filter):
-after a write only the touched month is read again.
+after a write only the touched month is read again. The current month is read a
+UTC day at a time, each day kept under its own version (migration 0013's
+`data_version_days`): a write today reads today's rows again, not the month's.
 
 Rows read in month order are the rows in `started_at` order, so a period report's
 bisection (metrics._period_slices) works on the joined list as on one query.
@@ -28,15 +30,16 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import g, has_request_context, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.orm import Session
 
-from catalog.data_versions import VECTORS, data_version, data_version_months
+from catalog.data_versions import VECTORS, data_version, data_version_days, data_version_months
+from catalog.db import utcnow
 from catalog.sessions import READ_ONLY_METHODS
 
 T = TypeVar("T")
@@ -60,47 +63,80 @@ def next_month(key: int) -> int:
     return (year + 1) * 100 + 1 if month == 12 else key + 1
 
 
+def day_key(moment: datetime) -> int:
+    """YYYYMMDD of the UTC day holding `moment`: what the triggers write."""
+    utc = moment.astimezone(UTC)
+    return utc.year * 10000 + utc.month * 100 + utc.day
+
+
+def day_start(key: int) -> datetime:
+    return datetime(key // 10000, key // 100 % 100, key % 100, tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class Chunk:
-    """One month of a range: [since, until), inside the month."""
+    """One month of a range, or one day of the current month: [since, until), inside it.
+    `key` is what its version is filed under: YYYYMM for a month, YYYYMMDD for a day."""
 
-    month: int
+    key: int
     since: datetime
     until: datetime
 
 
 def chunks_of(
-    months: dict[int, int], since: datetime | None, until: datetime | None
+    versions: MonthVersions, since: datetime | None, until: datetime | None
 ) -> list[Chunk]:
-    """The months of `months` that overlap [since, until) (None: open), each clipped to it,
-    in order. A month without a version row never held an incident: nothing to read."""
+    """The months (the current one by its days) that overlap [since, until) (None: open),
+    each clipped to it, in order. A month or day without a version row never held an
+    incident: nothing to read."""
     out = []
-    for key in sorted(months):
-        start, end = month_start(key), month_start(next_month(key))
+
+    def add(key: int, start: datetime, end: datetime) -> None:
         lo = start if since is None else max(since, start)
         hi = end if until is None else min(until, end)
         if lo < hi:
             out.append(Chunk(key, lo, hi))
+
+    for month in sorted(versions.months):
+        if month != versions.current:
+            add(month, month_start(month), month_start(next_month(month)))
+            continue
+        for day in sorted(d for d in versions.days if d // 100 == month):
+            add(day, day_start(day), day_start(day) + timedelta(days=1))
     return out
 
 
-# Every month's version and the vectors' version, in one read (the vectors' row as -2).
-_VERSIONS = select(data_version_months.c.month, data_version_months.c.version).union_all(
-    select(-data_version.c.id, data_version.c.version).where(data_version.c.id == VECTORS)
+# Every month's version, the vectors' version (as -2) and the current month's days' (from
+# :first_day on), in one read.
+_VERSIONS = union_all(
+    select(data_version_months.c.month, data_version_months.c.version),
+    select(-data_version.c.id, data_version.c.version).where(data_version.c.id == VECTORS),
+    select(data_version_days.c.day, data_version_days.c.version).where(
+        data_version_days.c.day >= bindparam("first_day")
+    ),
 )
+_DAYS = 10_000_000  # the smallest YYYYMMDD: a key this big is a day, smaller a month
 
 
 @dataclass(frozen=True)
 class MonthVersions:
-    """What a range's months were at, read before their rows."""
+    """What a range's months (and the current month's days) were at, read before their rows."""
 
     months: dict[int, int]
     vectors: int
+    days: dict[int, int] = field(default_factory=dict)
+    current: int = 0
+    """The UTC month read by its days (YYYYMM; 0: none)."""
 
     def of(self, since: datetime | None, until: datetime | None) -> tuple[Any, ...]:
         """The versions a report on [since, until) depends on: equal, the report is too."""
-        pieces = chunks_of(self.months, since, until)
-        return (self.vectors, *((p.month, self.months[p.month]) for p in pieces))
+        return (
+            self.vectors,
+            *((p.key, self.version(p.key)) for p in chunks_of(self, since, until)),
+        )
+
+    def version(self, key: int) -> int:
+        return self.days[key] if key >= _DAYS else self.months[key]
 
 
 def read_month_versions(session: Session) -> MonthVersions:
@@ -114,9 +150,15 @@ def read_month_versions(session: Session) -> MonthVersions:
 
 
 def _read_month_versions(session: Session) -> MonthVersions:
-    rows = dict(session.execute(_VERSIONS).all())
+    current = month_key(utcnow())
+    rows = dict(session.execute(_VERSIONS, {"first_day": current * 100}).all())
     vectors = int(rows.pop(-VECTORS))
-    return MonthVersions({int(m): int(v) for m, v in rows.items()}, vectors)
+    return MonthVersions(
+        months={int(k): int(v) for k, v in rows.items() if k < _DAYS},
+        vectors=vectors,
+        days={int(k): int(v) for k, v in rows.items() if k >= _DAYS and k // 100 == current},
+        current=current,
+    )
 
 
 class ChunkCache:
@@ -165,16 +207,16 @@ class ChunkCache:
         """Each month's rows of `read` over the range, in order, with the key they are
         kept under (for what is worked out from them: `derived`).
 
-        The months come from `data_version_months` (one read with the vectors' version,
-        or `versions` if the caller has read them): every month that holds an incident
-        has a row there. Each month is read with both bounds, which keeps the database
+        The months come from `data_version_months` (one read with the vectors' version
+        and the current month's days, or `versions` if the caller has read them): every
+        month and day that holds an incident has a row there. Each month is read with both bounds, which keeps the database
         on the `started_at` index (with only a lower bound SQLite scanned a whole other
         index for one month's distinct services, 68 ms).
         """
         versions = versions or read_month_versions(session)
         out: list[tuple[Hashable, list[Any]]] = []
-        for piece in chunks_of(versions.months, since, until):
-            key = (query_key, piece, versions.months[piece.month], versions.vectors)
+        for piece in chunks_of(versions, since, until):
+            key = (query_key, piece, versions.version(piece.key), versions.vectors)
             with self._lock:
                 kept = self._entries.get(key)
                 if kept is not None:
