@@ -209,9 +209,10 @@ class ChunkCache:
 
         The months come from `data_version_months` (one read with the vectors' version
         and the current month's days, or `versions` if the caller has read them): every
-        month and day that holds an incident has a row there. Each month is read with both bounds, which keeps the database
-        on the `started_at` index (with only a lower bound SQLite scanned a whole other
-        index for one month's distinct services, 68 ms).
+        month and day that holds an incident has a row there. Each piece is read with
+        both bounds, which keeps the database on the `started_at` index (with only a
+        lower bound SQLite scanned a whole other index for one month's distinct
+        services, 68 ms).
         """
         versions = versions or read_month_versions(session)
         out: list[tuple[Hashable, list[Any]]] = []
