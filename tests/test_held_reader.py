@@ -35,8 +35,8 @@ def _reader(app) -> HeldReader:  # type: ignore[no-untyped-def]
 
 
 def _checkins(app) -> list[object]:  # type: ignore[no-untyped-def]
-    """Connections given back to the pool: every one taken from it is, by the request's end
-    (counting checkouts would count the kept connection's checks too)."""
+    """Connections given back to the pool: every one a request takes from it is, by the
+    request's end; the kept one never is."""
     seen: list[object] = []
     event.listen(app.extensions["catalog.engine"], "checkin", lambda *args: seen.append(1))
     return seen
