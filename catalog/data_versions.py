@@ -135,24 +135,20 @@ class HeldReader:
             with self._engine.connect() as connection:
                 return _versions_from(connection)
         try:
-            connection, reused = self._connection()
-            try:
-                return self._read(connection)
-            except DBAPIError as error:
-                self._give_up()
-                if not (reused and error.connection_invalidated):
+            while True:
+                connection, reused = self._connection()
+                try:
+                    return self._read(connection)
+                except DBAPIError as error:
+                    self._give_up()
+                    # A kept connection dropped in a way its check could not see (the
+                    # pool would have pinged it) gets one more try, on a new one: a new
+                    # connection's error is the answer.
+                    if not (reused and error.connection_invalidated):
+                        raise
+                except BaseException:
+                    self._give_up()
                     raise
-            except BaseException:
-                self._give_up()
-                raise
-            # The kept connection had been dropped in a way its check could not see
-            # (the pool would have pinged it): one more try, on a new one.
-            connection, _ = self._connection()
-            try:
-                return self._read(connection)
-            except BaseException:
-                self._give_up()
-                raise
         finally:
             self._lock.release()
 

@@ -101,18 +101,18 @@ def chunks_of(
         if month != versions.current:
             add(month, month_start(month), month_start(next_month(month)))
             continue
-        for day in sorted(d for d in versions.days if d // 100 == month):
+        for day in sorted(versions.days):
             add(day, day_start(day), day_start(day) + timedelta(days=1))
     return out
 
 
-# Every month's version, the vectors' version (as -2) and the current month's days' (from
-# :first_day on), in one read.
+# Every month's version, the vectors' version (as -2) and the current month's days'
+# (:first_day to :last_day), in one read.
 _VERSIONS = union_all(
     select(data_version_months.c.month, data_version_months.c.version),
     select(-data_version.c.id, data_version.c.version).where(data_version.c.id == VECTORS),
     select(data_version_days.c.day, data_version_days.c.version).where(
-        data_version_days.c.day >= bindparam("first_day")
+        data_version_days.c.day.between(bindparam("first_day"), bindparam("last_day"))
     ),
 )
 _DAYS = 10_000_000  # the smallest YYYYMMDD: a key this big is a day, smaller a month
@@ -125,6 +125,7 @@ class MonthVersions:
     months: dict[int, int]
     vectors: int
     days: dict[int, int] = field(default_factory=dict)
+    """The days of `current` (YYYYMMDD), and only those."""
     current: int = 0
     """The UTC month read by its days (YYYYMM; 0: none)."""
 
@@ -151,12 +152,13 @@ def read_month_versions(session: Session) -> MonthVersions:
 
 def _read_month_versions(session: Session) -> MonthVersions:
     current = month_key(utcnow())
-    rows = dict(session.execute(_VERSIONS, {"first_day": current * 100}).all())
+    bounds = {"first_day": current * 100 + 1, "last_day": current * 100 + 31}
+    rows = dict(session.execute(_VERSIONS, bounds).all())
     vectors = int(rows.pop(-VECTORS))
     return MonthVersions(
         months={int(k): int(v) for k, v in rows.items() if k < _DAYS},
         vectors=vectors,
-        days={int(k): int(v) for k, v in rows.items() if k >= _DAYS and k // 100 == current},
+        days={int(k): int(v) for k, v in rows.items() if k >= _DAYS},
         current=current,
     )
 
